@@ -1,0 +1,42 @@
+"""statevcs: git for agent state.
+
+Every version of an agent's (or a team's) JSON state as content-addressed objects,
+with commits, branches, tags, diffs and history, in an embedded store.
+"""
+
+from .algo.diff import Change, diff
+from .algo.missing import MISSING
+from .errors import (
+    AmbiguousRevisionError,
+    CorruptObjectError,
+    InvalidPointerError,
+    InvalidRefNameError,
+    InvalidStateError,
+    MergeConflictError,
+    NotARepositoryError,
+    NothingToCommitError,
+    ObjectNotFoundError,
+    PathNotFoundError,
+    RefConflictError,
+    RefExistsError,
+    RepositoryExistsError,
+    RevisionNotFoundError,
+    StateVCSError,
+    StoreLockedError,
+    UnsupportedObjectError,
+    WorkingStateError,
+)
+from .model.objects import Commit, Tag
+from .porcelain.render import Diff
+from .porcelain.repo import Repository
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Repository", "Commit", "Tag", "Diff", "Change", "diff", "MISSING",
+    "StateVCSError", "InvalidStateError", "InvalidPointerError", "PathNotFoundError", "InvalidRefNameError",
+    "RevisionNotFoundError", "AmbiguousRevisionError", "RefConflictError", "RefExistsError",
+    "ObjectNotFoundError", "CorruptObjectError", "UnsupportedObjectError", "NotARepositoryError",
+    "RepositoryExistsError", "StoreLockedError", "WorkingStateError", "MergeConflictError",
+    "NothingToCommitError",
+]

@@ -1,0 +1,1 @@
+"""Pure algorithms over JSON values and Merkle trees: diff, merge, history."""

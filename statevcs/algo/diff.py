@@ -1,0 +1,154 @@
+"""Structural diff of two JSON values as RFC 6902 JSON Patch.
+
+Works on Merkle trees and skips every subtree whose id is the same on both sides,
+so the cost follows the size of the change. Objects diff key by key (keys in sorted
+order), arrays element-wise over element identities (a longest-matching-blocks
+alignment, as git aligns lines), scalars by value with types (``true`` != ``1``).
+Output is deterministic: the same pair gives the same ops in every process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Any
+
+from ..model.canonical import JSONValue, strict_equal, validate
+from ..model.objects import ArrayNode, Child, ObjectNode, Ref
+from ..model.pointer import format_pointer
+from ..model.tree import NodeSource, ObjectsSource, child_token, materialize, write_tree
+from .missing import MISSING
+
+_OBJECT, _ARRAY, _SCALAR = "object", "array", "scalar"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One patch operation with the value it replaces: ``old``/``new`` are MISSING where absent.
+
+    ``path`` is in patch coordinates: it names the location at the moment the op applies.
+    """
+
+    op: str  # "add" | "remove" | "replace"
+    path: str
+    old: Any = MISSING
+    new: Any = MISSING
+
+    def as_patch_op(self) -> dict[str, Any]:
+        if self.op == "remove":
+            return {"op": "remove", "path": self.path}
+        return {"op": self.op, "path": self.path, "value": self.new}
+
+
+def diff(a: JSONValue, b: JSONValue) -> list[dict[str, Any]]:
+    """RFC 6902 JSON Patch turning ``a`` into ``b``; applying it with any conforming tool gives ``b``."""
+    return [c.as_patch_op() for c in diff_changes(a, b)]
+
+
+def diff_changes(a: JSONValue, b: JSONValue) -> list[Change]:
+    """Like :func:`diff`, with the old value of every change (for people to read)."""
+    validate(a)
+    validate(b)
+    root_a, objects = write_tree(a)
+    root_b, more = write_tree(b)
+    objects.update(more)
+    return diff_trees(ObjectsSource(objects), root_a, root_b)
+
+
+def diff_trees(source: NodeSource, root_a: str, root_b: str, prefix: tuple = ()) -> list[Change]:
+    """Changes turning the tree ``root_a`` into ``root_b`` (both readable from ``source``)."""
+    out: list[Change] = []
+    _diff(source, Ref(root_a), Ref(root_b), list(prefix), out)
+    return out
+
+
+def diff_children(source: NodeSource, a: Child, b: Child, prefix: tuple = ()) -> list[Change]:
+    """Changes between two children (inline values or Refs), under ``prefix``."""
+    out: list[Change] = []
+    _diff(source, a, b, list(prefix), out)
+    return out
+
+
+def view(source: NodeSource, child: Child) -> tuple[str, Any]:
+    """(kind, contents) of a child: an object's dict, an array's list, or a scalar."""
+    if type(child) is Ref:
+        node = source.node(child.id)
+        if isinstance(node, ObjectNode):
+            return _OBJECT, node.children
+        if isinstance(node, ArrayNode):
+            return _ARRAY, node.items
+        child = node.value
+    if isinstance(child, dict):
+        return _OBJECT, child
+    if isinstance(child, list):
+        return _ARRAY, child
+    return _SCALAR, child
+
+
+def _same(a: Child, b: Child) -> bool:
+    ta, tb = type(a) is Ref, type(b) is Ref
+    if ta and tb:
+        return a.id == b.id
+    if ta or tb:
+        return False
+    return strict_equal(a, b)
+
+
+def _diff(source: NodeSource, a: Child, b: Child, path: list, out: list[Change]) -> None:
+    if _same(a, b):
+        return
+    kind_a, va = view(source, a)
+    kind_b, vb = view(source, b)
+    if kind_a == _OBJECT and kind_b == _OBJECT:
+        for key in sorted(va.keys() | vb.keys()):
+            if key not in vb:
+                out.append(Change("remove", format_pointer(path + [key]), materialize(source, va[key])))
+            elif key not in va:
+                out.append(Change("add", format_pointer(path + [key]), MISSING, materialize(source, vb[key])))
+            else:
+                _diff(source, va[key], vb[key], path + [key], out)
+    elif kind_a == _ARRAY and kind_b == _ARRAY:
+        _diff_arrays(source, va, vb, path, out)
+    elif kind_a == _SCALAR and kind_b == _SCALAR and strict_equal(va, vb):
+        return
+    else:
+        out.append(Change("replace", format_pointer(path), materialize(source, a), materialize(source, b)))
+
+
+def align(tokens_a: list[str], tokens_b: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """Opcodes (tag, i1, i2, j1, j2) aligning two token sequences, deterministically."""
+    lo = 0
+    n = min(len(tokens_a), len(tokens_b))
+    while lo < n and tokens_a[lo] == tokens_b[lo]:
+        lo += 1
+    hi = 0
+    while hi < n - lo and tokens_a[-1 - hi] == tokens_b[-1 - hi]:
+        hi += 1
+    ops: list[tuple[str, int, int, int, int]] = []
+    if lo:
+        ops.append(("equal", 0, lo, 0, lo))
+    mid_a = tokens_a[lo : len(tokens_a) - hi]
+    mid_b = tokens_b[lo : len(tokens_b) - hi]
+    if mid_a or mid_b:
+        matcher = SequenceMatcher(None, mid_a, mid_b, autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            ops.append((tag, i1 + lo, i2 + lo, j1 + lo, j2 + lo))
+    if hi:
+        ops.append(("equal", len(tokens_a) - hi, len(tokens_a), len(tokens_b) - hi, len(tokens_b)))
+    return ops
+
+
+def _diff_arrays(source: NodeSource, items_a: list, items_b: list, path: list, out: list[Change]) -> None:
+    tokens_a = [child_token(c) for c in items_a]
+    tokens_b = [child_token(c) for c in items_b]
+    for tag, i1, i2, j1, j2 in align(tokens_a, tokens_b):
+        if tag == "equal":
+            continue
+        paired = min(i2 - i1, j2 - j1) if tag == "replace" else 0
+        for t in range(paired):  # a replaced run: edit element by element
+            _diff(source, items_a[i1 + t], items_b[j1 + t], path + [j1 + t], out)
+        # Removals from the highest index down, so each path names the element removed.
+        for t in range(i2 - i1 - 1, paired - 1, -1):
+            out.append(Change("remove", format_pointer(path + [j1 + t]), materialize(source, items_a[i1 + t])))
+        for t in range(paired, j2 - j1):
+            out.append(Change("add", format_pointer(path + [j1 + t]), MISSING, materialize(source, items_b[j1 + t])))

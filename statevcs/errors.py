@@ -1,0 +1,109 @@
+"""One exception hierarchy for everything statevcs raises.
+
+Library code raises these; only the CLI turns them into ``error: ...`` lines and
+exit codes. Where a builtin fits, the class also inherits it (as pygit2 does), so
+``except KeyError`` keeps working for callers who think in builtins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class StateVCSError(Exception):
+    """Base class of every error statevcs raises on purpose."""
+
+
+class InvalidStateError(StateVCSError, ValueError):
+    """A value is not JSON statevcs can store; ``pointer`` names the offending part."""
+
+    def __init__(self, message: str, pointer: str = "") -> None:
+        self.pointer = pointer
+        where = pointer if pointer else "(root)"
+        super().__init__(f"{message} at {where}")
+
+
+class InvalidPointerError(StateVCSError, ValueError):
+    """A string is not a valid RFC 6901 JSON Pointer."""
+
+
+class PathNotFoundError(StateVCSError, KeyError):
+    """A JSON Pointer names nothing in the state it is applied to."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else "path not found"
+
+
+class InvalidRefNameError(StateVCSError, ValueError):
+    """A branch, tag or ref name breaks git's check-ref-format rules."""
+
+
+class RevisionNotFoundError(StateVCSError, KeyError):
+    """A revision (branch, tag, id, HEAD~N, ...) names nothing in the repository."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "revision not found"
+
+
+class AmbiguousRevisionError(StateVCSError, KeyError):
+    """A short id or name matches more than one thing."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "ambiguous revision"
+
+
+class RefConflictError(StateVCSError):
+    """A compare-and-swap ref update lost: the ref no longer had the expected value."""
+
+    def __init__(self, message: str, ref: str = "", expected: Any = None, actual: Any = None) -> None:
+        self.ref = ref
+        self.expected = expected
+        self.actual = actual
+        super().__init__(message)
+
+
+class RefExistsError(RefConflictError):
+    """A ref that must be new already exists."""
+
+
+class ObjectNotFoundError(StateVCSError, KeyError):
+    """An object id is not in the store."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "object not found"
+
+
+class CorruptObjectError(StateVCSError):
+    """Stored bytes do not hash to their id or cannot be decoded: never returned as data."""
+
+
+class UnsupportedObjectError(StateVCSError):
+    """An object has a kind this version of statevcs does not know (written by a newer one?)."""
+
+
+class NotARepositoryError(StateVCSError):
+    """No ``.statevcs`` directory was found at or above the given path."""
+
+
+class RepositoryExistsError(StateVCSError):
+    """``init`` was asked to create a repository where one already exists."""
+
+
+class StoreLockedError(StateVCSError):
+    """The store stayed locked by another writer for longer than the timeout."""
+
+
+class WorkingStateError(StateVCSError):
+    """The working state file is missing, not JSON, or would lose uncommitted changes."""
+
+
+class MergeConflictError(StateVCSError):
+    """A merge left conflicts; ``conflicts`` lists them and nothing was committed."""
+
+    def __init__(self, message: str, conflicts: list[Any] | None = None) -> None:
+        self.conflicts = list(conflicts or [])
+        super().__init__(message)
+
+
+class NothingToCommitError(StateVCSError):
+    """A commit would record the same state as its parent and empty commits were not allowed."""

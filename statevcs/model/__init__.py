@@ -1,0 +1,1 @@
+"""Object model: canonical encoding, ids, nodes, commits, tags and Merkle trees of states."""

@@ -1,0 +1,204 @@
+"""A state as a Merkle tree of nodes, and back.
+
+Containers whose canonical JSON is longer than ``INLINE_LIMIT`` characters are stored
+as their own node and referenced by id; smaller values are inlined in their parent.
+The choice depends only on the value, so one value always gets the same place and
+ids; unchanged subtrees keep their ids across commits and are stored once.
+
+The root of a state is always a node (``val1`` for a scalar), so a commit always
+points at exactly one node id.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Protocol
+
+from ..errors import PathNotFoundError
+from .canonical import canonical_str, loads
+from .objects import (
+    ARRAY_NODE,
+    OBJECT_NODE,
+    VALUE_NODE,
+    ArrayNode,
+    Child,
+    Node,
+    ObjectNode,
+    Ref,
+    ValueNode,
+    encode,
+    split_kind,
+)
+from .pointer import array_index, format_pointer, parse_pointer
+
+#: Containers whose canonical JSON is longer than this many characters get their own node.
+INLINE_LIMIT = 512
+
+
+class NodeSource(Protocol):
+    """Where tree readers get nodes: decoded (may be cached) and raw (verified)."""
+
+    def node(self, oid: str) -> Node: ...
+
+    def raw(self, oid: str) -> bytes: ...
+
+
+def write_tree(value: Any) -> tuple[str, dict[str, bytes]]:
+    """Encode a validated JSON value as nodes; returns (root id, {id: raw} of every node)."""
+    objects: dict[str, bytes] = {}
+
+    def child(v: Any) -> Child:
+        if isinstance(v, (dict, list)) and len(canonical_str(v)) > INLINE_LIMIT:
+            return Ref(node(v))
+        return v
+
+    def node(v: Any) -> str:
+        if isinstance(v, dict):
+            inline: dict[str, Any] = {}
+            refs: dict[str, str] = {}
+            for key, item in v.items():
+                c = child(item)
+                if type(c) is Ref:
+                    refs[key] = c.id
+                else:
+                    inline[key] = c
+            oid, raw = encode(OBJECT_NODE, {"i": inline, "r": refs})
+        else:
+            items: list[Any] = []
+            ref_indices: list[int] = []
+            for index, item in enumerate(v):
+                c = child(item)
+                if type(c) is Ref:
+                    items.append(c.id)
+                    ref_indices.append(index)
+                else:
+                    items.append(c)
+            oid, raw = encode(ARRAY_NODE, {"i": items, "r": ref_indices})
+        objects[oid] = raw
+        return oid
+
+    if isinstance(value, (dict, list)):
+        return node(value), objects
+    oid, raw = encode(VALUE_NODE, {"v": value})
+    objects[oid] = raw
+    return oid, objects
+
+
+def read_tree(source: NodeSource, oid: str) -> Any:
+    """The full JSON value of a node, as fresh Python objects the caller may mutate."""
+    kind, body = split_kind(source.raw(oid))
+    payload = loads(body)  # fresh objects every time: callers can never touch a cache
+    if kind == OBJECT_NODE:
+        result = payload["i"]
+        for key, child_id in payload["r"].items():
+            result[key] = read_tree(source, child_id)
+        # Keep the canonical (sorted) key order, whatever order the refs were filled in.
+        return {k: result[k] for k in sorted(result)} if payload["r"] else result
+    if kind == ARRAY_NODE:
+        items = payload["i"]
+        for index in payload["r"]:
+            items[index] = read_tree(source, items[index])
+        return items
+    if kind == VALUE_NODE:
+        return payload["v"]
+    source.node(oid)  # raises the right error for an unknown or non-node kind
+    raise AssertionError("unreachable")
+
+
+def materialize(source: NodeSource, child: Child) -> Any:
+    """A child as a fresh plain value."""
+    if type(child) is Ref:
+        return read_tree(source, child.id)
+    if isinstance(child, (dict, list)):
+        return loads(canonical_str(child))  # copy: inline values live in cached nodes
+    return child
+
+
+def lookup(source: NodeSource, root: str, pointer: str) -> Any:
+    """The value at ``pointer`` in the state rooted at ``root``, reading only that path."""
+    tokens = parse_pointer(pointer)
+    current: Child = Ref(root)
+    for depth, token in enumerate(tokens):
+        if type(current) is Ref:
+            node = source.node(current.id)
+            if isinstance(node, ObjectNode):
+                if token not in node.children:
+                    raise PathNotFoundError(f"{pointer}: no key {token!r} at {format_pointer(tokens[:depth]) or '/'}")
+                current = node.children[token]
+            elif isinstance(node, ArrayNode):
+                current = node.items[array_index(token, len(node.items), pointer)]
+            else:
+                current = node.value
+                return _resolve_plain(current, tokens, depth, pointer)
+        else:
+            return _resolve_plain(current, tokens, depth, pointer)
+    if type(current) is Ref:
+        node = source.node(current.id)
+        if isinstance(node, ValueNode):
+            return materialize(source, node.value)
+    return materialize(source, current)
+
+
+def _resolve_plain(value: Any, tokens: tuple[str, ...], start: int, pointer: str) -> Any:
+    from .pointer import resolve
+
+    try:
+        found = resolve(value, tokens[start:])
+    except PathNotFoundError:
+        # Re-raise with the full pointer the caller asked for.
+        raise PathNotFoundError(f"{pointer}: not found") from None
+    return loads(canonical_str(found)) if isinstance(found, (dict, list)) else found
+
+
+def child_token(child: Child) -> str:
+    """An identity for a child: equal tokens iff equal JSON values (types included)."""
+    if type(child) is Ref:
+        return child.id
+    return "=" + canonical_str(child)
+
+
+def node_children(node: Node) -> dict[str, Child] | list[Child] | None:
+    """The children of a container node, or None for a value node."""
+    if isinstance(node, ObjectNode):
+        return node.children
+    if isinstance(node, ArrayNode):
+        return node.items
+    return None
+
+
+def walk_ids(source: NodeSource, root: str, seen: set[str]) -> Iterator[str]:
+    """Every node id reachable from ``root`` not already in ``seen`` (which it fills)."""
+    stack = [root]
+    while stack:
+        oid = stack.pop()
+        if oid in seen:
+            continue
+        seen.add(oid)
+        yield oid
+        node = source.node(oid)
+        kids = node_children(node)
+        if kids is None:
+            continue
+        values = kids.values() if isinstance(kids, dict) else kids
+        stack.extend(c.id for c in values if type(c) is Ref)
+
+
+Resolver = Callable[[str], Node]
+
+
+class ObjectsSource:
+    """A NodeSource over a plain mapping of raw objects (e.g. fresh from write_tree)."""
+
+    def __init__(self, objects: dict[str, bytes]) -> None:
+        self.objects = objects
+        self._nodes: dict[str, Node] = {}
+
+    def raw(self, oid: str) -> bytes:
+        return self.objects[oid]
+
+    def node(self, oid: str) -> Node:
+        node = self._nodes.get(oid)
+        if node is None:
+            from .objects import decode_node
+
+            node = self._nodes[oid] = decode_node(oid, self.objects[oid])
+        return node

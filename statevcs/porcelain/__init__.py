@@ -1,0 +1,1 @@
+"""Porcelain: the Repository API people and agents use, and the working state file."""

@@ -1,0 +1,632 @@
+"""Repository: commits, branches, tags, diffs, history and maintenance over a Store.
+
+Every write is one store transaction with compare-and-swap ref updates, so a lost
+race raises RefConflictError and leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+from ..algo.diff import Change, diff_trees
+from ..algo.history import is_ancestor, merge_bases, walk
+from ..errors import (
+    CorruptObjectError,
+    InvalidRefNameError,
+    NothingToCommitError,
+    NotARepositoryError,
+    ObjectNotFoundError,
+    RefConflictError,
+    RefExistsError,
+    RepositoryExistsError,
+    RevisionNotFoundError,
+    StateVCSError,
+    UnsupportedObjectError,
+)
+from ..model import refnames
+from ..model.canonical import validate
+from ..model.objects import COMMIT, TAG, Commit, Ref, Tag, child_ids, encode_commit, encode_tag, kind_of
+from ..model.pointer import parse_pointer
+from ..model.reader import ObjectReader
+from ..model.refnames import BRANCH_PREFIX, HEAD, TAG_PREFIX
+from ..model.tree import lookup, read_tree, write_tree
+from ..store.base import ANY, SYMBOLIC_PREFIX, RefLogEntry, Store, verify
+from ..store.locate import DIR_NAME, find_repository_dir, is_url, open_store
+from .render import Diff
+from .revisions import MIN_PREFIX, ambiguous, is_hex_prefix, parse_revision
+
+DEFAULT_BRANCH = "main"
+DEFAULT_WORKING_FILE = "state.json"
+CONFIG_NAME = "config.json"
+
+
+def default_author() -> str:
+    """``$STATEVCS_AUTHOR``, else ``user@host``."""
+    env = os.environ.get("STATEVCS_AUTHOR")
+    if env:
+        return env
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name in some containers
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+@dataclass(frozen=True)
+class FsckReport:
+    """What fsck found: objects checked and problems (empty when the repository is sound)."""
+
+    objects: int
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class GcReport:
+    kept: int
+    removed: int
+
+
+class Repository:
+    """A statevcs repository: a store of objects and refs, and optionally a working directory."""
+
+    def __init__(self, store: Store, workdir: str | None = None, author: str | None = None) -> None:
+        self.store = store
+        self.workdir = workdir
+        self.author = author or default_author()
+        self.objects = ObjectReader(store)
+
+    # ---------------------------------------------------------------- opening
+    @classmethod
+    def init(
+        cls,
+        path: str = ".",
+        working_file: str = DEFAULT_WORKING_FILE,
+        initial_branch: str = DEFAULT_BRANCH,
+        author: str | None = None,
+    ) -> "Repository":
+        """Create a repository at ``path`` (a directory, made if needed), or at a store URL."""
+        refnames.check_branch_name(initial_branch)
+        if is_url(path):
+            store = open_store(path, create=True)
+            repo = cls(store, None, author)
+        else:
+            workdir = os.path.abspath(path)
+            meta = os.path.join(workdir, DIR_NAME)
+            if os.path.exists(meta):
+                raise RepositoryExistsError(f"a statevcs repository already exists in {workdir}")
+            os.makedirs(meta)
+            with open(os.path.join(meta, CONFIG_NAME), "w") as f:
+                json.dump({"format": 1, "working_file": working_file}, f, indent=2)
+                f.write("\n")
+            store = open_store(meta, create=True)
+            repo = cls(store, workdir, author)
+            state_path = os.path.join(workdir, working_file)
+            if not os.path.exists(state_path):
+                with open(state_path, "w") as f:
+                    f.write("{}\n")
+        if store.read_ref(HEAD) is None:
+            store.update_ref(HEAD, SYMBOLIC_PREFIX + BRANCH_PREFIX + initial_branch, None, repo.author, "init")
+        return repo
+
+    @classmethod
+    def open(cls, path: str = ".", author: str | None = None) -> "Repository":
+        """Open the repository at or above ``path`` (as git finds .git), or at a store URL."""
+        if is_url(path):
+            return cls(open_store(path), None, author)
+        workdir = find_repository_dir(path)
+        return cls(open_store(os.path.join(workdir, DIR_NAME)), workdir, author)
+
+    @classmethod
+    def memory(cls, author: str | None = None) -> "Repository":
+        """A throw-away repository held in memory."""
+        return cls.init("memory:", author=author)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Repository":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Repository({self.workdir or self.store.location!r})"
+
+    @property
+    def meta_dir(self) -> str | None:
+        return os.path.join(self.workdir, DIR_NAME) if self.workdir else None
+
+    def config(self) -> dict[str, Any]:
+        if not self.meta_dir:
+            return {}
+        try:
+            with open(os.path.join(self.meta_dir, CONFIG_NAME)) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return {}
+        except ValueError as exc:
+            raise NotARepositoryError(f"{self.meta_dir}/{CONFIG_NAME} is not valid JSON: {exc}") from None
+
+    # ---------------------------------------------------------------- HEAD and refs
+    def head_ref(self) -> str | None:
+        """The ref HEAD points at (``refs/heads/main``), or None when HEAD is detached."""
+        value = self.store.read_ref(HEAD)
+        if value is not None and value.startswith(SYMBOLIC_PREFIX):
+            return value[len(SYMBOLIC_PREFIX) :]
+        return None
+
+    @property
+    def current_branch(self) -> str | None:
+        """The branch HEAD is on, or None when detached."""
+        ref = self.head_ref()
+        return ref[len(BRANCH_PREFIX) :] if ref and ref.startswith(BRANCH_PREFIX) else None
+
+    def head(self) -> Commit | None:
+        """The commit HEAD names, or None on an unborn branch."""
+        oid = self._ref_target(HEAD)
+        return self.objects.commit(oid) if oid else None
+
+    def _ref_target(self, name: str) -> str | None:
+        """Follow symbolic refs; the id stored at the end, or None if absent/unborn."""
+        for _ in range(10):
+            value = self.store.read_ref(name)
+            if value is None:
+                return None
+            if not value.startswith(SYMBOLIC_PREFIX):
+                return value
+            name = value[len(SYMBOLIC_PREFIX) :]
+        raise CorruptObjectError(f"symbolic ref loop at {name}")
+
+    @property
+    def branches(self) -> dict[str, str]:
+        """Branch name -> commit id."""
+        return {k[len(BRANCH_PREFIX) :]: v for k, v in self.store.list_refs(BRANCH_PREFIX).items()}
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Tag name -> commit id (annotated tags peeled)."""
+        return {k[len(TAG_PREFIX) :]: self.objects.peel(v) for k, v in self.store.list_refs(TAG_PREFIX).items()}
+
+    def tag_object(self, name: str) -> Tag | None:
+        """The annotated tag object behind a tag name, or None for a lightweight tag."""
+        value = self.store.read_ref(refnames.tag_ref(name))
+        if value is None:
+            raise RevisionNotFoundError(f"no tag named {name!r}")
+        return self.objects.tag(value) if self.objects.kind(value) == TAG else None
+
+    def _branch_target_ref(self, branch: str | None) -> str:
+        """The ref a commit on ``branch`` (None: HEAD's) moves."""
+        if branch is not None:
+            return refnames.branch_ref(branch)
+        return self.head_ref() or HEAD
+
+    # ---------------------------------------------------------------- revisions
+    def rev_parse(self, rev: str) -> str:
+        """The full commit id a revision names."""
+        if isinstance(rev, Commit):
+            return rev.id
+        parsed = parse_revision(rev)
+        oid = self._resolve_base(parsed.base, rev)
+        for op, n in parsed.steps:
+            if op == "~":
+                for _ in range(n):
+                    parents = self.objects.commit(oid).parents
+                    if not parents:
+                        raise RevisionNotFoundError(f"unknown revision {rev!r}: history is not that long")
+                    oid = parents[0]
+            else:
+                if n == 0:
+                    continue
+                parents = self.objects.commit(oid).parents
+                if len(parents) < n:
+                    raise RevisionNotFoundError(f"unknown revision {rev!r}: commit {oid[:10]} has no parent {n}")
+                oid = parents[n - 1]
+        return oid
+
+    def resolve(self, rev: str | Commit) -> Commit:
+        """The Commit a revision names."""
+        return rev if isinstance(rev, Commit) else self.objects.commit(self.rev_parse(rev))
+
+    def _resolve_base(self, base: str, text: str) -> str:
+        if base in (HEAD, "@"):
+            oid = self._ref_target(HEAD)
+            if oid is None:
+                branch = self.current_branch
+                raise RevisionNotFoundError(
+                    f"HEAD: branch {branch!r} has no commits yet" if branch else "HEAD does not exist"
+                )
+            return oid
+        candidates = [base] if base.startswith("refs/") else []
+        candidates += [BRANCH_PREFIX + base, TAG_PREFIX + base, refnames.REMOTE_PREFIX + base]
+        for name in candidates:
+            oid = self._ref_target(name)
+            if oid is not None:
+                return self.objects.peel(oid)
+        if is_hex_prefix(base):
+            prefix = base.lower()
+            matches = self.store.ids_with_prefix(prefix, limit=10) if len(prefix) < 64 else (
+                [prefix] if self.store.has(prefix) else []
+            )
+            commits = []
+            for oid in matches:
+                kind = self.objects.kind(oid)
+                if kind == COMMIT:
+                    commits.append(oid)
+                elif kind == TAG:
+                    commits.append(self.objects.peel(oid))
+            commits = sorted(set(commits))
+            if len(commits) == 1:
+                return commits[0]
+            if len(commits) > 1:
+                raise ambiguous(base, commits)
+            if matches:
+                raise RevisionNotFoundError(f"{text!r} names an object that is not a commit")
+        elif all(c in "0123456789abcdefABCDEF" for c in base) and len(base) < MIN_PREFIX:
+            raise RevisionNotFoundError(f"unknown revision {text!r} (short ids need at least {MIN_PREFIX} digits)")
+        raise RevisionNotFoundError(f"unknown revision {text!r}")
+
+    # ---------------------------------------------------------------- reading states
+    def get(self, rev: str | Commit = HEAD, pointer: str = "") -> Any:
+        """The state at ``rev`` (or the part of it at the RFC 6901 ``pointer``), as fresh objects."""
+        root = self.resolve(rev).root
+        if pointer == "":
+            return read_tree(self.objects, root)
+        return lookup(self.objects, root, pointer)
+
+    def path_token(self, root: str, pointer: str) -> str | None:
+        """An identity of the value at ``pointer`` (None when absent); equal iff values are equal."""
+        from ..model.tree import child_token
+        from ..algo.diff import view
+
+        tokens = parse_pointer(pointer)
+        current: Any = Ref(root)
+        for token in tokens:
+            kind, contents = view(self.objects, current)
+            if kind == "object":
+                if token not in contents:
+                    return None
+                current = contents[token]
+            elif kind == "array":
+                if not token.isdigit() or (len(token) > 1 and token[0] == "0") or int(token) >= len(contents):
+                    return None
+                current = contents[int(token)]
+            else:
+                return None
+        if type(current) is Ref:
+            kind, contents = view(self.objects, current)
+            if kind == "scalar":
+                return child_token(contents)
+        return child_token(current)
+
+    # ---------------------------------------------------------------- committing
+    def commit(
+        self,
+        state: Any,
+        message: str = "",
+        author: str | None = None,
+        branch: str | None = None,
+        parent: str | None | object = ANY,
+        metadata: dict[str, Any] | None = None,
+        allow_empty: bool = False,
+    ) -> Commit:
+        """Record ``state`` as a new commit on ``branch`` (default: HEAD's) and move the branch.
+
+        ``parent`` is the commit the state was based on: if the branch has moved since,
+        RefConflictError is raised and nothing is written. Left out, the current head is used.
+        """
+        validate(state)
+        root, objects = write_tree(state)
+        return self._commit_root(root, objects, message, author, branch, parent, metadata, allow_empty)
+
+    def _commit_root(
+        self,
+        root: str,
+        objects: dict[str, bytes],
+        message: str,
+        author: str | None,
+        branch: str | None,
+        parent: str | None | object = ANY,
+        metadata: dict[str, Any] | None = None,
+        allow_empty: bool = False,
+        extra_parents: tuple[str, ...] = (),
+        why: str = "commit",
+    ) -> Commit:
+        ref = self._branch_target_ref(branch)
+        head = self._ref_target(ref)
+        if parent is not ANY:
+            expected_parent = None if parent is None else self.rev_parse(parent)  # type: ignore[arg-type]
+            if expected_parent != head:
+                raise RefConflictError(
+                    f"{refnames.short_name(ref)} moved: the state was based on "
+                    f"{expected_parent[:10] if expected_parent else 'no commit'}, the branch is at "
+                    f"{head[:10] if head else 'no commit'}",
+                    ref, expected_parent, head,
+                )
+        parents = ((head,) if head else ()) + tuple(extra_parents)
+        parent_commits = [self.objects.commit(p) for p in parents]
+        if not allow_empty and not extra_parents and parent_commits and parent_commits[0].root == root:
+            raise NothingToCommitError(
+                f"nothing to commit: the state equals {refnames.short_name(ref)}'s head (allow_empty=True to commit anyway)"
+            )
+        generation = 1 + max((c.generation for c in parent_commits), default=0)
+        commit, raw = encode_commit(
+            root, parents, generation, author or self.author, datetime.now(timezone.utc), message, metadata or {}
+        )
+        objects[commit.id] = raw
+        self._write(objects, [(ref, commit.id, head)], f"{why}: {commit.summary}")
+        self.objects._commits.put(commit.id, commit)
+        return commit
+
+    def _write(self, objects: dict[str, bytes], moves: list[tuple[str, str | None, str | None]], why: str) -> None:
+        """Put objects and CAS-move refs in one transaction; HEAD's reflog follows its branch."""
+        head_ref = self.head_ref()
+        with self.store.transaction() as tx:
+            if objects:
+                tx.put_objects(objects)
+            for ref, new, expected in moves:
+                if new is None:
+                    tx.delete_ref(ref, expected, self.author, why)
+                else:
+                    tx.set_ref(ref, new, expected, self.author, why)
+                if ref == head_ref:
+                    tx.log_ref(HEAD, expected, new, self.author, why)
+
+    # ---------------------------------------------------------------- branches
+    def create_branch(self, name: str, start: str | Commit = HEAD, force: bool = False) -> str:
+        """Create branch ``name`` at ``start``; RefExistsError if it exists (unless ``force``)."""
+        ref = refnames.branch_ref(name)
+        target = self.rev_parse(start)
+        expected = ANY if force else None
+        try:
+            self._write({}, [(ref, target, expected)], f"branch: created from {start if isinstance(start, str) else target[:10]}")
+        except RefExistsError:
+            raise RefExistsError(f"a branch named {name!r} already exists", ref) from None
+        return target
+
+    def delete_branch(self, name: str, force: bool = False) -> str:
+        """Delete a branch; refuses the current branch, and unmerged work unless ``force``."""
+        ref = refnames.branch_ref(name)
+        oid = self.store.read_ref(ref)
+        if oid is None:
+            raise RevisionNotFoundError(f"no branch named {name!r}")
+        if self.head_ref() == ref:
+            raise InvalidRefNameError(f"cannot delete branch {name!r}: it is the current branch (switch first)")
+        if not force:
+            head = self._ref_target(HEAD)
+            if head is None or not is_ancestor(self.objects.commit, oid, head):
+                raise RefConflictError(
+                    f"branch {name!r} is not merged into HEAD; use force=True (CLI: -D) to delete it anyway", ref
+                )
+        self._write({}, [(ref, None, oid)], "branch: deleted")
+        return oid
+
+    def set_head(self, target: str, detach: bool = False) -> None:
+        """Point HEAD at a branch (symbolic), or detach it at a commit."""
+        old = self.store.read_ref(HEAD)
+        if detach:
+            oid = self.rev_parse(target)
+            new = oid
+        else:
+            ref = refnames.branch_ref(target)
+            if self.store.read_ref(ref) is None and self.branches:
+                raise RevisionNotFoundError(f"no branch named {target!r}")
+            new = SYMBOLIC_PREFIX + ref
+        with self.store.transaction() as tx:
+            tx.set_ref(HEAD, new, old, self.author, f"switch: to {target}")
+
+    def reset(self, rev: str | Commit, branch: str | None = None) -> Commit:
+        """Move ``branch`` (default: HEAD's) to ``rev``; the reflog keeps the old position."""
+        target = self.resolve(rev)
+        ref = self._branch_target_ref(branch)
+        old = self._ref_target(ref)
+        self._write({}, [(ref, target.id, old)], f"reset: moving to {rev if isinstance(rev, str) else target.short_id}")
+        return target
+
+    def restore(self, rev: str | Commit, branch: str | None = None, message: str | None = None,
+                author: str | None = None) -> Commit:
+        """A new commit on ``branch`` (default: HEAD's) whose state equals ``rev``'s."""
+        source = self.resolve(rev)
+        label = rev if isinstance(rev, str) else source.short_id
+        return self._commit_root(
+            source.root, {}, message or f"Restore state of {label} ({source.short_id})", author, branch,
+            metadata={"restored_from": source.id}, why="restore",
+        )
+
+    # ---------------------------------------------------------------- tags
+    def create_tag(self, name: str, rev: str | Commit = HEAD, message: str | None = None,
+                   tagger: str | None = None, force: bool = False) -> str:
+        """Tag ``rev``: annotated (a tag object) when ``message`` is given, else lightweight."""
+        ref = refnames.tag_ref(name)
+        target = self.rev_parse(rev)
+        objects: dict[str, bytes] = {}
+        value = target
+        if message is not None:
+            tag, raw = encode_tag(target, name, tagger or self.author, datetime.now(timezone.utc), message)
+            objects[tag.id] = raw
+            value = tag.id
+        try:
+            self._write(objects, [(ref, value, ANY if force else None)], "tag: created")
+        except RefExistsError:
+            raise RefExistsError(f"a tag named {name!r} already exists", ref) from None
+        return value
+
+    def delete_tag(self, name: str) -> None:
+        ref = refnames.tag_ref(name)
+        old = self.store.read_ref(ref)
+        if old is None:
+            raise RevisionNotFoundError(f"no tag named {name!r}")
+        self._write({}, [(ref, None, old)], "tag: deleted")
+
+    # ---------------------------------------------------------------- diff and history
+    def diff(self, a: str | Commit = HEAD, b: str | Commit = HEAD, path: str = "") -> Diff:
+        """The difference from revision ``a`` to revision ``b`` (optionally under ``path``)."""
+        return self.diff_roots(self.resolve(a).root, self.resolve(b).root, path)
+
+    def diff_roots(self, root_a: str, root_b: str, path: str = "") -> Diff:
+        """The difference between two state trees, limited to ``path`` when given."""
+        if path:
+            from ..algo.diff import diff_children
+
+            tokens = parse_pointer(path)
+            a, b = self._child_at(root_a, tokens), self._child_at(root_b, tokens)
+            changes = _diff_optional(self.objects, a, b, tokens)
+        else:
+            changes = diff_trees(self.objects, root_a, root_b)
+        return Diff(tuple(changes), lambda: read_tree(self.objects, root_a), lambda: read_tree(self.objects, root_b))
+
+    def _child_at(self, root: str, tokens: tuple[str, ...]) -> Any:
+        from ..algo.diff import view
+        from ..algo.missing import MISSING
+
+        current: Any = Ref(root)
+        for token in tokens:
+            kind, contents = view(self.objects, current)
+            if kind == "object" and token in contents:
+                current = contents[token]
+            elif kind == "array" and token.isdigit() and int(token) < len(contents):
+                current = contents[int(token)]
+            else:
+                return MISSING
+        return current
+
+    def log(self, rev: str | Commit = HEAD, path: str | None = None, limit: int | None = None,
+            first_parent: bool = False) -> Iterator[Commit]:
+        """Commits reachable from ``rev``, newest first; with ``path``, only those that changed it."""
+        if path is not None:
+            parse_pointer(path)
+        start = self.rev_parse(rev) if not isinstance(rev, Commit) else rev.id
+        count = 0
+        for commit in walk(self.objects.commit, [start], first_parent=first_parent):
+            if limit is not None and count >= limit:
+                return
+            if path is not None and not self._changed(commit, path):
+                continue
+            count += 1
+            yield commit
+
+    def _changed(self, commit: Commit, path: str) -> bool:
+        """Did ``commit`` change the value at ``path`` (relative to every parent)?"""
+        mine = self.path_token(commit.root, path)
+        if not commit.parents:
+            return mine is not None
+        return all(self.path_token(self.objects.commit(p).root, path) != mine for p in commit.parents)
+
+    def merge_bases(self, a: str | Commit, b: str | Commit) -> list[str]:
+        """The best common ancestors of two revisions."""
+        return merge_bases(self.objects.commit, self.rev_parse(a), self.rev_parse(b))
+
+    def is_ancestor(self, ancestor: str | Commit, descendant: str | Commit) -> bool:
+        return is_ancestor(self.objects.commit, self.rev_parse(ancestor), self.rev_parse(descendant))
+
+    def reflog(self, ref: str = HEAD, limit: int | None = None) -> list[RefLogEntry]:
+        """Moves of a ref (HEAD, a branch name, a tag name or a full ref), newest first."""
+        name = ref
+        if ref != HEAD and not ref.startswith("refs/"):
+            for candidate in (BRANCH_PREFIX + ref, TAG_PREFIX + ref):
+                if self.store.read_ref(candidate) is not None or self.store.reflog(candidate, 1):
+                    name = candidate
+                    break
+            else:
+                raise RevisionNotFoundError(f"no ref named {ref!r}")
+        return self.store.reflog(name, limit)
+
+    # ---------------------------------------------------------------- maintenance
+    def reachable(self) -> set[str]:
+        """Every object reachable from refs (and from the reflog, like git keeps it)."""
+        from ..model.tree import walk_ids
+
+        seen: set[str] = set()
+        commits: list[str] = []
+        starts = set(self.store.list_refs().values())
+        for name in self.store.list_refs():
+            for entry in self.store.reflog(name):
+                starts.update(v for v in (entry.old, entry.new) if v)
+        for value in starts:
+            if value.startswith(SYMBOLIC_PREFIX) or value in seen:
+                continue
+            oid = value
+            while self.objects.kind(oid) == TAG:
+                seen.add(oid)
+                oid = self.objects.tag(oid).target
+            commits.append(oid)
+        for commit in walk(self.objects.commit, commits):
+            seen.add(commit.id)
+            for _ in walk_ids(self.objects, commit.root, seen):
+                pass
+        return seen
+
+    def gc(self) -> GcReport:
+        """Delete objects no ref or reflog entry can reach."""
+        keep = self.reachable()
+        garbage = [oid for oid in self.store.iter_ids() if oid not in keep]
+        removed = self.store.delete_objects(garbage) if garbage else 0
+        self.objects.forget()
+        return GcReport(kept=len(keep), removed=removed)
+
+    def fsck(self) -> FsckReport:
+        """Verify every object's hash and every link reachable from refs."""
+        problems: list[str] = []
+        count = 0
+        present = set()
+        for oid in self.store.iter_ids():
+            count += 1
+            present.add(oid)
+            try:
+                raw = self.store.get(oid)  # verifies the hash
+                verify(oid, raw)
+                child_ids(raw)
+            except (CorruptObjectError, UnsupportedObjectError, ValueError, KeyError, TypeError) as exc:
+                problems.append(f"corrupt object {oid}: {exc}")
+        for name, value in self.store.list_refs().items():
+            if value.startswith(SYMBOLIC_PREFIX):
+                continue
+            stack = [value]
+            seen: set[str] = set()
+            while stack:
+                oid = stack.pop()
+                if oid in seen:
+                    continue
+                seen.add(oid)
+                if oid not in present:
+                    problems.append(f"missing object {oid} (reachable from {name})")
+                    continue
+                try:
+                    raw = self.store.get(oid)
+                except StateVCSError:
+                    continue  # already reported above
+                try:
+                    stack.extend(child_ids(raw))
+                except Exception:  # reported as corrupt above
+                    continue
+                if name.startswith(BRANCH_PREFIX) and kind_of(raw) == "tag":
+                    problems.append(f"branch {name} points at a tag object {oid}")
+        return FsckReport(objects=count, problems=tuple(problems))
+
+
+def _diff_optional(source: Any, a: Any, b: Any, tokens: tuple[str, ...]) -> list[Change]:
+    from ..algo.diff import diff_children
+    from ..algo.missing import MISSING
+    from ..model.pointer import format_pointer
+    from ..model.tree import materialize
+
+    if a is MISSING and b is MISSING:
+        return []
+    if a is MISSING:
+        return [Change("add", format_pointer(tokens), MISSING, materialize(source, b))]
+    if b is MISSING:
+        return [Change("remove", format_pointer(tokens), materialize(source, a))]
+    return diff_children(source, a, b, tokens)
+
+
+__all__ = ["Repository", "FsckReport", "GcReport", "ObjectNotFoundError"]

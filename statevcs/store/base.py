@@ -1,0 +1,216 @@
+"""The storage interfaces every backend implements.
+
+Objects are immutable bytes named by their blake3 id; ``put`` is idempotent and
+``get`` verifies the hash, so corruption is raised, never returned. Refs are names
+whose value is an object id or ``ref: NAME`` (symbolic, like git's HEAD); they only
+change by compare-and-swap, and every change is written to the reflog in the same
+transaction as the objects it points at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Iterator, Mapping
+
+import zstandard
+
+from ..errors import CorruptObjectError, RefConflictError, RefExistsError
+from ..model.canonical import hash_object
+
+#: Objects whose encoding is at least this many bytes are stored zstd-compressed.
+COMPRESS_THRESHOLD = 256
+_ZSTD_LEVEL = 3
+_PLAIN, _ZSTD = 0, 1
+
+#: ``expected`` value for a CAS update that does not care what the ref holds.
+ANY = object()
+
+SYMBOLIC_PREFIX = "ref: "
+
+
+@dataclass(frozen=True)
+class RefLogEntry:
+    """One move of a ref: from ``old`` to ``new`` (None = absent), by whom, when, why."""
+
+    ref: str
+    old: str | None
+    new: str | None
+    who: str
+    when: datetime
+    why: str
+
+
+_compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
+_decompressor = zstandard.ZstdDecompressor()
+
+
+def pack(raw: bytes) -> bytes:
+    """Stored form of an object: a flag byte, then the bytes, compressed above the threshold."""
+    if len(raw) >= COMPRESS_THRESHOLD:
+        packed = _compressor.compress(raw)
+        if len(packed) < len(raw):
+            return bytes((_ZSTD,)) + packed
+    return bytes((_PLAIN,)) + raw
+
+
+def unpack_verified(oid: str, stored: bytes) -> bytes:
+    """Raw object bytes from their stored form, checked against the id."""
+    if not stored:
+        raise CorruptObjectError(f"object {oid} is empty")
+    flag, body = stored[0], stored[1:]
+    if flag == _PLAIN:
+        raw = body
+    elif flag == _ZSTD:
+        try:
+            raw = _decompressor.decompress(body)
+        except zstandard.ZstdError as exc:
+            raise CorruptObjectError(f"object {oid} does not decompress: {exc}") from None
+    else:
+        raise CorruptObjectError(f"object {oid} has unknown storage flag {flag}")
+    verify(oid, raw)
+    return raw
+
+
+def verify(oid: str, raw: bytes) -> None:
+    """Raise CorruptObjectError unless ``raw`` hashes to ``oid``."""
+    if hash_object(raw).hex() != oid:
+        raise CorruptObjectError(f"object {oid} is corrupt: its content hashes to another id")
+
+
+class ObjectStore(ABC):
+    """Content-addressed, immutable objects."""
+
+    @abstractmethod
+    def get(self, oid: str) -> bytes:
+        """The raw bytes of an object, verified; ObjectNotFoundError if absent."""
+
+    @abstractmethod
+    def has_many(self, oids: Iterable[str]) -> set[str]:
+        """The subset of ``oids`` present in the store."""
+
+    @abstractmethod
+    def iter_ids(self) -> Iterator[str]:
+        """Every object id in the store (no particular order)."""
+
+    @abstractmethod
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
+        """Up to ``limit`` ids starting with the lowercase hex ``prefix``."""
+
+    @abstractmethod
+    def delete_objects(self, oids: Iterable[str]) -> int:
+        """Remove objects (for gc only); returns how many were removed."""
+
+    def has(self, oid: str) -> bool:
+        return bool(self.has_many([oid]))
+
+    def put_many(self, objects: Mapping[str, bytes]) -> None:
+        """Store objects (id -> raw bytes); ids already present are skipped."""
+        with self.transaction() as tx:  # type: ignore[attr-defined]
+            tx.put_objects(objects)
+
+    def put(self, oid: str, raw: bytes) -> None:
+        self.put_many({oid: raw})
+
+    def stored_size(self) -> int:
+        """Bytes the objects take in storage (compressed), for benchmarks and stats."""
+        raise NotImplementedError
+
+
+class RefStore(ABC):
+    """Named pointers that change only by compare-and-swap, with a reflog."""
+
+    @abstractmethod
+    def read_ref(self, name: str) -> str | None:
+        """The stored value of a ref (id or ``ref: NAME``), or None if absent."""
+
+    @abstractmethod
+    def list_refs(self, prefix: str = "") -> dict[str, str]:
+        """Every ref whose name starts with ``prefix``, name -> value, sorted by name."""
+
+    @abstractmethod
+    def reflog(self, name: str, limit: int | None = None) -> list[RefLogEntry]:
+        """Moves of ``name``, newest first."""
+
+    def update_ref(self, name: str, new: str, expected: object = ANY, who: str = "", why: str = "") -> None:
+        """Set ``name`` to ``new`` if it holds ``expected`` (None: must not exist)."""
+        with self.transaction() as tx:  # type: ignore[attr-defined]
+            tx.set_ref(name, new, expected, who, why)
+
+    def delete_ref(self, name: str, expected: object = ANY, who: str = "", why: str = "") -> None:
+        with self.transaction() as tx:  # type: ignore[attr-defined]
+            tx.delete_ref(name, expected, who, why)
+
+
+class Transaction(ABC):
+    """Writes that land together or not at all."""
+
+    @abstractmethod
+    def put_objects(self, objects: Mapping[str, bytes]) -> None: ...
+
+    @abstractmethod
+    def read_ref(self, name: str) -> str | None:
+        """The ref's value as this transaction sees it (locked against other writers)."""
+
+    @abstractmethod
+    def _write_ref(self, name: str, value: str | None) -> None:
+        """Store (or with None remove) a ref, without checks."""
+
+    @abstractmethod
+    def log_ref(self, name: str, old: str | None, new: str | None, who: str, why: str) -> None:
+        """Append a reflog entry."""
+
+    def set_ref(self, name: str, new: str, expected: object = ANY, who: str = "", why: str = "") -> None:
+        """Compare-and-swap: set ``name`` to ``new`` if it holds ``expected``."""
+        old = self.read_ref(name)
+        check_expected(name, old, expected)
+        if old != new:
+            self._write_ref(name, new)
+        self.log_ref(name, old, new, who, why)
+
+    def delete_ref(self, name: str, expected: object = ANY, who: str = "", why: str = "") -> None:
+        old = self.read_ref(name)
+        check_expected(name, old, expected)
+        if old is None:
+            raise RefConflictError(f"ref {name} does not exist", name, expected, None)
+        self._write_ref(name, None)
+        self.log_ref(name, old, None, who, why)
+
+
+def check_expected(name: str, actual: str | None, expected: object) -> None:
+    if expected is ANY or actual == expected:
+        return
+    if expected is None:
+        raise RefExistsError(f"ref {name} already exists", name, expected, actual)
+    raise RefConflictError(
+        f"ref {name} moved: expected {_short(expected)}, found {_short(actual)}", name, expected, actual
+    )
+
+
+def _short(value: object) -> str:
+    if value is None:
+        return "nothing"
+    text = str(value)
+    return text[:12] if not text.startswith(SYMBOLIC_PREFIX) else text
+
+
+class Store(ObjectStore, RefStore):
+    """A backend: objects and refs, written together in transactions."""
+
+    #: URL or path this store was opened from, for messages and remotes.
+    location: str = ""
+
+    @abstractmethod
+    def transaction(self) -> contextlib.AbstractContextManager[Transaction]:
+        """Atomic writes: objects and CAS ref updates commit together or roll back."""
+
+    def close(self) -> None:
+        """Release connections; the store must not be used afterwards."""
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
