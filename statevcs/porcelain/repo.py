@@ -28,6 +28,7 @@ from ..errors import (
     RevisionNotFoundError,
     StateVCSError,
     UnsupportedObjectError,
+    WorkingStateError,
 )
 from ..model import refnames
 from ..model.canonical import validate
@@ -39,6 +40,7 @@ from ..model.tree import lookup, read_tree, write_tree
 from ..store.base import ANY, SYMBOLIC_PREFIX, RefLogEntry, Store, verify
 from ..store.locate import DIR_NAME, find_repository_dir, is_url, open_store
 from .render import Diff
+from .worktree import WorkingFile
 from .revisions import MIN_PREFIX, ambiguous, is_hex_prefix, parse_revision
 
 DEFAULT_BRANCH = "main"
@@ -157,6 +159,34 @@ class Repository:
             return {}
         except ValueError as exc:
             raise NotARepositoryError(f"{self.meta_dir}/{CONFIG_NAME} is not valid JSON: {exc}") from None
+
+    # ---------------------------------------------------------------- working state
+    @property
+    def working_file(self) -> WorkingFile:
+        """The working state file (``state.json`` by default) of a repository with a directory."""
+        if not self.workdir:
+            raise WorkingStateError(f"{self.store.location} has no working directory (open a directory repository)")
+        name = self.config().get("working_file", DEFAULT_WORKING_FILE)
+        return WorkingFile(os.path.join(self.workdir, name))
+
+    def working_root(self) -> str:
+        """Tree id of the working state; its nodes become readable through ``self.objects``."""
+        root, objects = self.working_file.root()
+        self.objects.extra.update(objects)
+        return root
+
+    def head_root(self) -> str:
+        """Tree id of HEAD's state; the empty object ``{}`` on an unborn branch."""
+        head = self.head()
+        if head is not None:
+            return head.root
+        root, objects = write_tree({})
+        self.objects.extra.update(objects)
+        return root
+
+    def working_changes(self) -> Diff:
+        """Uncommitted changes: HEAD's state to the working file."""
+        return self.diff_roots(self.head_root(), self.working_root())
 
     # ---------------------------------------------------------------- HEAD and refs
     def head_ref(self) -> str | None:
@@ -364,23 +394,26 @@ class Repository:
             root, parents, generation, author or self.author, datetime.now(timezone.utc), message, metadata or {}
         )
         objects[commit.id] = raw
-        self._write(objects, [(ref, commit.id, head)], f"{why}: {commit.summary}")
+        self._write(objects, [(ref, commit.id, head)], f"{why}: {commit.summary}", commit.author)
         self.objects._commits.put(commit.id, commit)
         return commit
 
-    def _write(self, objects: dict[str, bytes], moves: list[tuple[str, str | None, str | None]], why: str) -> None:
+    def _write(self, objects: dict[str, bytes], moves: list[tuple[str, str | None, object]], why: str,
+               who: str | None = None) -> None:
         """Put objects and CAS-move refs in one transaction; HEAD's reflog follows its branch."""
         head_ref = self.head_ref()
+        who = who or self.author
         with self.store.transaction() as tx:
             if objects:
                 tx.put_objects(objects)
             for ref, new, expected in moves:
+                old = tx.read_ref(ref)
                 if new is None:
-                    tx.delete_ref(ref, expected, self.author, why)
+                    tx.delete_ref(ref, expected, who, why)
                 else:
-                    tx.set_ref(ref, new, expected, self.author, why)
+                    tx.set_ref(ref, new, expected, who, why)
                 if ref == head_ref:
-                    tx.log_ref(HEAD, expected, new, self.author, why)
+                    tx.log_ref(HEAD, old, new, who, why)
 
     # ---------------------------------------------------------------- branches
     def create_branch(self, name: str, start: str | Commit = HEAD, force: bool = False) -> str:

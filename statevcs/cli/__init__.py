@@ -1,0 +1,1 @@
+"""The ``statevcs`` command line: a thin click layer over the Repository API."""

@@ -1,0 +1,194 @@
+"""Commands on refs: branch, switch, tag, restore, reset."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import RevisionNotFoundError, WorkingStateError
+from ..model.refnames import check_branch_name
+from ..porcelain.repo import Repository
+from .context import AppContext, echo_json, pass_app, short, styled
+
+
+def _require_clean(repo: Repository, force: bool, action: str) -> None:
+    if force or not repo.working_file.exists():
+        return
+    changes = repo.working_changes()
+    if changes:
+        raise WorkingStateError(
+            f"the working file has {len(changes)} uncommitted change(s) that {action} would overwrite; "
+            "commit them, or use --force to discard them"
+        )
+
+
+def _write_working(repo: Repository) -> None:
+    head = repo.head()
+    repo.working_file.write(repo.get(head) if head else {})
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.argument("start", required=False)
+@click.option("-d", "--delete", "delete", is_flag=True, help="Delete branch NAME (must be merged into HEAD).")
+@click.option("-D", "force_delete", is_flag=True, help="Delete branch NAME even if not merged.")
+@click.option("-f", "--force", is_flag=True, help="With NAME START: move an existing branch.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON only (listing).")
+@pass_app
+def branch(app: AppContext, name: str | None, start: str | None, delete: bool, force_delete: bool,
+           force: bool, as_json: bool) -> None:
+    """List branches, create NAME at START (default HEAD), or delete one with -d.
+
+    \b
+    Example:
+      statevcs branch
+      statevcs branch experiment v1
+      statevcs branch -d experiment
+    """
+    repo = app.repo
+    if delete or force_delete:
+        if not name:
+            raise click.UsageError("branch -d needs a branch NAME")
+        oid = repo.delete_branch(name, force=force_delete)
+        click.echo(f"Deleted branch {name} (was {short(oid)}).")
+        return
+    if name:
+        oid = repo.create_branch(name, start or "HEAD", force=force)
+        click.echo(f"Created branch {name} at {short(oid)}")
+        return
+    current = repo.current_branch
+    branches = repo.branches
+    if as_json:
+        echo_json({"version": 1, "current": current,
+                   "branches": [{"name": n, "commit": oid, "current": n == current} for n, oid in branches.items()]})
+        return
+    for n, oid in branches.items():
+        c = repo.objects.commit(oid)
+        mark = "*" if n == current else " "
+        label = styled(n, fg="green") if n == current else n
+        click.echo(f"{mark} {label} {short(oid)} {c.summary}")
+
+
+@click.command()
+@click.argument("name")
+@click.option("-c", "--create", is_flag=True, help="Create branch NAME at HEAD and switch to it.")
+@click.option("--detach", is_flag=True, help="Detach HEAD at the commit NAME names.")
+@click.option("-f", "--force", is_flag=True, help="Discard uncommitted changes in the working file.")
+@pass_app
+def switch(app: AppContext, name: str, create: bool, detach: bool, force: bool) -> None:
+    """Switch HEAD to branch NAME and load its state into the working file.
+
+    Refuses to drop uncommitted changes unless --force.
+
+    \b
+    Example:
+      statevcs switch -c experiment
+      statevcs switch main
+    """
+    repo = app.repo
+    if create:
+        check_branch_name(name)
+        if repo.head() is not None:
+            repo.create_branch(name, "HEAD")
+        repo.set_head(name)  # the working file is already this commit's state plus any edits
+        click.echo(f"Switched to a new branch '{name}'")
+        return
+    if detach:
+        _require_clean(repo, force, "switching")
+        repo.set_head(name, detach=True)
+        _write_working(repo)
+        click.echo(f"HEAD is now at {short(repo.head().id)} (detached)")
+        return
+    if name not in repo.branches:
+        raise RevisionNotFoundError(f"no branch named {name!r} (use -c to create it)")
+    if name == repo.current_branch:
+        click.echo(f"Already on '{name}'")
+        return
+    _require_clean(repo, force, "switching")
+    repo.set_head(name)
+    _write_working(repo)
+    click.echo(f"Switched to branch '{name}'")
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.argument("rev", required=False, default="HEAD")
+@click.option("-m", "--message", default=None, help="Make an annotated tag with this message.")
+@click.option("-d", "--delete", is_flag=True, help="Delete tag NAME.")
+@click.option("-f", "--force", is_flag=True, help="Replace an existing tag.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON only (listing).")
+@pass_app
+def tag(app: AppContext, name: str | None, rev: str, message: str | None, delete: bool, force: bool,
+        as_json: bool) -> None:
+    """List tags, tag REV (default HEAD) as NAME, or delete a tag with -d.
+
+    \b
+    Example:
+      statevcs tag v1 main -m "known good"
+      statevcs tag
+    """
+    repo = app.repo
+    if delete:
+        if not name:
+            raise click.UsageError("tag -d needs a tag NAME")
+        repo.delete_tag(name)
+        click.echo(f"Deleted tag {name}")
+        return
+    if name:
+        repo.create_tag(name, rev, message=message, force=force)
+        click.echo(f"Tagged {short(repo.rev_parse(rev))} as {name}")
+        return
+    tags = repo.tags
+    if as_json:
+        out = []
+        for n, oid in tags.items():
+            obj = repo.tag_object(n)
+            out.append({"name": n, "commit": oid, "annotated": obj is not None,
+                        "message": obj.message if obj else None, "tagger": obj.tagger if obj else None})
+        echo_json({"version": 1, "tags": out})
+        return
+    for n, oid in tags.items():
+        obj = repo.tag_object(n)
+        click.echo(f"{n} {short(oid)}" + (f" {obj.message.splitlines()[0] if obj.message else ''}" if obj else ""))
+
+
+@click.command()
+@click.argument("rev")
+@click.option("-m", "--message", default=None, help="Message of the new commit.")
+@click.option("-f", "--force", is_flag=True, help="Discard uncommitted changes in the working file.")
+@pass_app
+def restore(app: AppContext, rev: str, message: str | None, force: bool) -> None:
+    """Make a new commit on the current branch whose state equals REV's.
+
+    History is kept: the commits since REV stay in the log.
+
+    \b
+    Example:
+      statevcs restore v1
+    """
+    repo = app.repo
+    _require_clean(repo, force, "restore")
+    c = repo.restore(rev, message=message)
+    _write_working(repo)
+    click.echo(f"[{repo.current_branch or 'detached HEAD'} {short(c.id)}] {c.summary}")
+
+
+@click.command()
+@click.argument("rev")
+@click.option("--hard", is_flag=True, help="Also rewrite the working file with REV's state.")
+@pass_app
+def reset(app: AppContext, rev: str, hard: bool) -> None:
+    """Move the current branch to REV (the reflog keeps where it was).
+
+    \b
+    Example:
+      statevcs reset HEAD~1
+      statevcs reset --hard v1
+    """
+    repo = app.repo
+    c = repo.reset(rev)
+    if hard:
+        _write_working(repo)
+    click.echo(f"HEAD is now at {short(c.id)} {c.summary}")
+
+
+COMMANDS = [branch, switch, tag, restore, reset]

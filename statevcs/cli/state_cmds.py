@@ -1,0 +1,185 @@
+"""Commands on states: commit, status, cat, get, set, unset, diff."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ..errors import NothingToCommitError, WorkingStateError
+from ..porcelain.render import FORMATS
+from ..porcelain.worktree import dump_pretty, parse_json_text, set_at, unset_at
+from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, short, use_color
+
+
+@click.command()
+@click.option("-m", "--message", default="", help="Commit message.")
+@click.option("--author", default=None, help="Who made the change (default: $STATEVCS_AUTHOR or user@host).")
+@click.option("-f", "--file", "file", default=None, metavar="FILE",
+              help="Commit the JSON in FILE ('-' for stdin) instead of the working file.")
+@click.option("--allow-empty", is_flag=True, help="Commit even if the state equals HEAD's.")
+@pass_app
+def commit(app: AppContext, message: str, author: str | None, file: str | None, allow_empty: bool) -> None:
+    """Record the working state (or FILE) as a new commit on the current branch.
+
+    \b
+    Example:
+      statevcs commit -m "agent finished task 3"
+      curl -s http://agent/state | statevcs commit -f - -m "snapshot"
+    """
+    repo = app.repo
+    if file is None:
+        state = repo.working_file.read()
+    elif file == "-":
+        state = parse_json_text(sys.stdin.read(), "stdin")
+    else:
+        with open(file, encoding="utf-8") as f:
+            state = parse_json_text(f.read(), file)
+    try:
+        c = repo.commit(state, message=message, author=author, allow_empty=allow_empty)
+    except NothingToCommitError:
+        raise NothingToCommitError("nothing to commit: the state equals HEAD's (use --allow-empty to commit anyway)")
+    where = repo.current_branch or "detached HEAD"
+    click.echo(f"[{where} {short(c.id)}] {c.summary}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
+@pass_app
+def status(app: AppContext, as_json: bool) -> None:
+    """Show the branch, HEAD and uncommitted changes in the working file.
+
+    \b
+    Example:
+      statevcs status
+    """
+    repo = app.repo
+    head = repo.head()
+    branch = repo.current_branch
+    changes = repo.working_changes()
+    if as_json:
+        echo_json({"version": 1, "branch": branch, "head": head.id if head else None,
+                   "clean": not changes, "changes": changes.patch})
+        return
+    click.echo(f"On branch {branch}" if branch else f"HEAD detached at {short(head.id if head else None)}")
+    if head is None:
+        click.echo("No commits yet")
+    else:
+        click.echo(f"HEAD {short(head.id)} {head.summary}")
+    if not changes:
+        click.echo("Working state clean")
+    else:
+        s = changes.stat()
+        click.echo(f"Working state modified ({s['added']} added, {s['removed']} removed, {s['changed']} changed):")
+        click.echo(changes.render("text", color=use_color()), nl=False)
+
+
+@click.command()
+@click.argument("rev")
+@click.argument("pointer", required=False, default="")
+@click.option("--compact", is_flag=True, help="One line of JSON instead of pretty-printed.")
+@pass_app
+def cat(app: AppContext, rev: str, pointer: str, compact: bool) -> None:
+    """Print the state at REV, or the part of it at the JSON Pointer POINTER.
+
+    \b
+    Example:
+      statevcs cat v1 /agent
+      statevcs cat main~2
+    """
+    value = app.repo.get(rev, pointer)
+    _print_value(value, compact)
+
+
+def _print_value(value: Any, compact: bool) -> None:
+    import json
+
+    if compact:
+        click.echo(json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+    else:
+        click.echo(dump_pretty(value), nl=False)
+
+
+@click.command()
+@click.argument("pointer")
+@click.option("--compact", is_flag=True, help="One line of JSON instead of pretty-printed.")
+@pass_app
+def get(app: AppContext, pointer: str, compact: bool) -> None:
+    """Print the value at POINTER in the working file.
+
+    \b
+    Example:
+      statevcs get /agent/status
+    """
+    from ..model.pointer import resolve
+
+    _print_value(resolve(app.repo.working_file.read(), pointer), compact)
+
+
+@click.command(name="set")
+@click.argument("pointer")
+@click.argument("value")
+@pass_app
+def set_(app: AppContext, pointer: str, value: str) -> None:
+    """Set the value at POINTER in the working file to the JSON VALUE.
+
+    VALUE is JSON: quote strings ('"running"'). An array index that exists is
+    replaced; '-' or the array's length appends.
+
+    \b
+    Example:
+      statevcs set /agent/status '"running"'
+      statevcs set /agent/memory/- '{"role": "user", "text": "hi"}'
+    """
+    try:
+        new = parse_json_text(value, "VALUE")
+    except WorkingStateError as exc:
+        raise WorkingStateError(f"{exc} (quote JSON strings, e.g. '\"{value}\"')") from None
+    wf = app.repo.working_file
+    wf.write(set_at(wf.read(), pointer, new))
+
+
+@click.command()
+@click.argument("pointer")
+@pass_app
+def unset(app: AppContext, pointer: str) -> None:
+    """Remove the value at POINTER from the working file.
+
+    \b
+    Example:
+      statevcs unset /agent/scratch
+    """
+    wf = app.repo.working_file
+    wf.write(unset_at(wf.read(), pointer))
+
+
+@click.command(name="diff")
+@click.argument("a", required=False)
+@click.argument("b", required=False)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text for people, patch for RFC 6902 JSON Patch, unified, markdown, stat.")
+@click.option("--path", "path", default="", metavar="PTR", help="Only changes under this JSON Pointer.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 if there are differences, 0 if none.")
+@pass_app
+def diff_cmd(app: AppContext, a: str | None, b: str | None, fmt: str, path: str, exit_code: bool) -> None:
+    """Show changes: HEAD to the working file, A to the working file, or A to B.
+
+    \b
+    Example:
+      statevcs diff                      # uncommitted changes
+      statevcs diff main experiment
+      statevcs diff v1 HEAD --format patch | jq .
+    """
+    repo = app.repo
+    root_a = repo.resolve(a).root if a else repo.head_root()
+    root_b = repo.resolve(b).root if b else repo.working_root()
+    d = repo.diff_roots(root_a, root_b, path)
+    labels = (a or "HEAD", b or "working")
+    out = d.render(fmt, color=use_color(), labels=labels)
+    click.echo(out, nl=False)
+    if exit_code and d:
+        sys.exit(EXIT_NEGATIVE)
+
+
+COMMANDS = [commit, status, cat, get, set_, unset, diff_cmd]
