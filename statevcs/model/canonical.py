@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 import blake3
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 
 from ..errors import InvalidStateError
 
@@ -33,6 +34,15 @@ def escape_token(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
+class _Invalid(Exception):
+    """Raised inside the walk; collects the path on the way out, so pointers cost nothing
+    unless something is wrong."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self.tokens: list[str] = []
+
+
 def validate(value: JSONValue) -> None:
     """Refuse anything that is not plain JSON, naming the offending JSON Pointer.
 
@@ -40,59 +50,85 @@ def validate(value: JSONValue) -> None:
     (``str`` enums, ``OrderedDict``); refuses NaN and infinities, non-str keys, tuples,
     bytes, sets, datetimes and every other type, cycles, and nesting past ``MAX_DEPTH``.
     """
-    # Iterative walk: deep or wide states must not hit Python's recursion limit.
-    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
-    on_path: dict[int, int] = {}  # id(container) -> depth, for cycle detection
-    while stack:
-        item, pointer, depth = stack.pop()
-        if depth < 0:  # marker: leaving a container
-            on_path.pop(-depth - 1, None)
-            continue
-        t = type(item)
-        if item is None or t is str or t is bool or t is int:
-            continue
-        if t is float:
-            if math.isnan(item) or math.isinf(item):
-                raise InvalidStateError(f"{item!r} is not a JSON number", pointer)
-            continue
-        if t is dict or t is list or isinstance(item, (dict, list)):
-            if depth + 1 > MAX_DEPTH:
-                raise InvalidStateError(f"nesting deeper than {MAX_DEPTH} levels", pointer)
-            ident = id(item)
-            if ident in on_path:
-                raise InvalidStateError("cycle: a container contains itself", pointer)
-            on_path[ident] = depth
-            stack.append((None, "", -ident - 1))
-            if isinstance(item, dict):
-                for key, child in item.items():
-                    if not isinstance(key, str):
-                        raise InvalidStateError(
-                            f"object key {key!r} is a {type(key).__name__}, JSON keys must be str",
-                            pointer,
-                        )
-                    stack.append((child, pointer + "/" + escape_token(key), depth + 1))
-            else:
-                for index, child in enumerate(item):
-                    stack.append((child, f"{pointer}/{index}", depth + 1))
-            continue
-        if isinstance(item, (str, int)) and not isinstance(item, bool):
-            continue  # str/int subclasses (enums) encode as their plain value
-        if isinstance(item, float):
-            if math.isnan(item) or math.isinf(item):
-                raise InvalidStateError(f"{item!r} is not a JSON number", pointer)
-            continue
-        hint = " (use a list)" if isinstance(item, (tuple, set, frozenset)) else ""
-        raise InvalidStateError(f"{type(item).__name__} is not JSON{hint}", pointer)
+    try:
+        _check(value, 0, set())
+    except _Invalid as exc:
+        pointer = "".join("/" + escape_token(t) for t in reversed(exc.tokens))
+        raise InvalidStateError(exc.message, pointer) from None
+
+
+_PLAIN = frozenset((str, int, bool, type(None)))  # scalars that need no further look
+
+
+def _check(item: Any, depth: int, active: set[int]) -> None:
+    t = type(item)
+    if t in _PLAIN:
+        return
+    if t is float:
+        if not math.isfinite(item):
+            raise _Invalid(f"{item!r} is not a JSON number")
+        return
+    if t is dict or t is list or isinstance(item, (dict, list)):
+        if depth >= MAX_DEPTH:
+            raise _Invalid(f"nesting deeper than {MAX_DEPTH} levels")
+        ident = id(item)
+        if ident in active:
+            raise _Invalid("cycle: a container contains itself")
+        is_dict = isinstance(item, dict)
+        values = item.values() if is_dict else item
+        if is_dict and not set(map(type, item)) <= _STR:
+            for key in item:
+                if not isinstance(key, str):
+                    raise _Invalid(f"object key {key!r} is a {type(key).__name__}, JSON keys must be str")
+        # The common case, a container of plain scalars, is settled by one C-speed pass.
+        if set(map(type, values)) <= _PLAIN:
+            return
+        active.add(ident)
+        for key, child in (item.items() if is_dict else enumerate(item)):
+            if type(child) in _PLAIN:
+                continue
+            try:
+                _check(child, depth + 1, active)
+            except _Invalid as exc:
+                exc.tokens.append(key if is_dict else str(key))
+                raise
+        active.discard(ident)
+        return
+    if isinstance(item, (str, int)):
+        return  # str/int subclasses (enums) encode as their plain value
+    if isinstance(item, float):
+        if not math.isfinite(item):
+            raise _Invalid(f"{item!r} is not a JSON number")
+        return
+    hint = " (use a list)" if isinstance(item, (tuple, set, frozenset)) else ""
+    raise _Invalid(f"{type(item).__name__} is not JSON{hint}")
+
+
+_STR = frozenset((str,))
+
+
+def _refuse(o: Any) -> Any:
+    raise TypeError(f"{type(o).__name__} is not JSON")
+
+
+# json.JSONEncoder builds its C encoder anew on every call; build ours once (same settings).
+_c_encode = (
+    c_make_encoder(None, _refuse, encode_basestring, None, ":", ",", True, False, False)
+    if c_make_encoder is not None
+    else None
+)
 
 
 def canonical_str(value: JSONValue) -> str:
     """Canonical JSON text of an already validated value."""
+    if _c_encode is not None:
+        return "".join(_c_encode(value, 0))
     return _encoder.encode(value)
 
 
 def canonical_bytes(value: JSONValue) -> bytes:
     """Canonical UTF-8 bytes of an already validated value."""
-    return _encoder.encode(value).encode("utf-8")
+    return canonical_str(value).encode("utf-8")
 
 
 def loads(data: bytes | str) -> JSONValue:

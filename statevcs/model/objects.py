@@ -119,7 +119,10 @@ def encode(kind: bytes, payload: Any) -> tuple[str, bytes]:
 
 
 def format_time(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC (fixed width, sorts as text)."""
+    t = ts.astimezone(timezone.utc) if ts.tzinfo is not timezone.utc else ts
+    return (f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+            f".{t.microsecond:06d}Z")
 
 
 def parse_time(text: str) -> datetime:
@@ -147,7 +150,7 @@ def encode_commit(
         "metadata": metadata,
     }
     oid, raw = encode(COMMIT, payload)
-    ts = parse_time(payload["time"])  # exactly what a reader will see
+    ts = timestamp.astimezone(timezone.utc)  # what a reader will see (the format keeps microseconds)
     return Commit(oid, root, tuple(parents), generation, author, ts, message, dict(metadata)), raw
 
 

@@ -26,8 +26,10 @@ from .objects import (
     Ref,
     ValueNode,
     encode,
+    object_id,
     split_kind,
 )
+from json.encoder import encode_basestring  # the C implementation when available
 from .pointer import array_index, format_pointer, parse_pointer
 
 #: Containers whose canonical JSON is longer than this many characters get their own node.
@@ -43,44 +45,87 @@ class NodeSource(Protocol):
 
 
 def write_tree(value: Any) -> tuple[str, dict[str, bytes]]:
-    """Encode a validated JSON value as nodes; returns (root id, {id: raw} of every node)."""
+    """Encode a validated JSON value as nodes; returns (root id, {id: raw} of every node).
+
+    Bottom-up: a container with a child node is a node itself; otherwise its canonical
+    text is measured once and kept, so each node's payload is assembled from the texts
+    of its children instead of encoding every byte again at every level.
+    """
     objects: dict[str, bytes] = {}
 
-    def child(v: Any) -> Child:
-        if isinstance(v, (dict, list)) and len(canonical_str(v)) > INLINE_LIMIT:
-            return Ref(node(v))
-        return v
-
-    def node(v: Any) -> str:
+    def child(v: Any) -> tuple[bool, str]:
+        """(is_ref, text): a child node's id, or the canonical text of an inline value."""
+        t = type(v)
+        if t is str:
+            return False, encode_basestring(v)
+        if t is int:
+            return False, int.__repr__(v)
+        if t is float:
+            return False, float.__repr__(v)
+        if isinstance(v, (dict, list)) and len(v) <= _TRY_WHOLE:
+            # Few entries: one C-speed encoding usually shows it is small enough to inline.
+            text = canonical_str(v)
+            if len(text) <= INLINE_LIMIT:
+                return False, text
         if isinstance(v, dict):
-            inline: dict[str, Any] = {}
-            refs: dict[str, str] = {}
-            for key, item in v.items():
-                c = child(item)
-                if type(c) is Ref:
-                    refs[key] = c.id
-                else:
-                    inline[key] = c
-            oid, raw = encode(OBJECT_NODE, {"i": inline, "r": refs})
+            parts = {k: child(x) for k, x in v.items()}
+            if any(is_ref for is_ref, _ in parts.values()):
+                return True, dict_node(parts)
+            text = "{" + ",".join(_key(k) + ":" + parts[k][1] for k in sorted(parts)) + "}"
+        elif isinstance(v, list):
+            items = [child(x) for x in v]
+            if any(is_ref for is_ref, _ in items):
+                return True, list_node(items)
+            text = "[" + ",".join(t for _, t in items) + "]"
         else:
-            items: list[Any] = []
-            ref_indices: list[int] = []
-            for index, item in enumerate(v):
-                c = child(item)
-                if type(c) is Ref:
-                    items.append(c.id)
-                    ref_indices.append(index)
-                else:
-                    items.append(c)
-            oid, raw = encode(ARRAY_NODE, {"i": items, "r": ref_indices})
+            return False, _scalar(v)
+        if len(text) > INLINE_LIMIT:
+            return True, dict_node(parts) if isinstance(v, dict) else list_node(items)
+        return False, text
+
+    def dict_node(parts: dict[str, tuple[bool, str]]) -> str:
+        keys = sorted(parts)
+        inline = ",".join(_key(k) + ":" + parts[k][1] for k in keys if not parts[k][0])
+        refs = ",".join(_key(k) + ':"' + parts[k][1] + '"' for k in keys if parts[k][0])
+        return store(OBJECT_NODE, '{"i":{' + inline + '},"r":{' + refs + "}}")
+
+    def list_node(items: list[tuple[bool, str]]) -> str:
+        texts = ",".join('"' + t + '"' if is_ref else t for is_ref, t in items)
+        refs = ",".join(str(i) for i, (is_ref, _) in enumerate(items) if is_ref)
+        return store(ARRAY_NODE, '{"i":[' + texts + '],"r":[' + refs + "]}")
+
+    def store(kind: bytes, payload: str) -> str:
+        raw = kind + b" " + payload.encode("utf-8")
+        oid = object_id(raw)
         objects[oid] = raw
         return oid
 
-    if isinstance(value, (dict, list)):
-        return node(value), objects
+    if isinstance(value, dict):
+        return dict_node({k: child(x) for k, x in value.items()}), objects
+    if isinstance(value, list):
+        return list_node([child(x) for x in value]), objects
     oid, raw = encode(VALUE_NODE, {"v": value})
     objects[oid] = raw
     return oid, objects
+
+
+#: Containers with at most this many entries are first encoded whole, in one C call.
+_TRY_WHOLE = 32
+
+_key = encode_basestring  # canonical text of an object key (ensure_ascii=False, as canonical_str)
+
+
+def _scalar(v: Any) -> str:
+    t = type(v)
+    if t is str:
+        return encode_basestring(v)
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return "null"
+    return canonical_str(v)
 
 
 def read_tree(source: NodeSource, oid: str) -> Any:

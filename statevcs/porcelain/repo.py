@@ -372,29 +372,40 @@ class Repository:
         extra_parents: tuple[str, ...] = (),
         why: str = "commit",
     ) -> Commit:
-        ref = self._branch_target_ref(branch)
-        head = self._ref_target(ref)
-        if parent is not ANY:
-            expected_parent = None if parent is None else self.rev_parse(parent)  # type: ignore[arg-type]
-            if expected_parent != head:
-                raise RefConflictError(
-                    f"{refnames.short_name(ref)} moved: the state was based on "
-                    f"{expected_parent[:10] if expected_parent else 'no commit'}, the branch is at "
-                    f"{head[:10] if head else 'no commit'}",
-                    ref, expected_parent, head,
+        who = author or self.author
+        # Everything from reading the head to moving the ref happens in one transaction:
+        # a commit either lands on the head it was built on, or nothing is written.
+        with self.store.transaction() as tx:
+            head_value = tx.read_ref(HEAD)
+            head_ref = head_value[len(SYMBOLIC_PREFIX):] if head_value and head_value.startswith(SYMBOLIC_PREFIX) else None
+            ref = refnames.branch_ref(branch) if branch is not None else (head_ref or HEAD)
+            head = tx.read_ref(ref) if ref != HEAD else head_value
+            if parent is not ANY:
+                expected_parent = None if parent is None else self.rev_parse(parent)  # type: ignore[arg-type]
+                if expected_parent != head:
+                    raise RefConflictError(
+                        f"{refnames.short_name(ref)} moved: the state was based on "
+                        f"{expected_parent[:10] if expected_parent else 'no commit'}, the branch is at "
+                        f"{head[:10] if head else 'no commit'}",
+                        ref, expected_parent, head,
+                    )
+            parents = ((head,) if head else ()) + tuple(extra_parents)
+            parent_commits = [self.objects.commit(p) for p in parents]
+            if not allow_empty and not extra_parents and parent_commits and parent_commits[0].root == root:
+                raise NothingToCommitError(
+                    f"nothing to commit: the state equals {refnames.short_name(ref)}'s head "
+                    "(allow_empty=True to commit anyway)"
                 )
-        parents = ((head,) if head else ()) + tuple(extra_parents)
-        parent_commits = [self.objects.commit(p) for p in parents]
-        if not allow_empty and not extra_parents and parent_commits and parent_commits[0].root == root:
-            raise NothingToCommitError(
-                f"nothing to commit: the state equals {refnames.short_name(ref)}'s head (allow_empty=True to commit anyway)"
+            generation = 1 + max((c.generation for c in parent_commits), default=0)
+            commit, raw = encode_commit(
+                root, parents, generation, who, datetime.now(timezone.utc), message, metadata or {}
             )
-        generation = 1 + max((c.generation for c in parent_commits), default=0)
-        commit, raw = encode_commit(
-            root, parents, generation, author or self.author, datetime.now(timezone.utc), message, metadata or {}
-        )
-        objects[commit.id] = raw
-        self._write(objects, [(ref, commit.id, head)], f"{why}: {commit.summary}", commit.author)
+            objects[commit.id] = raw
+            tx.put_objects(objects)
+            why_line = f"{why}: {commit.summary}"
+            tx.set_ref(ref, commit.id, head, who, why_line)
+            if ref == head_ref:
+                tx.log_ref(HEAD, head, commit.id, who, why_line)
         self.objects._commits.put(commit.id, commit)
         return commit
 
@@ -407,11 +418,10 @@ class Repository:
             if objects:
                 tx.put_objects(objects)
             for ref, new, expected in moves:
-                old = tx.read_ref(ref)
                 if new is None:
-                    tx.delete_ref(ref, expected, who, why)
+                    old = tx.delete_ref(ref, expected, who, why)
                 else:
-                    tx.set_ref(ref, new, expected, who, why)
+                    old = tx.set_ref(ref, new, expected, who, why)
                 if ref == head_ref:
                     tx.log_ref(HEAD, old, new, who, why)
 

@@ -21,7 +21,7 @@ from ..errors import CorruptObjectError, RefConflictError, RefExistsError
 from ..model.canonical import hash_object
 
 #: Objects whose encoding is at least this many bytes are stored zstd-compressed.
-COMPRESS_THRESHOLD = 256
+COMPRESS_THRESHOLD = 512
 _ZSTD_LEVEL = 3
 _PLAIN, _ZSTD = 0, 1
 
@@ -162,21 +162,24 @@ class Transaction(ABC):
     def log_ref(self, name: str, old: str | None, new: str | None, who: str, why: str) -> None:
         """Append a reflog entry."""
 
-    def set_ref(self, name: str, new: str, expected: object = ANY, who: str = "", why: str = "") -> None:
-        """Compare-and-swap: set ``name`` to ``new`` if it holds ``expected``."""
+    def set_ref(self, name: str, new: str, expected: object = ANY, who: str = "", why: str = "") -> str | None:
+        """Compare-and-swap: set ``name`` to ``new`` if it holds ``expected``; returns the old value."""
         old = self.read_ref(name)
         check_expected(name, old, expected)
         if old != new:
             self._write_ref(name, new)
         self.log_ref(name, old, new, who, why)
+        return old
 
-    def delete_ref(self, name: str, expected: object = ANY, who: str = "", why: str = "") -> None:
+    def delete_ref(self, name: str, expected: object = ANY, who: str = "", why: str = "") -> str | None:
+        """Compare-and-swap delete; returns the old value."""
         old = self.read_ref(name)
         check_expected(name, old, expected)
         if old is None:
             raise RefConflictError(f"ref {name} does not exist", name, expected, None)
         self._write_ref(name, None)
         self.log_ref(name, old, None, who, why)
+        return old
 
 
 def check_expected(name: str, actual: str | None, expected: object) -> None:

@@ -26,7 +26,8 @@ def open_store(location: str, create: bool = False) -> Store:
         raise NotARepositoryError(f"unsupported repository URL {location!r}")
     from .sqlite import SQLiteStore
 
-    return SQLiteStore(os.path.join(location, DB_NAME), create=create)
+    timeout = float(os.environ.get("STATEVCS_LOCK_TIMEOUT", "30"))
+    return SQLiteStore(os.path.join(location, DB_NAME), create=create, timeout=timeout)
 
 
 def find_repository_dir(start: str) -> str:

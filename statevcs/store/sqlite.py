@@ -137,7 +137,9 @@ class SQLiteStore(Store):
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
         with self._write() as conn:
-            yield _SQLiteTransaction(conn)
+            tx = _SQLiteTransaction(conn)
+            yield tx
+            tx.flush()
 
     # objects
     def get(self, oid: str) -> bytes:
@@ -218,9 +220,15 @@ def _key(oid: str) -> bytes:
 class _SQLiteTransaction(Transaction):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self._refs: dict[str, str | None] = {}  # read or written in this transaction (we hold the lock)
+        self._logs: list[tuple] = []
 
     def put_objects(self, objects: Mapping[str, bytes]) -> None:
         ids = list(objects)
+        if len(ids) <= 8:  # a small commit: cheaper to let the primary key skip duplicates
+            self.conn.executemany("INSERT OR IGNORE INTO objects (id, data) VALUES (?, ?)",
+                                  [(bytes.fromhex(o), pack(objects[o])) for o in ids])
+            return
         present: set[bytes] = set()
         for i in range(0, len(ids), _BATCH):
             chunk = [bytes.fromhex(o) for o in ids[i : i + _BATCH]]
@@ -231,10 +239,13 @@ class _SQLiteTransaction(Transaction):
             self.conn.executemany("INSERT OR IGNORE INTO objects (id, data) VALUES (?, ?)", rows)
 
     def read_ref(self, name: str) -> str | None:
-        row = self.conn.execute("SELECT value FROM refs WHERE name = ?", (name,)).fetchone()
-        return row[0] if row else None
+        if name not in self._refs:
+            row = self.conn.execute("SELECT value FROM refs WHERE name = ?", (name,)).fetchone()
+            self._refs[name] = row[0] if row else None
+        return self._refs[name]
 
     def _write_ref(self, name: str, value: str | None) -> None:
+        self._refs[name] = value
         if value is None:
             self.conn.execute("DELETE FROM refs WHERE name = ?", (name,))
         else:
@@ -244,7 +255,12 @@ class _SQLiteTransaction(Transaction):
             )
 
     def log_ref(self, name: str, old: str | None, new: str | None, who: str, why: str) -> None:
-        self.conn.execute(
-            "INSERT INTO reflog (name, old, new, who, time, why) VALUES (?, ?, ?, ?, ?, ?)",
-            (name, old, new, who, format_time(datetime.now(timezone.utc)), why),
-        )
+        self._logs.append((name, old, new, who, format_time(datetime.now(timezone.utc)), why))
+
+    def flush(self) -> None:
+        """Write the buffered reflog entries (in order) just before COMMIT."""
+        if self._logs:
+            self.conn.executemany(
+                "INSERT INTO reflog (name, old, new, who, time, why) VALUES (?, ?, ?, ?, ?, ?)", self._logs
+            )
+            self._logs.clear()

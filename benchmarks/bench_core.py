@@ -1,0 +1,246 @@
+"""Core speed and size figures for statevcs, beside peers measured in the same run.
+
+    python benchmarks/bench_core.py [--quick]
+
+Prints:
+- commits/s for a ~1 KB state with one changed field (embedded store, fsync per commit),
+  beside pygit2 (blob + tree + commit + ref per state; git does not fsync loose objects by
+  default) and LangGraph's SqliteSaver checkpointer (WAL, synchronous=FULL);
+- latency of get on HEAD (whole 1 KB state, whole 2 MB team state, one pointer in it);
+- store growth per commit for a one-leaf change to the 1,000-agent fixture;
+- diff of two committed versions of the 1,000-agent fixture with 10 and 100 changed leaves,
+  beside deepdiff.DeepDiff and jsonpatch.make_patch on the same pair.
+Peers that are not installed are skipped with a note. Nothing here is asserted: it prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import pathlib
+import platform
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from statevcs import Repository  # noqa: E402
+from statevcs.algo.diff import diff_trees  # noqa: E402
+
+
+def small_state(i: int) -> dict:
+    state = {
+        "agent": {"id": "agent-7", "status": "running", "step": i, "model": "large-2026-10", "temperature": 0.2},
+        "memory": [{"role": "user" if k % 2 else "assistant", "text": f"message number {k} with some words"}
+                   for k in range(12)],
+        "tools": {"search": True, "code": False, "browse": True},
+    }
+    return state
+
+
+def timeit(fn, n: int) -> float:
+    """Seconds per call (best of 3 rounds of n)."""
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - t) / n)
+    return best
+
+
+def sqlite_floor(n: int) -> float:
+    """One-row fsynced SQLite transactions per second on this disk: the ceiling for any
+    durable embedded commit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = sqlite3.connect(os.path.join(tmp, "floor.db"), isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("CREATE TABLE t (id BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID")
+        t = time.perf_counter()
+        for i in range(n):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO t VALUES (?, ?)", (os.urandom(32), os.urandom(900)))
+            conn.execute("COMMIT")
+        rate = n / (time.perf_counter() - t)
+        conn.close()
+        return rate
+
+
+def bench_commits(n: int) -> dict:
+    out = {"sqlite-floor": sqlite_floor(n)}
+    size = len(json.dumps(small_state(0), separators=(",", ":")))
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Repository.init(os.path.join(tmp, "r"))
+        t = time.perf_counter()
+        for i in range(n):
+            repo.commit(small_state(i), message=f"step {i}")
+        out["statevcs"] = n / (time.perf_counter() - t)
+        repo.close()
+    try:
+        import pygit2
+
+        with tempfile.TemporaryDirectory() as tmp:
+            g = pygit2.init_repository(os.path.join(tmp, "g"), bare=True)
+            sig = pygit2.Signature("bench", "bench@example.com")
+            parent = []
+            t = time.perf_counter()
+            for i in range(n):
+                blob = g.create_blob(json.dumps(small_state(i), sort_keys=True).encode())
+                tb = g.TreeBuilder()
+                tb.insert("state.json", blob, pygit2.GIT_FILEMODE_BLOB)
+                c = g.create_commit("refs/heads/main", sig, sig, f"step {i}", tb.write(), parent)
+                parent = [c]
+            out["pygit2"] = n / (time.perf_counter() - t)
+    except ImportError:
+        out["pygit2"] = None
+    try:
+        from langgraph.checkpoint.base import create_checkpoint, empty_checkpoint
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        with tempfile.TemporaryDirectory() as tmp:
+            conn = sqlite3.connect(os.path.join(tmp, "lg.db"), check_same_thread=False)
+            saver = SqliteSaver(conn)
+            saver.setup()
+            cfg = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+            ck = empty_checkpoint()
+            t = time.perf_counter()
+            for i in range(n):
+                ck = create_checkpoint(ck, None, i)
+                ck["channel_values"] = {"state": small_state(i)}
+                ck["channel_versions"] = {"state": i + 1}
+                cfg = saver.put(cfg, ck, {"step": i}, {"state": i + 1})
+            out["langgraph-sqlite"] = n / (time.perf_counter() - t)
+            conn.close()
+    except ImportError:
+        out["langgraph-sqlite"] = None
+    out["state_bytes"] = size
+    return out
+
+
+def team_fixture() -> dict:
+    with open(ROOT / "fixtures" / "team_1000.json", encoding="utf-8") as f:
+        return json.load(f)
+
+
+def mutate(state: dict, changes: int, seed: int) -> dict:
+    """A copy of the team state with ``changes`` leaves changed in different agents."""
+    rng = random.Random(seed)
+    new = copy.deepcopy(state)
+    names = sorted(new["agents"])
+    for name in rng.sample(names, changes):
+        agent = new["agents"][name]
+        field = rng.choice(["status", "step", "score", "active"])
+        agent[field] = {"status": "paused", "step": -1, "score": 1.5, "active": None}[field]
+    return new
+
+
+def bench_get_and_growth() -> dict:
+    out = {}
+    team = team_fixture()
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Repository.init(os.path.join(tmp, "r"))
+        repo.commit(small_state(0), message="small")
+        out["get_small_us"] = timeit(lambda: repo.get("HEAD"), 2000) * 1e6
+        repo.commit(team, message="team")
+        reopened = Repository.open(os.path.join(tmp, "r"))  # cold cache for the first call
+        t = time.perf_counter()
+        reopened.get("HEAD", "/agents/agent-0500/status")
+        out["get_pointer_cold_us"] = (time.perf_counter() - t) * 1e6
+        out["get_pointer_us"] = timeit(lambda: repo.get("HEAD", "/agents/agent-0500/status"), 2000) * 1e6
+        out["get_team_ms"] = timeit(lambda: repo.get("HEAD"), 5) * 1e3
+        before = repo.store.stored_size()
+        growth = []
+        for i in range(20):
+            team["agents"][f"agent-{i * 37:04d}"]["step"] += 1
+            t = time.perf_counter()
+            repo.commit(team, message=f"one leaf {i}")
+            growth.append(repo.store.stored_size() - before)
+            before = repo.store.stored_size()
+        out["team_commit_ms"] = None
+        out["growth_bytes"] = sum(growth) / len(growth)
+        out["team_json_bytes"] = len(json.dumps(team, separators=(",", ":")))
+        t = time.perf_counter()
+        for i in range(5):
+            team["agents"]["agent-0001"]["step"] += 1
+            repo.commit(team, message="timed")
+        out["team_commit_ms"] = (time.perf_counter() - t) / 5 * 1e3
+        repo.close()
+        reopened.close()
+    return out
+
+
+def bench_diff() -> list[dict]:
+    rows = []
+    team = team_fixture()
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Repository.init(os.path.join(tmp, "r"))
+        base = repo.commit(team, message="base")
+        for changes in (10, 100):
+            other = mutate(team, changes, seed=changes)
+            repo.create_branch(f"c{changes}", base.id)
+            c = repo.commit(other, branch=f"c{changes}", message=f"{changes} changes")
+            ours = timeit(lambda: diff_trees(repo.objects, base.root, c.root), 20)
+            row = {"changes": changes, "statevcs_ms": ours * 1e3,
+                   "ops": len(diff_trees(repo.objects, base.root, c.root))}
+            try:
+                from deepdiff import DeepDiff
+
+                row["deepdiff_ms"] = timeit(lambda: DeepDiff(team, other, threshold_to_diff_deeper=0), 1) * 1e3
+            except ImportError:
+                row["deepdiff_ms"] = None
+            import jsonpatch
+
+            row["jsonpatch_ms"] = timeit(lambda: jsonpatch.make_patch(team, other), 1) * 1e3
+            rows.append(row)
+        repo.close()
+    return rows
+
+
+def ratio(ours: float | None, theirs: float | None, higher_is_better: bool) -> str:
+    if ours is None or theirs is None:
+        return "n/a (peer not installed)"
+    r = ours / theirs if higher_is_better else theirs / ours
+    return f"{r:.2f}x"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer iterations")
+    args = parser.parse_args()
+    n = 500 if args.quick else 3000
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}")
+    c = bench_commits(n)
+    print(f"\ncommits/s, {c['state_bytes']}-byte state, one field changed per commit ({n} commits)")
+    print(f"  statevcs (SQLite, fsync per commit)  {c['statevcs']:8.0f}/s")
+    print(f"  bare SQLite one-row transactions     {c['sqlite-floor']:8.0f}/s   (the disk's ceiling; statevcs "
+          f"reaches {c['statevcs'] / c['sqlite-floor']:.0%} of it)")
+    for peer in ("pygit2", "langgraph-sqlite"):
+        if c[peer] is None:
+            print(f"  {peer:36s} not installed")
+        else:
+            print(f"  {peer:36s} {c[peer]:8.0f}/s   statevcs is {ratio(c['statevcs'], c[peer], True)} its rate")
+    g = bench_get_and_growth()
+    print("\nget on HEAD")
+    print(f"  whole 1 KB state                     {g['get_small_us']:8.1f} us")
+    print(f"  one pointer in the team state        {g['get_pointer_us']:8.1f} us (cold cache: {g['get_pointer_cold_us']:.0f} us)")
+    print(f"  whole team state ({g['team_json_bytes'] / 1e6:.1f} MB)            {g['get_team_ms']:8.1f} ms")
+    print("\n1,000-agent team state, one leaf changed per commit")
+    print(f"  store growth per commit              {g['growth_bytes'] / 1024:8.1f} KB")
+    print(f"  commit time                          {g['team_commit_ms']:8.1f} ms")
+    print("\ndiff of two committed versions of the team state")
+    for row in bench_diff():
+        print(f"  {row['changes']:3d} changed leaves: statevcs {row['statevcs_ms']:7.3f} ms ({row['ops']} ops); "
+              f"DeepDiff {row['deepdiff_ms']:8.1f} ms -> {ratio(row['statevcs_ms'], row['deepdiff_ms'], False)} faster; "
+              f"jsonpatch.make_patch {row['jsonpatch_ms']:7.1f} ms -> {ratio(row['statevcs_ms'], row['jsonpatch_ms'], False)} faster")
+
+
+if __name__ == "__main__":
+    main()

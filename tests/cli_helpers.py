@@ -1,0 +1,40 @@
+"""Run the real command line in a subprocess, as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+def run(cwd, *args: str, stdin: str | None = None, env: dict | None = None, check: bool = True) -> Result:
+    full_env = {**os.environ, "STATEVCS_AUTHOR": "tester", **(env or {})}
+    full_env.pop("STATEVCS_DEBUG", None)
+    p = subprocess.run([sys.executable, "-m", "statevcs", *args], cwd=cwd, input=stdin, capture_output=True,
+                       text=True, env=full_env, timeout=60)
+    r = Result(p.returncode, p.stdout, p.stderr)
+    if check and r.code != 0:
+        raise AssertionError(f"statevcs {' '.join(args)} exited {r.code}\nstdout: {r.out}\nstderr: {r.err}")
+    return r
+
+
+def fails(cwd, code: int, *args: str, **kw) -> Result:
+    """Run a command that must fail with ``code`` and one clean ``error:`` line."""
+    r = run(cwd, *args, check=False, **kw)
+    assert r.code == code, f"expected exit {code}, got {r.code}: {r.out} {r.err}"
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.err
+    assert "Traceback" not in r.err
+    return r
