@@ -5,6 +5,7 @@ with commits, branches, tags, diffs and history, in an embedded store.
 """
 
 from .algo.diff import Change, diff
+from .algo.merge import Conflict, MergeResult, merge3
 from .algo.missing import MISSING
 from .errors import (
     AmbiguousRevisionError,
@@ -33,7 +34,7 @@ from .porcelain.repo import Repository
 __version__ = "0.1.0"
 
 __all__ = [
-    "Repository", "Commit", "Tag", "Diff", "Change", "diff", "MISSING",
+    "Repository", "Commit", "Tag", "Diff", "Change", "diff", "MISSING", "merge3", "MergeResult", "Conflict",
     "StateVCSError", "InvalidStateError", "InvalidPointerError", "PathNotFoundError", "InvalidRefNameError",
     "RevisionNotFoundError", "AmbiguousRevisionError", "RefConflictError", "RefExistsError",
     "ObjectNotFoundError", "CorruptObjectError", "UnsupportedObjectError", "NotARepositoryError",

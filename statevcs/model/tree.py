@@ -47,6 +47,9 @@ class NodeSource(Protocol):
 def write_tree(value: Any) -> tuple[str, dict[str, bytes]]:
     """Encode a validated JSON value as nodes; returns (root id, {id: raw} of every node).
 
+    ``value`` may hold Refs to nodes already stored (a merged or grafted state): those
+    subtrees are reused as they are, and only the containers above them are written.
+
     Bottom-up: a container with a child node is a node itself; otherwise its canonical
     text is measured once and kept, so each node's payload is assembled from the texts
     of its children instead of encoding every byte again at every level.
@@ -62,10 +65,15 @@ def write_tree(value: Any) -> tuple[str, dict[str, bytes]]:
             return False, int.__repr__(v)
         if t is float:
             return False, float.__repr__(v)
+        if t is Ref:  # an already stored subtree (merges and grafts reuse them)
+            return True, v.id
         if isinstance(v, (dict, list)) and len(v) <= _TRY_WHOLE:
             # Few entries: one C-speed encoding usually shows it is small enough to inline.
-            text = canonical_str(v)
-            if len(text) <= INLINE_LIMIT:
+            try:
+                text = canonical_str(v)
+            except TypeError:  # holds a Ref: it is a node
+                text = None
+            if text is not None and len(text) <= INLINE_LIMIT:
                 return False, text
         if isinstance(v, dict):
             parts = {k: child(x) for k, x in v.items()}
@@ -100,6 +108,8 @@ def write_tree(value: Any) -> tuple[str, dict[str, bytes]]:
         objects[oid] = raw
         return oid
 
+    if type(value) is Ref:
+        return value.id, objects
     if isinstance(value, dict):
         return dict_node({k: child(x) for k, x in value.items()}), objects
     if isinstance(value, list):

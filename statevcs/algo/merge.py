@@ -1,0 +1,577 @@
+"""Three-way merge of JSON values, on Merkle trees.
+
+``merge3(base, ours, theirs)`` merges objects key by key, arrays with a diff3 over
+element identities (as git merges lines), scalars by value with types. Where both
+sides changed the same thing differently, per-path policies decide first (union,
+keyed:FIELD, atomic, ours, theirs, counter); what still overlaps is a Conflict, settled
+by the strategy: ``merge`` reports it, ``source_wins`` takes theirs, ``target_wins``
+takes ours. Conflicts are data, never exceptions. Subtrees whose ids are equal on the
+sides that matter are taken whole without being read, so the cost follows the change.
+
+"ours" is the target (the branch merged into), "theirs" the source being merged in.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..model.canonical import JSONValue, strict_equal, validate
+from ..model.objects import Child, Ref
+from ..model.pointer import format_pointer, parse_pointer
+from ..model.tree import NodeSource, ObjectsSource, child_token, materialize, read_tree, write_tree
+from .diff import align, diff_trees, view
+from .missing import MISSING
+
+STRATEGIES = ("merge", "source_wins", "target_wins")
+POLICIES = ("union", "keyed:FIELD", "atomic", "ours", "theirs", "counter")
+
+#: Conflict kinds.
+MODIFY_MODIFY, DELETE_MODIFY, ADD_ADD, TYPE, ARRAY = "modify/modify", "delete/modify", "add/add", "type", "array"
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Both sides changed the value at ``path`` differently; a missing side is MISSING.
+
+    ``kind`` is modify/modify, delete/modify, add/add, type (an object, array or scalar
+    against a different kind), or array (overlapping edits in a region of an array, with
+    the regions in ``ranges`` as ``(ours_start, ours_end, theirs_start, theirs_end)``).
+    """
+
+    path: str
+    base: Any
+    ours: Any
+    theirs: Any
+    kind: str = MODIFY_MODIFY
+    ranges: tuple[tuple[int, int, int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The merged value, what still conflicts, and the patch from ours to the result."""
+
+    value: Any
+    conflicts: list[Conflict]
+    patch: list[dict[str, Any]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.conflicts
+
+
+@dataclass(frozen=True)
+class TreeMerge:
+    """A merge on trees: the merged tree (possibly with conflicts settled as ours)."""
+
+    root: str
+    objects: dict[str, bytes]
+    conflicts: list[Conflict]
+
+
+# ---------------------------------------------------------------- policies
+
+Policy = str
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    """``pattern`` (a JSON Pointer where ``*`` matches one token and ``**`` any number) -> policy."""
+
+    pattern: str
+    policy: Policy
+    _regex: re.Pattern = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
+
+    @staticmethod
+    def make(pattern: str, policy: Policy) -> "PolicyRule":
+        check_policy(policy)
+        if pattern and not pattern.startswith("/"):
+            raise ValueError(f"policy pattern {pattern!r} must be a JSON Pointer (start with '/')")
+        parts = []
+        for token in pattern.split("/")[1:] if pattern else []:
+            if token == "**":
+                parts.append("(?:/[^/]*)*")
+            else:
+                parts.append("/" + fnmatch.translate(token)[4:-3].replace(".*", "[^/]*"))
+        return PolicyRule(pattern, policy, re.compile("^" + "".join(parts) + "$"))
+
+    def matches(self, pointer: str) -> bool:
+        return bool(self._regex.match(pointer))
+
+
+def check_policy(policy: str) -> str:
+    if policy in ("union", "atomic", "ours", "theirs", "counter"):
+        return policy
+    if policy.startswith("keyed:") and len(policy) > len("keyed:"):
+        return policy
+    raise ValueError(f"unknown merge policy {policy!r}; choose one of {', '.join(POLICIES)}")
+
+
+def parse_policies(policies: Mapping[str, str] | None) -> list[PolicyRule]:
+    """Compile ``{pattern: policy}``; later (more specific, by order given) patterns are tried first."""
+    rules = [PolicyRule.make(p, pol) for p, pol in (policies or {}).items()]
+    return list(reversed(rules))
+
+
+def parse_attributes(text: str) -> dict[str, str]:
+    """Parse an attributes file: ``POINTER-PATTERN POLICY`` per line, ``#`` comments."""
+    out: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise ValueError(f"attributes line {number}: expected 'POINTER-PATTERN POLICY', got {line!r}")
+        check_policy(parts[1])
+        out[parts[0]] = parts[1]
+    return out
+
+
+# ---------------------------------------------------------------- public API
+
+
+def merge3(
+    base: JSONValue,
+    ours: JSONValue,
+    theirs: JSONValue,
+    strategy: str = "merge",
+    policies: Mapping[str, str] | None = None,
+) -> MergeResult:
+    """Three-way merge of plain JSON values (``base`` may be MISSING for unrelated sides)."""
+    check_strategy(strategy)
+    rules = parse_policies(policies)
+    objects: dict[str, bytes] = {}
+    roots = []
+    for value in (base, ours, theirs):
+        if value is MISSING:
+            roots.append(None)
+            continue
+        validate(value)
+        root, objs = write_tree(value)
+        objects.update(objs)
+        roots.append(root)
+    source = ObjectsSource(objects)
+    b = Ref(roots[0]) if roots[0] else MISSING
+    merged, conflicts = Merger(source, strategy, rules).merge(b, Ref(roots[1]), Ref(roots[2]), [])
+    root, new = write_tree(merged)
+    objects.update(new)
+    value = read_tree(source, root)
+    patch = [c.as_patch_op() for c in diff_trees(source, roots[1], root)]
+    return MergeResult(value, conflicts, patch)
+
+
+def merge_trees(
+    source: NodeSource,
+    base: str | None,
+    ours: str,
+    theirs: str,
+    strategy: str = "merge",
+    policies: Mapping[str, str] | None = None,
+    paths: list[str] | None = None,
+) -> TreeMerge:
+    """Merge three state trees readable from ``source``; conflicts are settled as ours in the tree.
+
+    With ``paths``, only those subtrees are merged; everything else stays as in ``ours``.
+    """
+    check_strategy(strategy)
+    merger = Merger(source, strategy, parse_policies(policies))
+    b = Ref(base) if base else MISSING
+    if paths is None:
+        merged, conflicts = merger.merge(b, Ref(ours), Ref(theirs), [])
+        root, objects = write_tree(merged)
+        return TreeMerge(root, objects, conflicts)
+    conflicts: list[Conflict] = []
+    objects: dict[str, bytes] = {}
+    root = ours
+    for pointer in paths:
+        tokens = list(parse_pointer(pointer))
+        sub_b = child_at(source, b, tokens)
+        sub_o = child_at(source, Ref(root), tokens)
+        sub_t = child_at(source, Ref(theirs), tokens)
+        merged, found = merger.merge(sub_b, sub_o, sub_t, tokens)
+        conflicts += found
+        root, objs = graft(source, root, tokens, merged)
+        objects.update(objs)
+        if objs:
+            source = _Layered(source, objs)
+    return TreeMerge(root, objects, conflicts)
+
+
+def check_strategy(strategy: str) -> None:
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown merge strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+# ---------------------------------------------------------------- tree helpers
+
+
+class _Layered:
+    """A NodeSource that also sees freshly written nodes."""
+
+    def __init__(self, below: NodeSource, objects: dict[str, bytes]) -> None:
+        self.below = below
+        self.extra = ObjectsSource(objects)
+
+    def raw(self, oid: str) -> bytes:
+        return self.extra.raw(oid) if oid in self.extra.objects else self.below.raw(oid)
+
+    def node(self, oid: str) -> Any:
+        return self.extra.node(oid) if oid in self.extra.objects else self.below.node(oid)
+
+
+def child_at(source: NodeSource, child: Any, tokens: list[str]) -> Any:
+    """The child at ``tokens`` below ``child``, or MISSING."""
+    current = child
+    for token in tokens:
+        if current is MISSING:
+            return MISSING
+        kind, contents = view(source, current)
+        if kind == "object":
+            current = contents.get(token, MISSING)
+        elif kind == "array" and token.isdigit() and (token == "0" or token[0] != "0") and int(token) < len(contents):
+            current = contents[int(token)]
+        else:
+            return MISSING
+    return current
+
+
+def shallow(source: NodeSource, child: Any) -> Any:
+    """A container child as a fresh dict/list of children (Refs stay Refs); scalars as they are."""
+    kind, contents = view(source, child)
+    if kind == "object":
+        return dict(contents)
+    if kind == "array":
+        return list(contents)
+    return contents
+
+
+def graft(source: NodeSource, root: str, tokens: list[str], new: Any) -> tuple[str, dict[str, bytes]]:
+    """The tree ``root`` with the value at ``tokens`` replaced by ``new`` (MISSING removes it).
+
+    Missing parents are created as objects.
+    """
+    if not tokens:
+        if new is MISSING:
+            new = None
+        return write_tree(new)
+    top = shallow(source, Ref(root))
+    stack = [top]
+    current = top
+    for token in tokens[:-1]:
+        if isinstance(current, dict):
+            nxt = current.get(token, MISSING)
+            nxt = {} if nxt is MISSING else shallow(source, nxt)
+            if not isinstance(nxt, (dict, list)):
+                nxt = {}
+            current[token] = nxt
+        else:
+            index = int(token)
+            nxt = shallow(source, current[index])
+            current[index] = nxt
+        stack.append(nxt)
+        current = nxt
+    last = tokens[-1]
+    if isinstance(current, dict):
+        if new is MISSING:
+            current.pop(last, None)
+        else:
+            current[last] = new
+    else:
+        index = int(last)
+        if new is MISSING:
+            del current[index]
+        elif index == len(current):
+            current.append(new)
+        else:
+            current[index] = new
+    return write_tree(top)
+
+
+# ---------------------------------------------------------------- the merge
+
+
+def _token(child: Any) -> str | None:
+    return None if child is MISSING else child_token(child)
+
+
+class Merger:
+    """One merge: the source of nodes, the strategy and the policies."""
+
+    def __init__(self, source: NodeSource, strategy: str, rules: list[PolicyRule]) -> None:
+        self.source = source
+        self.strategy = strategy
+        self.rules = rules
+
+    def merge(self, b: Any, o: Any, t: Any, path: list) -> tuple[Any, list[Conflict]]:
+        """Merge three children (Ref, inline value or MISSING); returns (merged child, conflicts)."""
+        conflicts: list[Conflict] = []
+        return self._merge(b, o, t, path, conflicts), conflicts
+
+    def _policy(self, path: list) -> str | None:
+        if not self.rules:
+            return None
+        pointer = format_pointer(path)
+        for rule in self.rules:
+            if rule.matches(pointer):
+                return rule.policy
+        return None
+
+    def _merge(self, b: Any, o: Any, t: Any, path: list, conflicts: list[Conflict]) -> Any:
+        tb, to, tt = _token(b), _token(o), _token(t)
+        if to == tt:
+            return o
+        if tb == to:
+            return t
+        if tb == tt:
+            return o
+        policy = self._policy(path)
+        if policy is not None:
+            settled = self._apply_policy(policy, b, o, t, path, conflicts)
+            if settled is not _UNSETTLED:
+                return settled
+            if policy == "atomic":
+                return self._conflict(b, o, t, path, conflicts)
+        if o is MISSING or t is MISSING:
+            return self._conflict(b, o, t, path, conflicts)
+        ko, vo = view(self.source, o)
+        kt, vt = view(self.source, t)
+        kb, vb = view(self.source, b) if b is not MISSING else (None, None)
+        if ko == kt == "object" and kb == "object":
+            return self._merge_objects(vb, vo, vt, path, conflicts)
+        if ko == kt == "array" and kb == "array":
+            return self._merge_arrays(vb, vo, vt, path, conflicts)
+        return self._conflict(b, o, t, path, conflicts)
+
+    def _merge_objects(self, vb: dict, vo: dict, vt: dict, path: list, conflicts: list[Conflict]) -> dict:
+        out: dict[str, Any] = {}
+        for key in sorted(vb.keys() | vo.keys() | vt.keys()):
+            merged = self._merge(vb.get(key, MISSING), vo.get(key, MISSING), vt.get(key, MISSING), path + [key],
+                                 conflicts)
+            if merged is not MISSING:
+                out[key] = merged
+        return out
+
+    # ------------------------------------------------------------ arrays
+
+    def _merge_arrays(self, vb: list, vo: list, vt: list, path: list, conflicts: list[Conflict],
+                      union: bool = False) -> list:
+        tb = [child_token(c) for c in vb]
+        to = [child_token(c) for c in vo]
+        tt = [child_token(c) for c in vt]
+        out: list[Any] = []
+        regions: list[tuple[int, int, int, int]] = []
+        for kind, (b0, b1), (o0, o1), (t0, t1) in diff3(tb, to, tt):
+            if kind == "stable":
+                out.extend(vo[o0:o1])
+                continue
+            bs, os_, ts = tb[b0:b1], to[o0:o1], tt[t0:t1]
+            if os_ == bs:
+                out.extend(vt[t0:t1])
+            elif ts == bs or os_ == ts:
+                out.extend(vo[o0:o1])
+            elif union:
+                seen = set(os_)
+                out.extend(vo[o0:o1])
+                dropped = set(bs)
+                for token, item in zip(ts, vt[t0:t1]):
+                    if token not in seen and token not in dropped:
+                        seen.add(token)
+                        out.append(item)
+            elif b1 - b0 == o1 - o0 == t1 - t0 == 1:
+                # One element replaced on both sides: merge the element itself.
+                out.append(self._merge(vb[b0], vo[o0], vt[t0], path + [len(out)], conflicts))
+            elif self.strategy == "source_wins":
+                out.extend(vt[t0:t1])
+            elif self.strategy == "target_wins":
+                out.extend(vo[o0:o1])
+            else:
+                regions.append((o0, o1, t0, t1))
+                out.extend(vo[o0:o1])
+        if regions:
+            conflicts.append(Conflict(format_pointer(path), self._plain(vb), self._plain(vo), self._plain(vt), ARRAY,
+                                      tuple(regions)))
+        return out
+
+    def _merge_keyed(self, field_name: str, b: Any, o: Any, t: Any, path: list, conflicts: list[Conflict]) -> Any:
+        kinds = [view(self.source, x) if x is not MISSING else ("array", []) for x in (b, o, t)]
+        if any(k != "array" for k, _ in kinds):
+            return _UNSETTLED
+        sides = []
+        for _, items in kinds:
+            keyed: dict[Any, Any] = {}
+            order = []
+            for item in items:
+                kind, contents = view(self.source, item)
+                if kind != "object" or field_name not in contents:
+                    return _UNSETTLED
+                key_child = contents[field_name]
+                key = child_token(key_child)
+                if key in keyed:
+                    return _UNSETTLED  # duplicate identities: not a keyed list
+                keyed[key] = item
+                order.append(key)
+            sides.append((keyed, order))
+        (kb, ob), (ko, oo), (kt, ot) = sides
+        # Order: a three-way merge of the identity sequences (reorders on one side win);
+        # overlapping reorders keep ours, with theirs' new items after.
+        order: list[str] = []
+        seen: set[str] = set()
+        for kind, (b0, b1), (o0, o1), (t0, t1) in diff3(ob, oo, ot):
+            if kind == "stable":
+                chunk = oo[o0:o1]
+            elif oo[o0:o1] == ob[b0:b1]:
+                chunk = ot[t0:t1]
+            elif ot[t0:t1] == ob[b0:b1] or oo[o0:o1] == ot[t0:t1]:
+                chunk = oo[o0:o1]
+            else:
+                chunk = oo[o0:o1] + [k for k in ot[t0:t1] if k not in oo[o0:o1]]
+            for key in chunk:
+                if key not in seen:
+                    seen.add(key)
+                    order.append(key)
+        # Items deleted on one side but kept (or edited) on the other come back where they were.
+        for key in oo + ot:
+            if key not in seen and key in kb and (key in ko) != (key in kt):
+                seen.add(key)
+                order.append(key)
+        out: list[Any] = []
+        for key in order:
+            merged = self._merge(kb.get(key, MISSING), ko.get(key, MISSING), kt.get(key, MISSING),
+                                 path + [len(out)], conflicts)
+            if merged is not MISSING:
+                out.append(merged)
+        return out
+
+    # ------------------------------------------------------------ policies and conflicts
+
+    def _apply_policy(self, policy: str, b: Any, o: Any, t: Any, path: list, conflicts: list[Conflict]) -> Any:
+        if policy == "ours":
+            return o
+        if policy == "theirs":
+            return t
+        if policy == "atomic":
+            return _UNSETTLED
+        if policy == "counter":
+            values = [self._plain(x) for x in (b, o, t)]
+            nb = 0 if values[0] is MISSING else values[0]
+            if all(type(v) in (int, float) for v in (nb, values[1], values[2])):
+                return nb + (values[1] - nb) + (values[2] - nb)
+            return _UNSETTLED
+        if policy == "union":
+            if o is MISSING or t is MISSING:
+                return _UNSETTLED
+            kinds = [view(self.source, x) if x is not MISSING else ("array", []) for x in (b, o, t)]
+            if all(k == "array" for k, _ in kinds):
+                return self._merge_arrays(kinds[0][1], kinds[1][1], kinds[2][1], path, conflicts, union=True)
+            return _UNSETTLED
+        if policy.startswith("keyed:"):
+            if o is MISSING or t is MISSING:
+                return _UNSETTLED
+            return self._merge_keyed(policy[len("keyed:"):], b, o, t, path, conflicts)
+        return _UNSETTLED
+
+    def _plain(self, child: Any) -> Any:
+        if child is MISSING:
+            return MISSING
+        if isinstance(child, list):  # a list of children
+            return [materialize(self.source, c) for c in child]
+        return materialize(self.source, child)
+
+    def _conflict(self, b: Any, o: Any, t: Any, path: list, conflicts: list[Conflict]) -> Any:
+        if self.strategy == "source_wins":
+            return t
+        if self.strategy == "target_wins":
+            return o
+        conflicts.append(Conflict(format_pointer(path), self._plain(b), self._plain(o), self._plain(t),
+                                  conflict_kind(self.source, b, o, t)))
+        return o
+
+
+_UNSETTLED = object()
+
+
+def conflict_kind(source: NodeSource, b: Any, o: Any, t: Any) -> str:
+    if b is MISSING and o is not MISSING and t is not MISSING:
+        return ADD_ADD
+    if o is MISSING or t is MISSING:
+        return DELETE_MODIFY
+    kinds = {view(source, x)[0] for x in (o, t)} | ({view(source, b)[0]} if b is not MISSING else set())
+    if len(kinds) > 1:
+        return TYPE
+    return MODIFY_MODIFY
+
+
+def diff3(base: list, ours: list, theirs: list) -> list[tuple[str, tuple[int, int], tuple[int, int], tuple[int, int]]]:
+    """Split three token sequences into stable runs (equal on all three) and changed regions.
+
+    Returns ``(kind, (b0, b1), (o0, o1), (t0, t1))`` with kind "stable" or "changed",
+    as in the diff3 algorithm of Khanna, Kunal and Pierce.
+    """
+    mo = _matches(base, ours)
+    mt = _matches(base, theirs)
+    out = []
+    b = o = t = 0
+    nb = len(base)
+    while True:
+        # The next base index that both sides kept, at or after the current positions.
+        k = b
+        while k < nb and not (k in mo and k in mt and mo[k] >= o and mt[k] >= t):
+            k += 1
+        if k == nb:
+            if b < nb or o < len(ours) or t < len(theirs):
+                out.append(("changed", (b, nb), (o, len(ours)), (t, len(theirs))))
+            return out
+        if k > b or mo[k] > o or mt[k] > t:
+            out.append(("changed", (b, k), (o, mo[k]), (t, mt[k])))
+        # A stable run: consecutive base indices kept at consecutive positions on both sides.
+        b0, o0, t0 = k, mo[k], mt[k]
+        end = k
+        while end < nb and end in mo and end in mt and mo[end] == o0 + (end - k) and mt[end] == t0 + (end - k):
+            end += 1
+        out.append(("stable", (b0, end), (o0, o0 + end - k), (t0, t0 + end - k)))
+        b, o, t = end, o0 + end - k, t0 + end - k
+
+
+def _matches(a: list, b: list) -> dict[int, int]:
+    """Index in ``a`` -> index in ``b`` of elements aligned as equal."""
+    out: dict[int, int] = {}
+    for tag, i1, i2, j1, j2 in align(a, b):
+        if tag == "equal":
+            for d in range(i2 - i1):
+                out[i1 + d] = j1 + d
+    return out
+
+
+def apply_resolutions(source: NodeSource, root: str, conflicts: list[Conflict],
+                      resolutions: Mapping[str, Any]) -> tuple[str, dict[str, bytes], list[Conflict]]:
+    """Settle conflicts whose pointer is in ``resolutions`` (MISSING deletes); returns the new
+    root, new objects and the conflicts left."""
+    objects: dict[str, bytes] = {}
+    left = []
+    known = {c.path for c in conflicts}
+    for pointer in resolutions:
+        if pointer not in known:
+            raise ValueError(f"no conflict at {pointer or '/'} to resolve")
+    settled = [p for p in resolutions]
+    for conflict in conflicts:
+        if conflict.path not in resolutions:
+            # A conflict inside a resolved value is settled with it.
+            if not any(conflict.path.startswith(p + "/") or p == "" for p in settled):
+                left.append(conflict)
+            continue
+        value = resolutions[conflict.path]
+        if value is not MISSING:
+            validate(value)
+        root, objs = graft(source, root, list(parse_pointer(conflict.path)), value)
+        objects.update(objs)
+        source = _Layered(source, objs)
+    return root, objects, left
+
+
+__all__ = [
+    "Conflict", "MergeResult", "TreeMerge", "merge3", "merge_trees", "diff3", "STRATEGIES", "POLICIES",
+    "parse_attributes", "parse_policies", "apply_resolutions",
+]
