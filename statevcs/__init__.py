@@ -14,7 +14,10 @@ from .errors import (
     InvalidRefNameError,
     InvalidStateError,
     MergeConflictError,
+    MergeInProgressError,
+    NoMergeInProgressError,
     NotARepositoryError,
+    NotFastForwardError,
     NothingToCommitError,
     ObjectNotFoundError,
     PathNotFoundError,
@@ -39,5 +42,5 @@ __all__ = [
     "RevisionNotFoundError", "AmbiguousRevisionError", "RefConflictError", "RefExistsError",
     "ObjectNotFoundError", "CorruptObjectError", "UnsupportedObjectError", "NotARepositoryError",
     "RepositoryExistsError", "StoreLockedError", "WorkingStateError", "MergeConflictError",
-    "NothingToCommitError",
+    "NothingToCommitError", "NotFastForwardError", "MergeInProgressError", "NoMergeInProgressError",
 ]

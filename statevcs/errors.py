@@ -107,3 +107,15 @@ class MergeConflictError(StateVCSError):
 
 class NothingToCommitError(StateVCSError):
     """A commit would record the same state as its parent and empty commits were not allowed."""
+
+
+class NotFastForwardError(StateVCSError):
+    """A fast-forward was required (``ff="only"``, or a push) but histories have diverged."""
+
+
+class MergeInProgressError(StateVCSError):
+    """A merge is waiting for its conflicts to be resolved (continue or abort it first)."""
+
+
+class NoMergeInProgressError(StateVCSError):
+    """``merge --continue``/``--abort``/``resolve`` was asked for, but no merge is in progress."""

@@ -32,9 +32,9 @@ def cli(ctx: click.Context, location: str) -> None:
 
 
 def _register() -> None:
-    from . import history_cmds, maintenance_cmds, ref_cmds, state_cmds
+    from . import history_cmds, maintenance_cmds, merge_cmds, ref_cmds, state_cmds
 
-    for module in (state_cmds, history_cmds, ref_cmds, maintenance_cmds):
+    for module in (state_cmds, history_cmds, ref_cmds, merge_cmds, maintenance_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -6,6 +6,7 @@ import click
 
 from ..errors import RevisionNotFoundError, WorkingStateError
 from ..model.refnames import check_branch_name
+from ..porcelain.merge_state import refuse_during_merge
 from ..porcelain.repo import Repository
 from .context import AppContext, echo_json, pass_app, short, styled
 
@@ -85,6 +86,7 @@ def switch(app: AppContext, name: str, create: bool, detach: bool, force: bool) 
       statevcs switch main
     """
     repo = app.repo
+    refuse_during_merge(repo.meta_dir, "switching branches")
     if create:
         check_branch_name(name)
         if repo.head() is not None:
@@ -166,6 +168,7 @@ def restore(app: AppContext, rev: str, message: str | None, force: bool) -> None
       statevcs restore v1
     """
     repo = app.repo
+    refuse_during_merge(repo.meta_dir, "restoring")
     _require_clean(repo, force, "restore")
     c = repo.restore(rev, message=message)
     _write_working(repo)
@@ -185,6 +188,7 @@ def reset(app: AppContext, rev: str, hard: bool) -> None:
       statevcs reset --hard v1
     """
     repo = app.repo
+    refuse_during_merge(repo.meta_dir, "resetting (use 'statevcs merge --abort')")
     c = repo.reset(rev)
     if hard:
         _write_working(repo)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..errors import NothingToCommitError, WorkingStateError
+from ..porcelain.merge_state import MergeState, find_markers, refuse_during_merge
 from ..porcelain.render import FORMATS
 from ..porcelain.worktree import dump_pretty, parse_json_text, set_at, unset_at
 from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, short, use_color
@@ -29,6 +30,7 @@ def commit(app: AppContext, message: str, author: str | None, file: str | None, 
       curl -s http://agent/state | statevcs commit -f - -m "snapshot"
     """
     repo = app.repo
+    refuse_during_merge(repo.meta_dir, "committing")
     if file is None:
         state = repo.working_file.read()
     elif file == "-":
@@ -57,16 +59,37 @@ def status(app: AppContext, as_json: bool) -> None:
     repo = app.repo
     head = repo.head()
     branch = repo.current_branch
-    changes = repo.working_changes()
+    merging = MergeState.load(repo.meta_dir) if repo.meta_dir else None
+    unresolved: list[str] = []
+    if merging is not None:
+        unresolved = list(find_markers(repo.working_file.read()))
+        changes = None
+    else:
+        changes = repo.working_changes()
     if as_json:
-        echo_json({"version": 1, "branch": branch, "head": head.id if head else None,
-                   "clean": not changes, "changes": changes.patch})
+        out = {"version": 1, "branch": branch, "head": head.id if head else None,
+               "clean": changes is not None and not changes, "changes": changes.patch if changes is not None else None}
+        if merging is not None:
+            out["merge"] = {"source": merging.source, "source_label": merging.source_label,
+                            "unresolved": unresolved, "conflicts": [c["path"] for c in merging.conflicts]}
+        echo_json(out)
         return
     click.echo(f"On branch {branch}" if branch else f"HEAD detached at {short(head.id if head else None)}")
     if head is None:
         click.echo("No commits yet")
     else:
         click.echo(f"HEAD {short(head.id)} {head.summary}")
+    if merging is not None:
+        click.echo(f"You are merging {merging.source_label} ({short(merging.source)}) into {branch}.")
+        if unresolved:
+            click.echo(f"Unresolved conflicts ({len(unresolved)}):")
+            for p in unresolved:
+                click.echo(f"  {p or '/'}")
+            click.echo("Resolve with 'statevcs resolve PTR --ours|--theirs|--base|--delete|--value JSON'; "
+                       "'statevcs merge --abort' gives up.")
+        else:
+            click.echo("All conflicts resolved: run 'statevcs merge --continue' to commit the merge.")
+        return
     if not changes:
         click.echo("Working state clean")
     else:

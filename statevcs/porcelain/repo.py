@@ -12,7 +12,7 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..algo.diff import Change, diff_trees
 from ..algo.history import is_ancestor, merge_bases, walk
@@ -40,6 +40,9 @@ from ..model.tree import lookup, read_tree, write_tree
 from ..store.base import ANY, SYMBOLIC_PREFIX, RefLogEntry, Store, verify
 from ..store.locate import DIR_NAME, find_repository_dir, is_url, open_store
 from .render import Diff
+
+if TYPE_CHECKING:
+    from .merging import MergeOutcome
 from .worktree import WorkingFile
 from .revisions import MIN_PREFIX, ambiguous, is_hex_prefix, parse_revision
 
@@ -86,6 +89,8 @@ class Repository:
         self.workdir = workdir
         self.author = author or default_author()
         self.objects = ObjectReader(store)
+        #: Merge policies {pointer pattern: policy} on top of .statevcs/attributes.
+        self.policies: dict[str, str] = {}
 
     # ---------------------------------------------------------------- opening
     @classmethod
@@ -571,6 +576,53 @@ class Repository:
 
     def is_ancestor(self, ancestor: str | Commit, descendant: str | Commit) -> bool:
         return is_ancestor(self.objects.commit, self.rev_parse(ancestor), self.rev_parse(descendant))
+
+    # ---------------------------------------------------------------- merging
+    def merge(
+        self,
+        source: str | Commit,
+        into: str | None = None,
+        strategy: str = "merge",
+        ff: str = "auto",
+        paths: list[str] | None = None,
+        message: str | None = None,
+        resolutions: dict[str, Any] | None = None,
+        policies: dict[str, str] | None = None,
+        author: str | None = None,
+    ) -> "MergeOutcome":
+        """Merge ``source`` into branch ``into`` (default: HEAD's).
+
+        Fast-forwards when possible unless ``ff="never"`` (``ff="only"`` refuses anything
+        else). With ``paths``, only those subtrees are merged and the commit keeps a single
+        parent (the source is not fully merged). Conflicts under ``strategy="merge"`` raise
+        MergeConflictError and leave the branch untouched; ``resolutions={pointer: value}``
+        (MISSING deletes) settles them on a retry.
+        """
+        from .merging import finish_merge, prepare_merge
+
+        prepared = prepare_merge(self, source, into, strategy, ff, paths, resolutions, policies)
+        label = source if isinstance(source, str) else source.short_id
+        return finish_merge(self, prepared, message, author, label)
+
+    def revert(self, rev: str | Commit, branch: str | None = None, strategy: str = "merge",
+               message: str | None = None, author: str | None = None) -> Commit:
+        """A new commit on ``branch`` (default: HEAD's) that undoes ``rev``'s changes (first parent
+        for merges), by three-way merge; MergeConflictError if later commits touched the same values."""
+        from .merging import replay
+
+        return replay(self, rev, True, branch, strategy, message, author)
+
+    def cherry_pick(self, rev: str | Commit, branch: str | None = None, strategy: str = "merge",
+                    message: str | None = None, author: str | None = None) -> Commit:
+        """A new commit on ``branch`` (default: HEAD's) that applies ``rev``'s changes, keeping its author."""
+        from .merging import replay
+
+        return replay(self, rev, False, branch, strategy, message, author)
+
+    def merge_base(self, a: str | Commit, b: str | Commit) -> str | None:
+        """The best common ancestor of two revisions (the first, if several), or None."""
+        bases = self.merge_bases(a, b)
+        return bases[0] if bases else None
 
     def reflog(self, ref: str = HEAD, limit: int | None = None) -> list[RefLogEntry]:
         """Moves of a ref (HEAD, a branch name, a tag name or a full ref), newest first."""

@@ -1,0 +1,305 @@
+"""Commands that bring histories together: merge (with --continue/--abort), conflicts,
+resolve, revert, cherry-pick, merge-base."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ..algo.merge import STRATEGIES, Conflict
+from ..algo.missing import MISSING
+from ..errors import (
+    MergeConflictError,
+    NoMergeInProgressError,
+    WorkingStateError,
+)
+from ..model import refnames
+from ..porcelain.merge_state import MergeState, find_markers, marker, refuse_during_merge
+from ..porcelain.merging import default_message, finish_merge, merge_metadata, prepare_merge
+from ..porcelain.render import abbreviate
+from ..porcelain.repo import Repository
+from ..porcelain.worktree import parse_json_text, set_at, unset_at
+from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, short, styled
+from .ref_cmds import _require_clean, _write_working
+
+
+def _state(repo: Repository) -> MergeState | None:
+    return MergeState.load(repo.meta_dir) if repo.meta_dir else None
+
+
+def _side(value: Any) -> str:
+    return "(missing)" if value is MISSING else abbreviate(value, 60)
+
+
+def _print_conflicts(conflicts: list[Conflict]) -> None:
+    for c in conflicts:
+        click.echo(styled(f"CONFLICT ({c.kind}) {c.path or '/'}", fg="red") +
+                   f": base {_side(c.base)}, ours {_side(c.ours)}, theirs {_side(c.theirs)}")
+
+
+def _is_current(repo: Repository, target_ref: str) -> bool:
+    return repo.workdir is not None and repo.head_ref() == target_ref
+
+
+@click.command()
+@click.argument("source", required=False)
+@click.option("--into", default=None, metavar="BRANCH", help="Merge into BRANCH instead of the current branch.")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
+              help="merge reports overlapping changes; source_wins / target_wins settle them.")
+@click.option("--ff-only", "ff_only", is_flag=True, help="Only fast-forward; fail if the histories diverged.")
+@click.option("--no-ff", "no_ff", is_flag=True, help="Always make a merge commit.")
+@click.option("--path", "paths", multiple=True, metavar="PTR", help="Merge only this subtree (repeatable).")
+@click.option("-m", "--message", default=None, help="Message of the merge commit.")
+@click.option("--continue", "cont", is_flag=True, help="Commit a merge whose conflicts are resolved.")
+@click.option("--abort", is_flag=True, help="Give up a merge in progress and restore the working file.")
+@pass_app
+def merge(app: AppContext, source: str | None, into: str | None, strategy: str, ff_only: bool, no_ff: bool,
+          paths: tuple[str, ...], message: str | None, cont: bool, abort: bool) -> None:
+    """Merge SOURCE into the current branch (or --into BRANCH).
+
+    Fast-forwards when possible. On conflicts (strategy merge) it exits 1, lists them,
+    and writes the working file with each conflict in place as
+    {"$conflict": {"kind", "base", "ours", "theirs"}}: resolve them with
+    'statevcs resolve' (or by editing), then 'statevcs merge --continue'.
+
+    \b
+    Example:
+      statevcs merge experiment
+      statevcs merge experiment --strategy source_wins
+      statevcs merge team-b --path /agents/planner/memory
+    """
+    repo = app.repo
+    if cont or abort:
+        if source or into or paths or ff_only or no_ff:
+            raise click.UsageError("--continue and --abort take no other arguments")
+        (_continue if cont else _abort)(repo, message)
+        return
+    if not source:
+        raise click.UsageError("merge needs a SOURCE revision")
+    if ff_only and no_ff:
+        raise click.UsageError("--ff-only and --no-ff contradict each other")
+    refuse_during_merge(repo.meta_dir, "starting another merge")
+    ff = "only" if ff_only else "never" if no_ff else "auto"
+    target_branch = into or repo.current_branch
+    if into is None and target_branch is None:
+        raise click.UsageError("HEAD is detached: give --into BRANCH")
+    prepared = prepare_merge(repo, source, into, strategy, ff, list(paths) if paths else None)
+    current = _is_current(repo, prepared.target_ref)
+    if current and prepared.kind != "up-to-date":
+        _require_clean(repo, False, "merging")
+    if prepared.kind == "merge" and prepared.conflicts:
+        _print_conflicts(prepared.conflicts)
+        if not current:
+            click.echo(f"error: {len(prepared.conflicts)} conflict(s); switch to {target_branch} and merge there "
+                       "to resolve them, or choose --strategy source_wins / target_wins", err=True)
+            sys.exit(EXIT_NEGATIVE)
+        _enter_conflicts(repo, prepared, source, message)
+        sys.exit(EXIT_NEGATIVE)
+    outcome = finish_merge(repo, prepared, message, None, source)
+    if current and outcome.kind != "up-to-date":
+        _write_working(repo)
+    where = refnames.short_name(prepared.target_ref)
+    if outcome.kind == "up-to-date":
+        click.echo("Already up to date.")
+    elif outcome.kind == "fast-forward":
+        click.echo(f"Fast-forward {where} to {short(outcome.commit.id)}")
+    else:
+        click.echo(f"[{where} {short(outcome.commit.id)}] {outcome.commit.summary}")
+
+
+def _enter_conflicts(repo: Repository, prepared: Any, label: str, message: str | None) -> None:
+    assert repo.meta_dir and prepared.target is not None
+    state = MergeState(
+        source=prepared.source.id, source_label=label, target_ref=prepared.target_ref,
+        target_head=prepared.target.id, strategy=prepared.strategy, paths=prepared.paths,
+        bases=list(prepared.bases), message=message or default_message(repo, prepared, label),
+        conflicts=[MergeState.conflict_json(c) for c in prepared.conflicts],
+    )
+    repo.objects.extra.update(prepared.objects)
+    from ..model.tree import read_tree
+
+    document = read_tree(repo.objects, prepared.root)
+    for conflict in sorted(state.conflicts, key=lambda c: -c["path"].count("/")):
+        document = set_at(document, conflict["path"], marker(conflict))
+    state.save(repo.meta_dir)
+    repo.working_file.write(document)
+    click.echo(f"Automatic merge failed: {len(state.conflicts)} conflict(s) written to "
+               f"{repo.config().get('working_file', 'state.json')}. Resolve them with 'statevcs resolve PTR --ours|"
+               "--theirs|...' (or edit the file), then run 'statevcs merge --continue'.")
+
+
+def _require_state(repo: Repository) -> MergeState:
+    state = _state(repo)
+    if state is None:
+        raise NoMergeInProgressError("no merge in progress")
+    return state
+
+
+def _continue(repo: Repository, message: str | None) -> None:
+    state = _require_state(repo)
+    document = repo.working_file.read()
+    left = list(find_markers(document))
+    if left:
+        raise WorkingStateError(f"{len(left)} unresolved conflict(s) at {', '.join(p or '/' for p in left[:5])}: "
+                                "resolve them first (statevcs resolve PTR --ours|--theirs|--value JSON)")
+    from ..model.canonical import validate
+    from ..model.tree import write_tree
+    from ..porcelain.merging import PreparedMerge
+
+    validate(document)
+    root, objects = write_tree(document)
+    branch = refnames.short_name(state.target_ref) if state.target_ref.startswith(refnames.BRANCH_PREFIX) else None
+    prepared = PreparedMerge(state.target_ref, repo.objects.commit(state.target_head),
+                             repo.objects.commit(state.source), "merge", tuple(state.bases), root, objects,
+                             strategy=state.strategy, paths=state.paths)
+    meta = merge_metadata(prepared)
+    meta["merge"]["resolved"] = [c["path"] for c in state.conflicts]
+    extra = (state.source,) if state.paths is None else ()
+    commit = repo._commit_root(root, objects, message or state.message, None, branch, parent=state.target_head,
+                               metadata=meta, allow_empty=True, extra_parents=extra, why="merge")
+    MergeState.remove(repo.meta_dir)  # type: ignore[arg-type]
+    click.echo(f"[{refnames.short_name(state.target_ref)} {short(commit.id)}] {commit.summary}")
+
+
+def _abort(repo: Repository, message: str | None) -> None:
+    state = _require_state(repo)
+    repo.working_file.write(repo.get(state.target_head))
+    MergeState.remove(repo.meta_dir)  # type: ignore[arg-type]
+    click.echo(f"Merge of {state.source_label} aborted; the working file is back at {short(state.target_head)}.")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
+@pass_app
+def conflicts(app: AppContext, as_json: bool) -> None:
+    """List the conflicts of the merge in progress, and whether each is resolved.
+
+    \b
+    Example:
+      statevcs conflicts
+      statevcs conflicts --json | jq '.conflicts[] | select(.resolved | not) | .path'
+    """
+    repo = app.repo
+    state = _require_state(repo)
+    document = repo.working_file.read()
+    unresolved = set(find_markers(document))
+    items = [{**c, "resolved": c["path"] not in unresolved} for c in state.conflicts]
+    if as_json:
+        echo_json({"version": 1, "source": state.source, "target": state.target_ref, "conflicts": items})
+        return
+    for c in items:
+        sides = ", ".join(f"{s} {abbreviate(c[s], 60) if s in c else '(missing)'}" for s in ("base", "ours", "theirs"))
+        status = styled("resolved", fg="green") if c["resolved"] else styled("unresolved", fg="red")
+        click.echo(f"{status} {c['kind']} {c['path'] or '/'}: {sides}")
+
+
+@click.command()
+@click.argument("pointer")
+@click.option("--ours", "side", flag_value="ours", help="Keep the target branch's value.")
+@click.option("--theirs", "side", flag_value="theirs", help="Take the merged-in source's value.")
+@click.option("--base", "side", flag_value="base", help="Go back to the common ancestor's value.")
+@click.option("--delete", "side", flag_value="delete", help="Remove the value.")
+@click.option("--value", "value", default=None, metavar="JSON", help="Use this JSON value.")
+@pass_app
+def resolve(app: AppContext, pointer: str, side: str | None, value: str | None) -> None:
+    """Settle the conflict at POINTER in the merge in progress.
+
+    \b
+    Example:
+      statevcs resolve /agent/status --theirs
+      statevcs resolve /budget --value 75
+    """
+    if (side is None) == (value is None):
+        raise click.UsageError("give exactly one of --ours, --theirs, --base, --delete, --value JSON")
+    repo = app.repo
+    state = _require_state(repo)
+    conflict = next((c for c in state.conflicts if c["path"] == pointer), None)
+    if conflict is None:
+        known = ", ".join(c["path"] or "/" for c in state.conflicts[:5])
+        raise WorkingStateError(f"no conflict at {pointer or '/'} (conflicts: {known})")
+    wf = repo.working_file
+    document = wf.read()
+    if value is not None:
+        chosen: Any = parse_json_text(value, "--value")
+    elif side == "delete":
+        chosen = MISSING
+    else:
+        chosen = conflict[side] if side in conflict else MISSING
+    document = unset_at(document, pointer) if chosen is MISSING else set_at(document, pointer, chosen)
+    wf.write(document)
+    left = [p for p in find_markers(document)]
+    click.echo(f"Resolved {pointer or '/'}" + (f"; {len(left)} conflict(s) left" if left else
+                                                 "; no conflicts left: run 'statevcs merge --continue'"))
+
+
+def _replay(app: AppContext, rev: str, reverse: bool, strategy: str, message: str | None) -> None:
+    repo = app.repo
+    refuse_during_merge(repo.meta_dir, "reverting or cherry-picking")
+    _require_clean(repo, False, "reverting" if reverse else "cherry-picking")
+    try:
+        c = repo.revert(rev, strategy=strategy, message=message) if reverse else repo.cherry_pick(
+            rev, strategy=strategy, message=message)
+    except MergeConflictError as exc:
+        _print_conflicts(exc.conflicts)
+        click.echo(f"error: {exc}; nothing was committed (try --strategy target_wins or source_wins)", err=True)
+        sys.exit(EXIT_NEGATIVE)
+    _write_working(repo)
+    click.echo(f"[{repo.current_branch or 'detached HEAD'} {short(c.id)}] {c.summary}")
+
+
+@click.command()
+@click.argument("rev")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
+              help="How to settle overlaps with later changes.")
+@click.option("-m", "--message", default=None, help="Message of the new commit.")
+@pass_app
+def revert(app: AppContext, rev: str, strategy: str, message: str | None) -> None:
+    """Make a new commit that undoes REV's changes (exit 1 on conflicts, nothing committed).
+
+    \b
+    Example:
+      statevcs revert HEAD~2
+    """
+    _replay(app, rev, True, strategy, message)
+
+
+@click.command(name="cherry-pick")
+@click.argument("rev")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
+              help="How to settle overlaps with the current state.")
+@click.option("-m", "--message", default=None, help="Message of the new commit (default: REV's).")
+@pass_app
+def cherry_pick(app: AppContext, rev: str, strategy: str, message: str | None) -> None:
+    """Apply REV's changes to the current branch as a new commit.
+
+    \b
+    Example:
+      statevcs cherry-pick experiment~1
+    """
+    _replay(app, rev, False, strategy, message)
+
+
+@click.command(name="merge-base")
+@click.argument("a")
+@click.argument("b")
+@click.option("--all", "show_all", is_flag=True, help="Print every best common ancestor.")
+@pass_app
+def merge_base(app: AppContext, a: str, b: str, show_all: bool) -> None:
+    """Print the best common ancestor of A and B (exit 1 if they share none).
+
+    \b
+    Example:
+      statevcs merge-base main experiment
+    """
+    bases = app.repo.merge_bases(a, b)
+    if not bases:
+        sys.exit(EXIT_NEGATIVE)
+    for oid in bases if show_all else bases[:1]:
+        click.echo(oid)
+
+
+COMMANDS = [merge, conflicts, resolve, revert, cherry_pick, merge_base]
+
+__all__ = ["COMMANDS"]
