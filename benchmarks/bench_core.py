@@ -9,7 +9,8 @@ Prints:
 - latency of get on HEAD (whole 1 KB state, whole 2 MB team state, one pointer in it);
 - store growth per commit for a one-leaf change to the 1,000-agent fixture;
 - diff of two committed versions of the 1,000-agent fixture with 10 and 100 changed leaves,
-  beside deepdiff.DeepDiff and jsonpatch.make_patch on the same pair.
+  beside deepdiff.DeepDiff and jsonpatch.make_patch on the same pair; merge3 of committed
+  versions with 10 and 100 changes on each side; the same on plain (uncommitted) values.
 Peers that are not installed are skipped with a note. Nothing here is asserted: it prints.
 """
 
@@ -31,7 +32,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from statevcs import Repository  # noqa: E402
+from statevcs import diff, merge3  # noqa: E402
 from statevcs.algo.diff import diff_trees  # noqa: E402
+from statevcs.algo.merge import merge_trees  # noqa: E402
 
 
 def small_state(i: int) -> dict:
@@ -198,6 +201,14 @@ def bench_diff() -> list[dict]:
             import jsonpatch
 
             row["jsonpatch_ms"] = timeit(lambda: jsonpatch.make_patch(team, other), 1) * 1e3
+            row["plain_diff_ms"] = timeit(lambda: diff(team, other), 1) * 1e3
+            # merge3 of committed versions: ours = `other`, theirs = another set of changes.
+            theirs = mutate(team, changes, seed=changes + 1000)
+            repo.create_branch(f"t{changes}", base.id)
+            t = repo.commit(theirs, branch=f"t{changes}", message="theirs")
+            row["merge_ms"] = timeit(lambda: merge_trees(repo.objects, base.root, c.root, t.root,
+                                                         strategy="target_wins"), 10) * 1e3
+            row["plain_merge_ms"] = timeit(lambda: merge3(team, other, theirs, strategy="target_wins"), 1) * 1e3
             rows.append(row)
         repo.close()
     return rows
@@ -240,6 +251,12 @@ def main() -> None:
         print(f"  {row['changes']:3d} changed leaves: statevcs {row['statevcs_ms']:7.3f} ms ({row['ops']} ops); "
               f"DeepDiff {row['deepdiff_ms']:8.1f} ms -> {ratio(row['statevcs_ms'], row['deepdiff_ms'], False)} faster; "
               f"jsonpatch.make_patch {row['jsonpatch_ms']:7.1f} ms -> {ratio(row['statevcs_ms'], row['jsonpatch_ms'], False)} faster")
+        print(f"       merge3 of committed versions ({row['changes']} changes each side): {row['merge_ms']:7.3f} ms "
+              f"({ratio(row['merge_ms'], row['deepdiff_ms'], False)} faster than DeepDiff's diff of one pair)")
+        print(f"       on plain values (trees built first): diff {row['plain_diff_ms']:.0f} ms "
+              f"({ratio(row['plain_diff_ms'], row['deepdiff_ms'], False)} vs DeepDiff, "
+              f"{ratio(row['plain_diff_ms'], row['jsonpatch_ms'], False)} vs make_patch), "
+              f"merge3 {row['plain_merge_ms']:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,169 @@
+"""Merging from the command line: every strategy, the conflict resolution flow, revert,
+cherry-pick and merge-base, through real subprocesses."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .cli_helpers import fails, run
+
+
+@pytest.fixture
+def forked(tmp_path):
+    """main and exp diverged from {"a": 1, "b": 1, "log": [1]}."""
+    run(tmp_path, "init", "r")
+    d = tmp_path / "r"
+    (d / "state.json").write_text('{"a": 1, "b": 1, "log": [1]}')
+    run(d, "commit", "-m", "base")
+    run(d, "switch", "-c", "exp")
+    run(d, "set", "/a", "2")
+    run(d, "set", "/log/-", "2")
+    run(d, "commit", "-m", "exp work")
+    run(d, "switch", "main")
+    run(d, "set", "/a", "3")
+    run(d, "set", "/b", "5")
+    run(d, "set", "/log/-", "3")
+    run(d, "commit", "-m", "main work")
+    return d
+
+
+def state(d):
+    return json.loads((d / "state.json").read_text())
+
+
+def head(d):
+    return run(d, "log", "-n", "1", "--json").json()["commits"][0]
+
+
+@pytest.mark.parametrize("strategy, a, log", [("source_wins", 2, [1, 2]), ("target_wins", 3, [1, 3])])
+def test_side_strategies(forked, strategy, a, log):
+    out = run(forked, "merge", "exp", "--strategy", strategy).out
+    assert "Merge exp into main" in out
+    assert state(forked) == {"a": a, "b": 5, "log": log}
+    commit = head(forked)
+    assert len(commit["parents"]) == 2 and commit["metadata"]["merge"]["strategy"] == strategy
+
+
+def test_conflict_flow_resolve_and_continue(forked):
+    before = head(forked)["id"]
+    r = run(forked, "merge", "exp", check=False)
+    assert r.code == 1
+    assert "CONFLICT (modify/modify) /a: base 1, ours 3, theirs 2" in r.out
+    assert "CONFLICT (array) /log" in r.out
+    doc = state(forked)
+    assert doc["a"] == {"$conflict": {"kind": "modify/modify", "base": 1, "ours": 3, "theirs": 2}}
+    assert doc["b"] == 5
+    assert head(forked)["id"] == before  # nothing committed yet
+    st = run(forked, "status", "--json").json()
+    assert st["merge"]["unresolved"] == ["/a", "/log"]
+    assert "Unresolved conflicts (2)" in run(forked, "status").out
+    listed = run(forked, "conflicts", "--json").json()["conflicts"]
+    assert [(c["path"], c["kind"], c["resolved"]) for c in listed] == [("/a", "modify/modify", False),
+                                                                       ("/log", "array", False)]
+    assert listed[1]["ours"] == [1, 3] and listed[1]["theirs"] == [1, 2]
+    fails(forked, 3, "commit", "-m", "sneak")
+    fails(forked, 3, "switch", "exp")
+    fails(forked, 3, "merge", "exp")
+    fails(forked, 3, "merge", "--continue")  # unresolved
+    run(forked, "resolve", "/a", "--theirs")
+    fails(forked, 3, "resolve", "/nope", "--ours")
+    fails(forked, 2, "resolve", "/log")
+    run(forked, "resolve", "/log", "--value", "[1, 3, 2]")
+    assert all(c["resolved"] for c in run(forked, "conflicts", "--json").json()["conflicts"])
+    run(forked, "merge", "--continue")
+    assert state(forked) == {"a": 2, "b": 5, "log": [1, 3, 2]}
+    commit = head(forked)
+    assert commit["parents"][0] == before and len(commit["parents"]) == 2
+    assert commit["metadata"]["merge"]["resolved"] == ["/a", "/log"]
+    fails(forked, 3, "merge", "--continue")  # nothing in progress
+    assert run(forked, "fsck").code == 0
+
+
+def test_conflict_flow_by_editing_the_file(forked):
+    run(forked, "merge", "exp", check=False)
+    doc = state(forked)
+    doc["a"] = 100
+    doc["log"] = [1]
+    (forked / "state.json").write_text(json.dumps(doc))
+    run(forked, "merge", "--continue", "-m", "hand merged")
+    assert head(forked)["message"] == "hand merged" and state(forked)["a"] == 100
+
+
+def test_abort_puts_everything_back(forked):
+    before = head(forked)["id"]
+    original = state(forked)
+    run(forked, "merge", "exp", check=False)
+    run(forked, "merge", "--abort")
+    assert state(forked) == original and head(forked)["id"] == before
+    assert "Working state clean" in run(forked, "status").out
+    fails(forked, 3, "merge", "--abort")
+
+
+def test_resolve_delete_and_base(forked):
+    run(forked, "merge", "exp", check=False)
+    run(forked, "resolve", "/a", "--base")
+    run(forked, "resolve", "/log", "--delete")
+    run(forked, "merge", "--continue")
+    assert state(forked) == {"a": 1, "b": 5}
+
+
+def test_fast_forward_no_ff_and_ff_only(tmp_path):
+    run(tmp_path, "init", "r")
+    d = tmp_path / "r"
+    (d / "state.json").write_text('{"n": 1}')
+    run(d, "commit", "-m", "one")
+    run(d, "switch", "-c", "exp")
+    run(d, "set", "/n", "2")
+    run(d, "commit", "-m", "two")
+    run(d, "switch", "main")
+    assert "Fast-forward main" in run(d, "merge", "exp", "--ff-only").out
+    assert state(d) == {"n": 2}
+    assert "Already up to date." in run(d, "merge", "exp").out
+    run(d, "switch", "exp")
+    run(d, "set", "/n", "3")
+    run(d, "commit", "-m", "three")
+    run(d, "switch", "main")
+    run(d, "merge", "exp", "--no-ff", "-m", "explicit merge")
+    assert head(d)["message"] == "explicit merge" and len(head(d)["parents"]) == 2
+    fails(d, 2, "merge", "exp", "--ff-only", "--no-ff")
+    fails(d, 2, "merge", "exp", "--strategy", "random")
+    fails(d, 3, "merge", "nope")
+    fails(d, 2, "merge")
+
+
+def test_merge_refuses_uncommitted_work(forked):
+    run(forked, "set", "/b", "99")
+    r = fails(forked, 3, "merge", "exp", "--strategy", "source_wins")
+    assert "uncommitted" in r.err
+
+
+def test_merge_into_other_branch_and_path(forked):
+    run(forked, "branch", "side", "exp~1")
+    out = run(forked, "merge", "main", "--into", "side").out
+    assert "Fast-forward side" in out
+    r = run(forked, "merge", "exp", "--into", "side", check=False)
+    assert r.code == 1 and "switch to side" in r.err
+    run(forked, "merge", "exp", "--path", "/log", "--strategy", "source_wins")
+    assert state(forked) == {"a": 3, "b": 5, "log": [1, 2]}
+    assert len(head(forked)["parents"]) == 1
+
+
+def test_revert_cherry_pick_merge_base(forked):
+    base = run(forked, "merge-base", "main", "exp").out.strip()
+    assert len(base) == 64 and run(forked, "log", "--json").json()["commits"][-1]["id"] == base
+    run(forked, "set", "/b", "6")
+    run(forked, "commit", "-m", "b to 6")
+    run(forked, "revert", "HEAD~1", "--strategy", "target_wins")
+    out = state(forked)
+    assert out["b"] == 6 and out["a"] == 1
+    run(forked, "cherry-pick", "exp")
+    assert state(forked)["a"] == 2 and head(forked)["message"] == "exp work"
+    run(forked, "set", "/a", "50")
+    run(forked, "commit", "-m", "a to 50")
+    r = run(forked, "revert", "HEAD~1", check=False)
+    assert r.code == 1 and "CONFLICT" in r.out and r.err.startswith("error:")
+    fails(forked, 3, "revert", "nope")
+    r = run(forked, "-C", str(forked), "merge-base", "main", "exp", "--all")
+    assert r.out.strip() == base
