@@ -27,6 +27,7 @@ from .errors import (
     RevisionNotFoundError,
     StateVCSError,
     StoreLockedError,
+    StoreUnavailableError,
     UnsupportedObjectError,
     WorkingStateError,
 )
@@ -43,4 +44,5 @@ __all__ = [
     "ObjectNotFoundError", "CorruptObjectError", "UnsupportedObjectError", "NotARepositoryError",
     "RepositoryExistsError", "StoreLockedError", "WorkingStateError", "MergeConflictError",
     "NothingToCommitError", "NotFastForwardError", "MergeInProgressError", "NoMergeInProgressError",
+    "StoreUnavailableError",
 ]

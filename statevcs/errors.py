@@ -119,3 +119,7 @@ class MergeInProgressError(StateVCSError):
 
 class NoMergeInProgressError(StateVCSError):
     """``merge --continue``/``--abort``/``resolve`` was asked for, but no merge is in progress."""
+
+
+class StoreUnavailableError(StateVCSError):
+    """The store cannot be reached or failed (server down, connection dropped, missing driver)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import uuid
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -21,7 +22,43 @@ settings.register_profile("ci", max_examples=200, deadline=None, suppress_health
 settings.register_profile("dev", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
-STORES = ["memory", "sqlite"]
+STORES = ["memory", "sqlite", "postgres"]
+
+POSTGRES_URL = os.environ.get("STATEVCS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_answer() -> str | None:
+    """None when the test server answers, else why not."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install '.[test]')"
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except Exception as exc:  # any failure to connect
+        return f"no PostgreSQL server answers at {POSTGRES_URL}: {str(exc).splitlines()[0]}"
+    return None
+
+
+_PG_PROBLEM = _postgres_answer()
+
+
+def require_postgres() -> None:
+    """Skip with the reason where no server answers; under CI that is a failure."""
+    if _PG_PROBLEM is None:
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI needs PostgreSQL: {_PG_PROBLEM}")
+    pytest.skip(_PG_PROBLEM)
+
+
+def postgres_url(name: str | None = None) -> str:
+    """A URL for a fresh, uniquely named repository in the test database."""
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{sep}repo={name or 'test-' + uuid.uuid4().hex[:12]}"
+
+
+_created: list = []
 
 
 def make_store(kind: str, tmp_path: pathlib.Path):
@@ -29,7 +66,35 @@ def make_store(kind: str, tmp_path: pathlib.Path):
         return MemoryStore()
     if kind == "sqlite":
         return SQLiteStore(str(tmp_path / "statevcs.db"), create=True)
+    if kind == "postgres":
+        require_postgres()
+        from statevcs.store.postgres import PostgresStore
+
+        store = PostgresStore(postgres_url(), create=True)
+        _created.append(store.location)
+        return store
     raise ValueError(kind)
+
+
+@pytest.fixture(autouse=True)
+def _drop_postgres_repositories():
+    """Every PostgreSQL repository a test made is deleted afterwards."""
+    yield
+    while _created:
+        url = _created.pop()
+        try:
+            from statevcs.store.postgres import PostgresStore
+
+            store = PostgresStore(url)
+        except Exception:
+            continue
+        store.destroy()
+        store.close()
+
+
+def track_postgres(url: str) -> str:
+    _created.append(url)
+    return url
 
 
 @pytest.fixture(params=STORES)

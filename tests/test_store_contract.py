@@ -8,6 +8,8 @@ from statevcs.store.memory import MemoryStore
 from statevcs.store.sqlite import SQLiteStore
 from statevcs.testing import StoreContract
 
+from .conftest import make_store
+
 
 class TestMemoryStore(StoreContract):
     @pytest.fixture
@@ -22,6 +24,17 @@ class TestSQLiteStore(StoreContract):
     @pytest.fixture
     def store(self, tmp_path):
         s = SQLiteStore(str(tmp_path / "db.sqlite"), create=True)
+        yield s
+        s.close()
+
+    def corrupt(self, store, oid):
+        store._corrupt(oid)
+
+
+class TestPostgresStore(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path):
+        s = make_store("postgres", tmp_path)
         yield s
         s.close()
 

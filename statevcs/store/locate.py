@@ -21,7 +21,9 @@ def open_store(location: str, create: bool = False) -> Store:
     if location == "memory:":
         return MemoryStore()
     if location.startswith(("postgresql://", "postgres://")):
-        raise NotARepositoryError("PostgreSQL stores are not available in this version of statevcs")
+        from .postgres import PostgresStore
+
+        return PostgresStore(location, create=create)
     if "://" in location:
         raise NotARepositoryError(f"unsupported repository URL {location!r}")
     from .sqlite import SQLiteStore

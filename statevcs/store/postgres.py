@@ -1,0 +1,376 @@
+"""The shared store: PostgreSQL through psycopg 3, for many processes on many machines.
+
+Several named repositories live side by side in one database (``?repo=NAME`` in the URL);
+every row carries its repository's name and every query filters on it, so they never
+see each other's objects or refs. Objects are written idempotently (``ON CONFLICT DO
+NOTHING``); a ref moves only by a conditional ``UPDATE ... WHERE value = expected``
+(or an insert that must not collide) inside the transaction that writes its objects,
+so two machines racing for one branch cannot both win, and nothing is half-written.
+Ref moves are announced with NOTIFY on channel ``statevcs_refs`` for watchers.
+
+The schema is versioned in ``statevcs_schema`` and migrated forward explicitly by
+:func:`migrate` (``Repository.init`` runs it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator, Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ..errors import (
+    NotARepositoryError,
+    ObjectNotFoundError,
+    RefConflictError,
+    RepositoryExistsError,
+    StateVCSError,
+    StoreUnavailableError,
+)
+from .base import RefLogEntry, Store, Transaction, pack, unpack_verified
+
+try:  # an optional extra: pip install "statevcs[postgres]"
+    import psycopg
+    from psycopg import sql  # noqa: F401
+except ImportError:  # pragma: no cover - exercised only without the extra
+    psycopg = None  # type: ignore[assignment]
+
+SCHEMA_VERSION = 1
+NOTIFY_CHANNEL = "statevcs_refs"
+DEFAULT_REPO = "default"
+
+#: Migrations: version -> statements. Applied in order, each recorded in statevcs_schema.
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        """CREATE TABLE IF NOT EXISTS statevcs_repos (
+               name TEXT PRIMARY KEY, created TIMESTAMPTZ NOT NULL DEFAULT now())""",
+        """CREATE TABLE IF NOT EXISTS statevcs_objects (
+               repo TEXT NOT NULL, id BYTEA NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (repo, id))""",
+        """CREATE TABLE IF NOT EXISTS statevcs_refs (
+               repo TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (repo, name))""",
+        """CREATE TABLE IF NOT EXISTS statevcs_reflog (
+               seq BIGSERIAL PRIMARY KEY, repo TEXT NOT NULL, name TEXT NOT NULL, old TEXT, new TEXT,
+               who TEXT NOT NULL, time TIMESTAMPTZ NOT NULL, why TEXT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS statevcs_reflog_by_name ON statevcs_reflog (repo, name, seq)",
+    ],
+}
+_BATCH = 1000
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """(connection URL without ``repo=``, repository name)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    repo = DEFAULT_REPO
+    rest = []
+    for key, value in query:
+        if key == "repo":
+            repo = value
+        else:
+            rest.append((key, value))
+    if not repo:
+        raise NotARepositoryError(f"empty repository name in {url!r} (?repo=NAME)")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), parts.fragment)), repo
+
+
+def _public(url: str) -> str:
+    """The URL without a password, for messages."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc and ":" in netloc.split("@", 1)[0]:
+        user = netloc.split("@", 1)[0].split(":", 1)[0]
+        netloc = f"{user}:***@{netloc.split('@', 1)[1]}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def migrate(conn: Any) -> int:
+    """Bring the schema up to SCHEMA_VERSION; returns the version found before."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(7355608)")  # one migrator at a time
+        conn.execute("""CREATE TABLE IF NOT EXISTS statevcs_schema (
+                            version INTEGER PRIMARY KEY, applied TIMESTAMPTZ NOT NULL DEFAULT now())""")
+        row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM statevcs_schema").fetchone()
+        before = int(row[0])
+        if before > SCHEMA_VERSION:
+            raise NotARepositoryError(
+                f"the database has statevcs schema version {before}; this statevcs knows up to {SCHEMA_VERSION}"
+            )
+        for version in range(before + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute("INSERT INTO statevcs_schema (version) VALUES (%s)", (version,))
+    return before
+
+
+class PostgresStore(Store):
+    """One named repository in a PostgreSQL database; safe across threads, processes and machines."""
+
+    def __init__(self, url: str, create: bool = False, connect_timeout: int = 10) -> None:
+        if psycopg is None:
+            raise StoreUnavailableError('PostgreSQL support needs psycopg: pip install "statevcs[postgres]"')
+        self.url, self.repo = split_url(url)
+        self.location = url
+        self.connect_timeout = connect_timeout
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._all_lock = threading.Lock()
+        conn = self._conn()
+        if create:
+            migrate(conn)
+            with self._guard(), conn.transaction():
+                cur = conn.execute("INSERT INTO statevcs_repos (name) VALUES (%s) ON CONFLICT DO NOTHING",
+                                   (self.repo,))
+                if cur.rowcount == 0:
+                    raise RepositoryExistsError(f"repository {self.repo!r} already exists in {_public(self.url)}")
+            return
+        with self._guard():
+            try:
+                row = conn.execute("SELECT MAX(version) FROM statevcs_schema").fetchone()
+            except psycopg.errors.UndefinedTable:
+                conn.rollback()
+                raise NotARepositoryError(f"{_public(self.url)} holds no statevcs repositories (run init)") from None
+            if row[0] is None or row[0] > SCHEMA_VERSION:
+                raise NotARepositoryError(f"{_public(self.url)}: statevcs schema version {row[0]} is not supported")
+            found = conn.execute("SELECT 1 FROM statevcs_repos WHERE name = %s", (self.repo,)).fetchone()
+            conn.rollback()
+        if found is None:
+            raise NotARepositoryError(f"no statevcs repository {self.repo!r} in {_public(self.url)}")
+
+    # ------------------------------------------------------------ connections
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid() and not conn.closed and not conn.broken:
+            return conn
+        try:
+            conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout, autocommit=False)
+        except psycopg.Error as exc:
+            raise StoreUnavailableError(f"cannot connect to {_public(self.url)}: {_first_line(exc)}") from None
+        self._local.conn = conn
+        self._local.pid = os.getpid()
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn lost connections and server errors into StateVCSErrors (a dropped connection is
+        forgotten, so the next call reconnects)."""
+        try:
+            yield
+        except StateVCSError:
+            raise
+        except psycopg.OperationalError as exc:
+            self._local.conn = None
+            raise StoreUnavailableError(f"lost the connection to {_public(self.url)}: {_first_line(exc)}") from None
+        except psycopg.Error as exc:
+            conn = getattr(self._local, "conn", None)
+            if conn is not None and not conn.closed:
+                with contextlib.suppress(psycopg.Error):
+                    conn.rollback()
+            raise StoreUnavailableError(f"PostgreSQL error: {_first_line(exc)}") from None
+
+    def _read(self, query: str, params: tuple = ()) -> list[tuple]:
+        with self._guard():
+            conn = self._conn()
+            try:
+                return conn.execute(query, params).fetchall()
+            finally:
+                # Outside a write transaction, end the implicit read transaction at once: no
+                # snapshot or lock is held open. Inside one, reads are part of it.
+                if not getattr(self._local, "in_tx", False) and not conn.closed and not conn.broken:
+                    conn.rollback()
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                with contextlib.suppress(Exception):
+                    conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    def connect_listener(self) -> Any:
+        """A new autocommit connection LISTENing for ref moves (for Repository.watch)."""
+        conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout, autocommit=True)
+        conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        return conn
+
+    # ------------------------------------------------------------ transactions
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self._guard():
+            conn = self._conn()
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.rollback()  # never nest inside a leftover implicit transaction
+            self._local.in_tx = True
+            try:
+                with conn.transaction():
+                    tx = _PostgresTransaction(conn, self.repo)
+                    yield tx
+                    tx.flush()
+            finally:
+                self._local.in_tx = False
+
+    # ------------------------------------------------------------ objects
+    def get(self, oid: str) -> bytes:
+        rows = self._read("SELECT data FROM statevcs_objects WHERE repo = %s AND id = %s", (self.repo, _key(oid)))
+        if not rows:
+            raise ObjectNotFoundError(f"object {oid} not found")
+        return unpack_verified(oid, bytes(rows[0][0]))
+
+    def has_many(self, oids: Iterable[str]) -> set[str]:
+        wanted = [_key(o) for o in oids]
+        found: set[str] = set()
+        for i in range(0, len(wanted), _BATCH):
+            rows = self._read("SELECT id FROM statevcs_objects WHERE repo = %s AND id = ANY(%s)",
+                              (self.repo, wanted[i : i + _BATCH]))
+            found.update(bytes(r[0]).hex() for r in rows)
+        return found
+
+    def iter_ids(self) -> Iterator[str]:
+        return iter([bytes(r[0]).hex() for r in self._read("SELECT id FROM statevcs_objects WHERE repo = %s",
+                                                             (self.repo,))])
+
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
+        lo = bytes.fromhex(prefix.ljust(64, "0"))
+        hi = bytes.fromhex(prefix.ljust(64, "f"))
+        rows = self._read(
+            "SELECT id FROM statevcs_objects WHERE repo = %s AND id BETWEEN %s AND %s ORDER BY id LIMIT %s",
+            (self.repo, lo, hi, limit),
+        )
+        return [bytes(r[0]).hex() for r in rows]
+
+    def delete_objects(self, oids: Iterable[str]) -> int:
+        wanted = [_key(o) for o in oids]
+        n = 0
+        with self._guard():
+            conn = self._conn()
+            with conn.transaction():
+                for i in range(0, len(wanted), _BATCH):
+                    cur = conn.execute("DELETE FROM statevcs_objects WHERE repo = %s AND id = ANY(%s)",
+                                       (self.repo, wanted[i : i + _BATCH]))
+                    n += cur.rowcount
+        return n
+
+    def stored_size(self) -> int:
+        return int(self._read("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM statevcs_objects WHERE repo = %s",
+                              (self.repo,))[0][0])
+
+    # ------------------------------------------------------------ refs
+    def read_ref(self, name: str) -> str | None:
+        rows = self._read("SELECT value FROM statevcs_refs WHERE repo = %s AND name = %s", (self.repo, name))
+        return rows[0][0] if rows else None
+
+    def list_refs(self, prefix: str = "") -> dict[str, str]:
+        rows = self._read(
+            "SELECT name, value FROM statevcs_refs WHERE repo = %s AND left(name, %s) = %s ORDER BY name COLLATE \"C\"",
+            (self.repo, len(prefix), prefix),
+        )
+        return dict(rows)
+
+    def reflog(self, name: str, limit: int | None = None) -> list[RefLogEntry]:
+        rows = self._read(
+            "SELECT name, old, new, who, time, why FROM statevcs_reflog WHERE repo = %s AND name = %s "
+            "ORDER BY seq DESC LIMIT %s",
+            (self.repo, name, limit),
+        )
+        return [RefLogEntry(r[0], r[1], r[2], r[3], r[4].astimezone(timezone.utc), r[5]) for r in rows]
+
+    # test support
+    def _corrupt(self, oid: str) -> None:
+        with self.transaction() as tx:
+            conn = tx.conn  # type: ignore[attr-defined]
+            (data,) = conn.execute("SELECT data FROM statevcs_objects WHERE repo = %s AND id = %s",
+                                   (self.repo, _key(oid))).fetchone()
+            damaged = bytearray(data)
+            damaged[len(damaged) // 2] ^= 0x01
+            conn.execute("UPDATE statevcs_objects SET data = %s WHERE repo = %s AND id = %s",
+                         (bytes(damaged), self.repo, _key(oid)))
+
+    def destroy(self) -> None:
+        """Delete this repository and everything in it (tests and ``statevcs`` admin use)."""
+        with self.transaction() as tx:
+            conn = tx.conn  # type: ignore[attr-defined]
+            for table in ("statevcs_objects", "statevcs_refs", "statevcs_reflog"):
+                conn.execute(f"DELETE FROM {table} WHERE repo = %s", (self.repo,))
+            conn.execute("DELETE FROM statevcs_repos WHERE name = %s", (self.repo,))
+
+
+def _key(oid: str) -> bytes:
+    try:
+        return bytes.fromhex(oid)
+    except ValueError:
+        raise ObjectNotFoundError(f"{oid!r} is not an object id") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class _PostgresTransaction(Transaction):
+    def __init__(self, conn: Any, repo: str) -> None:
+        self.conn = conn
+        self.repo = repo
+        self._refs: dict[str, str | None] = {}
+        self._logs: list[tuple] = []
+        self._moved: list[tuple[str, str | None]] = []
+
+    def put_objects(self, objects: Mapping[str, bytes]) -> None:
+        ids = list(objects)
+        present: set[bytes] = set()
+        if len(ids) > 8:
+            for i in range(0, len(ids), _BATCH):
+                chunk = [bytes.fromhex(o) for o in ids[i : i + _BATCH]]
+                rows = self.conn.execute("SELECT id FROM statevcs_objects WHERE repo = %s AND id = ANY(%s)",
+                                         (self.repo, chunk)).fetchall()
+                present.update(bytes(r[0]) for r in rows)
+        rows = [(self.repo, k, pack(objects[o])) for o in ids if (k := bytes.fromhex(o)) not in present]
+        if rows:
+            with self.conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO statevcs_objects (repo, id, data) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", rows
+                )
+
+    def read_ref(self, name: str) -> str | None:
+        if name not in self._refs:
+            row = self.conn.execute("SELECT value FROM statevcs_refs WHERE repo = %s AND name = %s",
+                                    (self.repo, name)).fetchone()
+            self._refs[name] = row[0] if row else None
+        return self._refs[name]
+
+    def _write_ref(self, name: str, value: str | None) -> None:
+        # Optimistic compare-and-swap at the statement: the row must still hold what we read.
+        old = self._refs.get(name)
+        if old is None:
+            cur = self.conn.execute(
+                "INSERT INTO statevcs_refs (repo, name, value) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                (self.repo, name, value),
+            )
+        elif value is None:
+            cur = self.conn.execute("DELETE FROM statevcs_refs WHERE repo = %s AND name = %s AND value = %s",
+                                    (self.repo, name, old))
+        else:
+            cur = self.conn.execute(
+                "UPDATE statevcs_refs SET value = %s WHERE repo = %s AND name = %s AND value = %s",
+                (value, self.repo, name, old),
+            )
+        if cur.rowcount != 1:
+            raise RefConflictError(f"ref {name} was changed by another writer", name, old, None)
+        self._refs[name] = value
+        self._moved.append((name, value))
+
+    def log_ref(self, name: str, old: str | None, new: str | None, who: str, why: str) -> None:
+        self._logs.append((self.repo, name, old, new, who, datetime.now(timezone.utc), why))
+
+    def flush(self) -> None:
+        if self._logs:
+            with self.conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO statevcs_reflog (repo, name, old, new, who, time, why) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    self._logs,
+                )
+        for name, value in self._moved:
+            self.conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, f"{self.repo}\n{name}\n{value or ''}"))
