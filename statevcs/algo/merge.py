@@ -321,13 +321,13 @@ class Merger:
 
     def _merge(self, b: Any, o: Any, t: Any, path: list, conflicts: list[Conflict]) -> Any:
         tb, to, tt = _token(b), _token(o), _token(t)
-        if to == tt:
-            return o
         if tb == to:
             return t
         if tb == tt:
             return o
         policy = self._policy(path)
+        if to == tt and policy != "counter":  # the same change on both sides (a counter adds both)
+            return o
         if policy is not None:
             settled = self._apply_policy(policy, b, o, t, path, conflicts)
             if settled is not _UNSETTLED:

@@ -9,16 +9,19 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import random
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..algo.diff import Change, diff_trees
 from ..algo.history import is_ancestor, merge_bases, walk
 from ..errors import (
     CorruptObjectError,
     InvalidRefNameError,
+    MergeConflictError,
     NothingToCommitError,
     NotARepositoryError,
     ObjectNotFoundError,
@@ -377,6 +380,32 @@ class Repository:
         extra_parents: tuple[str, ...] = (),
         why: str = "commit",
     ) -> Commit:
+        # Without an explicit parent the caller wants "on top of the head": a lost race on a
+        # store with optimistic CAS (PostgreSQL) is retried against the new head.
+        attempts = 1 if parent is not ANY else 20
+        for attempt in range(attempts):
+            try:
+                return self._commit_once(root, objects, message, author, branch, parent, metadata, allow_empty,
+                                         extra_parents, why)
+            except RefConflictError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise AssertionError("unreachable")
+
+    def _commit_once(
+        self,
+        root: str,
+        objects: dict[str, bytes],
+        message: str,
+        author: str | None,
+        branch: str | None,
+        parent: str | None | object,
+        metadata: dict[str, Any] | None,
+        allow_empty: bool,
+        extra_parents: tuple[str, ...],
+        why: str,
+    ) -> Commit:
         who = author or self.author
         # Everything from reading the head to moving the ref happens in one transaction:
         # a commit either lands on the head it was built on, or nothing is written.
@@ -405,8 +434,7 @@ class Repository:
             commit, raw = encode_commit(
                 root, parents, generation, who, datetime.now(timezone.utc), message, metadata or {}
             )
-            objects[commit.id] = raw
-            tx.put_objects(objects)
+            tx.put_objects({**objects, commit.id: raw})
             why_line = f"{why}: {commit.summary}"
             tx.set_ref(ref, commit.id, head, who, why_line)
             if ref == head_ref:
@@ -576,6 +604,108 @@ class Repository:
 
     def is_ancestor(self, ancestor: str | Commit, descendant: str | Commit) -> bool:
         return is_ancestor(self.objects.commit, self.rev_parse(ancestor), self.rev_parse(descendant))
+
+    # ---------------------------------------------------------------- many writers
+    def update(
+        self,
+        branch: str,
+        fn: Callable[[Any], Any],
+        message: str = "",
+        retries: int = 100,
+        on_conflict: str = "retry",
+        author: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Commit:
+        """Read ``branch``'s state, commit ``fn(state)`` on top of it, and re-run on a lost race.
+
+        This is how many agents safely write one branch. ``fn`` gets a fresh copy it may
+        mutate and returns the new state. With ``on_conflict="merge"`` a stale result is
+        three-way merged onto the new head instead of re-running ``fn`` (MergeConflictError
+        if the changes overlap). Gives up with RefConflictError after ``retries`` lost races.
+        """
+        from ..algo.merge import merge_trees
+        from .merging import repository_policies
+
+        if on_conflict not in ("retry", "merge"):
+            raise ValueError(f"on_conflict must be 'retry' or 'merge', not {on_conflict!r}")
+        ref = refnames.branch_ref(branch)
+        pending: tuple[str, str, dict[str, bytes]] | None = None  # (based_on, root, objects) to merge
+        for attempt in range(retries + 1):
+            head_id = self._ref_target(ref)
+            if pending is not None and head_id is not None:
+                based_on, mine, mine_objects = pending
+                self.objects.extra.update(mine_objects)
+                merged = merge_trees(self.objects, self.objects.commit(based_on).root,
+                                     self.objects.commit(head_id).root, mine,
+                                     policies=repository_policies(self, None))
+                if merged.conflicts:
+                    raise MergeConflictError(
+                        f"update of {branch} overlaps with concurrent changes at "
+                        + ", ".join(c.path or "/" for c in merged.conflicts[:5]), merged.conflicts)
+                root, objects = merged.root, {**mine_objects, **merged.objects}
+            else:
+                state = self.get(head_id) if head_id else None
+                new = fn(state)
+                validate(new)
+                root, objects = write_tree(new)
+            try:
+                return self._commit_once(root, objects, message, author, branch, head_id, metadata, True, (),
+                                         "update")
+            except RefConflictError:
+                if on_conflict == "merge" and head_id is not None:
+                    pending = (head_id, root, objects)
+                time.sleep(random.uniform(0, min(0.05, 0.001 * (attempt + 1))))
+        raise RefConflictError(f"update of {branch} lost the race {retries + 1} times; try again later", ref)
+
+    def watch(self, branch: str, timeout: float | None = None, poll_interval: float = 0.1) -> Iterator[Commit]:
+        """Yield commits as they land on ``branch``, oldest first, from now on.
+
+        PostgreSQL stores are woken by LISTEN/NOTIFY; the others poll every ``poll_interval``
+        seconds. With ``timeout``, stop after that many seconds without a new commit.
+        """
+        ref = refnames.branch_ref(branch)
+        seen = self._ref_target(ref)
+        listener = getattr(self.store, "connect_listener", None)
+        conn = listener() if listener else None
+        try:
+            idle_since = time.monotonic()
+            while True:
+                current = self._ref_target(ref)
+                if current is not None and current != seen:
+                    for c in self._new_commits(current, seen):
+                        yield c
+                    seen = current
+                    idle_since = time.monotonic()
+                wait = poll_interval
+                if timeout is not None:
+                    left = timeout - (time.monotonic() - idle_since)
+                    if left <= 0:
+                        return
+                    wait = min(wait, left) if conn is None else left
+                if conn is not None:
+                    for _ in conn.notifies(timeout=min(wait, 1.0), stop_after=1):
+                        break
+                else:
+                    time.sleep(wait)
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _new_commits(self, tip: str, known: str | None) -> list[Commit]:
+        """Commits reachable from ``tip`` but not from ``known``, oldest first."""
+        get = self.objects.commit
+        fresh: list[Commit] = []
+        stack, visited = [tip], {tip}
+        while stack:
+            c = get(stack.pop())
+            if known is not None and is_ancestor(get, c.id, known):
+                continue
+            fresh.append(c)
+            for p in c.parents:
+                if p not in visited:
+                    visited.add(p)
+                    stack.append(p)
+        return sorted(fresh, key=lambda c: (c.generation, c.timestamp, c.id))
 
     # ---------------------------------------------------------------- merging
     def merge(
