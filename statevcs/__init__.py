@@ -23,6 +23,7 @@ from .errors import (
     PathNotFoundError,
     RefConflictError,
     RefExistsError,
+    RemoteNotFoundError,
     RepositoryExistsError,
     RevisionNotFoundError,
     StateVCSError,
@@ -44,5 +45,5 @@ __all__ = [
     "ObjectNotFoundError", "CorruptObjectError", "UnsupportedObjectError", "NotARepositoryError",
     "RepositoryExistsError", "StoreLockedError", "WorkingStateError", "MergeConflictError",
     "NothingToCommitError", "NotFastForwardError", "MergeInProgressError", "NoMergeInProgressError",
-    "StoreUnavailableError",
+    "StoreUnavailableError", "RemoteNotFoundError",
 ]

@@ -123,3 +123,10 @@ class NoMergeInProgressError(StateVCSError):
 
 class StoreUnavailableError(StateVCSError):
     """The store cannot be reached or failed (server down, connection dropped, missing driver)."""
+
+
+class RemoteNotFoundError(StateVCSError, KeyError):
+    """No remote has that name."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "remote not found"

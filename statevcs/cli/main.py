@@ -12,8 +12,9 @@ from .context import EXIT_ERROR, EXIT_USAGE, AppContext
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-C", "location", default=".", metavar="DIR",
-              help="Run as if started in DIR (the repository is found at or above it).")
+@click.option("-C", "location", default=".", metavar="DIR_OR_URL",
+              help="Run as if started in DIR (the repository is found at or above it), or use the "
+                   "repository at a store URL (postgresql://HOST/DB?repo=NAME).")
 @click.version_option(package_name="statevcs", prog_name="statevcs")
 @click.pass_context
 def cli(ctx: click.Context, location: str) -> None:
@@ -32,9 +33,9 @@ def cli(ctx: click.Context, location: str) -> None:
 
 
 def _register() -> None:
-    from . import history_cmds, maintenance_cmds, merge_cmds, ref_cmds, state_cmds
+    from . import history_cmds, maintenance_cmds, merge_cmds, ref_cmds, remote_cmds, state_cmds
 
-    for module in (state_cmds, history_cmds, ref_cmds, merge_cmds, maintenance_cmds):
+    for module in (state_cmds, history_cmds, ref_cmds, merge_cmds, remote_cmds, maintenance_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -46,6 +46,7 @@ from .render import Diff
 
 if TYPE_CHECKING:
     from .merging import MergeOutcome
+    from .remotes import FetchReport, TransferReport
 from .worktree import WorkingFile
 from .revisions import MIN_PREFIX, ambiguous, is_hex_prefix, parse_revision
 
@@ -195,6 +196,120 @@ class Repository:
     def working_changes(self) -> Diff:
         """Uncommitted changes: HEAD's state to the working file."""
         return self.diff_roots(self.head_root(), self.working_root())
+
+    def _save_config(self, config: dict[str, Any]) -> None:
+        if not self.meta_dir:
+            raise NotARepositoryError(
+                f"{self.store.location} keeps no configuration; remotes are named in directory repositories "
+                "(fetch and push also take a URL or path directly)"
+            )
+        path = os.path.join(self.meta_dir, CONFIG_NAME)
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(config, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+
+    # ---------------------------------------------------------------- remotes
+    @property
+    def remotes(self) -> dict[str, str]:
+        """Remote name -> URL or path."""
+        return dict(self.config().get("remotes", {}))
+
+    def add_remote(self, name: str, location: str) -> None:
+        """Name another repository (a directory or a store URL) for fetch, push and pull."""
+        refnames.check_name(name, "remote name")
+        if "/" in name:
+            raise InvalidRefNameError(f"invalid remote name {name!r}: must not contain '/'")
+        config = self.config()
+        remotes = config.setdefault("remotes", {})
+        if name in remotes:
+            raise RefExistsError(f"a remote named {name!r} already exists ({remotes[name]})")
+        remotes[name] = location if is_url(location) else os.path.abspath(location)
+        self._save_config(config)
+
+    def remove_remote(self, name: str) -> None:
+        """Forget a remote and its remote-tracking refs."""
+        from ..errors import RemoteNotFoundError
+
+        config = self.config()
+        if name not in config.get("remotes", {}):
+            raise RemoteNotFoundError(f"no remote named {name!r}")
+        del config["remotes"][name]
+        self._save_config(config)
+        tracking = self.store.list_refs(f"{refnames.REMOTE_PREFIX}{name}/")
+        if tracking:
+            self._write({}, [(ref, None, oid) for ref, oid in tracking.items()], f"remote: removed {name}")
+
+    def fetch(self, remote: str, progress: Any = None) -> "FetchReport":
+        """Copy a remote's branches (to ``refs/remotes/NAME/*``) and new tags; only missing objects travel."""
+        from .remotes import fetch
+
+        return fetch(self, remote, progress)
+
+    def push(self, remote: str, branch: str, force: bool = False, progress: Any = None) -> "TransferReport":
+        """Send ``branch`` to the remote; NotFastForwardError unless it fast-forwards (or ``force``)."""
+        from .remotes import push
+
+        return push(self, remote, branch, force, progress)[0]
+
+    def pull(self, remote: str, branch: str, strategy: str = "merge", progress: Any = None,
+             **merge_options: Any) -> "MergeOutcome":
+        """Fetch, then merge the remote's ``branch`` into the current branch."""
+        from .remotes import resolve_remote
+
+        name, location = resolve_remote(self, remote)
+        self.fetch(remote, progress)
+        source = f"{refnames.REMOTE_PREFIX}{name}/{branch}" if name else None
+        if source is None:
+            from .remotes import open_remote
+
+            other = open_remote(location)
+            try:
+                oid = other.store.read_ref(refnames.branch_ref(branch))
+            finally:
+                other.close()
+            if oid is None:
+                raise RevisionNotFoundError(f"the remote has no branch {branch!r}")
+            source = oid
+        elif self.store.read_ref(source) is None:
+            raise RevisionNotFoundError(f"the remote {name!r} has no branch {branch!r}")
+        return self.merge(source, strategy=strategy, **merge_options)
+
+    @classmethod
+    def clone(cls, source: str, target: str, progress: Any = None, author: str | None = None) -> "Repository":
+        """A new repository at ``target`` (directory or URL) with ``source``'s history; the
+        remote is named ``origin`` and its HEAD branch is checked out."""
+        from .remotes import open_remote, remote_head_branch
+
+        other = open_remote(source)
+        try:
+            branch = remote_head_branch(other) or DEFAULT_BRANCH
+        finally:
+            other.close()
+        repo = cls.init(target, initial_branch=branch, author=author)
+        location = source if is_url(source) else os.path.abspath(source)
+        if repo.meta_dir:
+            repo.add_remote("origin", location)
+            repo.fetch("origin", progress)
+            tip = repo.store.read_ref(f"{refnames.REMOTE_PREFIX}origin/{branch}")
+        else:
+            from .remotes import fetch as _fetch
+
+            _fetch(repo, location, progress)
+            other = open_remote(source)
+            try:
+                tip = other.store.read_ref(refnames.branch_ref(branch))
+                for ref, oid in other.store.list_refs(BRANCH_PREFIX).items():
+                    if ref != refnames.branch_ref(branch):
+                        repo._write({}, [(ref, oid, None)], f"clone: from {source}")
+            finally:
+                other.close()
+        if tip is not None:
+            repo._write({}, [(refnames.branch_ref(branch), tip, None)], f"clone: from {source}")
+            if repo.workdir:
+                repo.working_file.write(repo.get(tip))
+        return repo
 
     # ---------------------------------------------------------------- HEAD and refs
     def head_ref(self) -> str | None:

@@ -1,0 +1,220 @@
+"""Commands between repositories: remote, clone, fetch, push, pull, and watch."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from typing import Any, Iterator
+
+import click
+
+from ..algo.merge import STRATEGIES
+from ..model.objects import format_time
+from ..porcelain.merge_state import refuse_during_merge
+from ..porcelain.remotes import TransferReport
+from ..porcelain.repo import Repository
+from .context import AppContext, echo_json, pass_app, short
+from .ref_cmds import _require_clean
+
+
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[Any]:
+    """A progress callback: a bar on stderr when it is a terminal, silent otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            if total == 0:
+                return
+            state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr)
+            state["bar"].__enter__()
+            state["done"] = 0
+        state["bar"].update(done - state["done"])
+        state["done"] = done
+
+    try:
+        yield update
+    finally:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)
+
+
+def _sent(report: TransferReport) -> str:
+    return f"{report.objects} object(s), {report.bytes / 1024:.1f} KiB ({report.commits} commit(s))"
+
+
+@click.command()
+@click.argument("action", required=False, type=click.Choice(["add", "remove"]))
+@click.argument("name", required=False)
+@click.argument("location", required=False)
+@click.option("-v", "--verbose", is_flag=True, help="Show each remote's URL or path.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
+@pass_app
+def remote(app: AppContext, action: str | None, name: str | None, location: str | None, verbose: bool,
+           as_json: bool) -> None:
+    """List remotes, or add NAME URL_OR_PATH, or remove NAME.
+
+    \b
+    Example:
+      statevcs remote add origin postgresql://db.internal/statevcs?repo=team-a
+      statevcs remote add laptop ../other-copy
+      statevcs remote -v
+    """
+    repo = app.repo
+    if action == "add":
+        if not name or not location:
+            raise click.UsageError("remote add needs NAME and URL_OR_PATH")
+        repo.add_remote(name, location)
+        return
+    if action == "remove":
+        if not name or location:
+            raise click.UsageError("remote remove needs exactly NAME")
+        repo.remove_remote(name)
+        return
+    if name:
+        raise click.UsageError("to add a remote: statevcs remote add NAME URL_OR_PATH")
+    remotes = repo.remotes
+    if as_json:
+        echo_json({"version": 1, "remotes": [{"name": n, "url": u} for n, u in remotes.items()]})
+        return
+    for n, u in remotes.items():
+        click.echo(f"{n}\t{u}" if verbose else n)
+
+
+@click.command()
+@click.argument("source")
+@click.argument("directory", required=False)
+@pass_app
+def clone(app: AppContext, source: str, directory: str | None) -> None:
+    """Copy the repository at SOURCE (a directory or URL) into DIRECTORY (or a store URL).
+
+    The copy names SOURCE 'origin' and checks out its HEAD branch.
+
+    \b
+    Example:
+      statevcs clone postgresql://db.internal/statevcs?repo=team-a team-a
+      statevcs clone ../team-a experiment-copy
+    """
+    if directory is None:
+        base = source.rstrip("/").split("repo=")[-1] if "://" in source else os.path.basename(source.rstrip("/"))
+        directory = base or "clone"
+    target = directory if "://" in directory or os.path.isabs(directory) else os.path.join(app.location, directory)
+    with progress_bar("Receiving objects") as progress:
+        repo = Repository.clone(source, target, progress)
+    click.echo(f"Cloned {source} into {directory} ({len(repo.branches)} branch(es), "
+               f"on {repo.current_branch})")
+    repo.close()
+
+
+@click.command()
+@click.argument("remote_name", metavar="REMOTE")
+@pass_app
+def fetch(app: AppContext, remote_name: str) -> None:
+    """Copy REMOTE's branches (as REMOTE/BRANCH) and tags; only missing objects travel.
+
+    \b
+    Example:
+      statevcs fetch origin
+      statevcs diff main origin/main
+    """
+    with progress_bar("Receiving objects") as progress:
+        report = app.repo.fetch(remote_name, progress)
+    for ref, (old, new) in report.updated.items():
+        click.echo(f"  {short(old) if old else '(new)'} -> {short(new)}  {ref}")
+    click.echo(f"Fetched {_sent(report.transfer)}" if report.transfer.objects else "Already up to date.")
+
+
+@click.command()
+@click.argument("remote_name", metavar="REMOTE")
+@click.argument("branch", required=False)
+@click.option("-f", "--force", is_flag=True, help="Overwrite the remote branch even if it does not fast-forward.")
+@pass_app
+def push(app: AppContext, remote_name: str, branch: str | None, force: bool) -> None:
+    """Send BRANCH (default: the current one) to REMOTE; refuses non-fast-forwards unless --force.
+
+    \b
+    Example:
+      statevcs push origin main
+    """
+    from ..porcelain.remotes import push as do_push
+
+    repo = app.repo
+    branch = branch or repo.current_branch
+    if branch is None:
+        raise click.UsageError("HEAD is detached: name the BRANCH to push")
+    with progress_bar("Sending objects") as progress:
+        report, old, new = do_push(repo, remote_name, branch, force, progress)
+    if old == new:
+        click.echo("Everything up to date.")
+    else:
+        click.echo(f"{short(old) if old else '(new)'} -> {short(new)}  {branch}; sent {_sent(report)}")
+
+
+@click.command()
+@click.argument("remote_name", metavar="REMOTE")
+@click.argument("branch", required=False)
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
+              help="How the merge settles overlapping changes.")
+@pass_app
+def pull(app: AppContext, remote_name: str, branch: str | None, strategy: str) -> None:
+    """Fetch REMOTE, then merge its BRANCH (default: the current branch's name) into the current branch.
+
+    On conflicts it exits 1 and leaves a merge in progress, as 'statevcs merge' does.
+
+    \b
+    Example:
+      statevcs pull origin main --strategy source_wins
+    """
+    repo = app.repo
+    refuse_during_merge(repo.meta_dir, "pulling")
+    branch = branch or repo.current_branch
+    if branch is None:
+        raise click.UsageError("HEAD is detached: name the BRANCH to pull")
+    _require_clean(repo, False, "pulling")
+    with progress_bar("Receiving objects") as progress:
+        repo.fetch(remote_name, progress)
+    from ..porcelain.remotes import resolve_remote
+    from .merge_cmds import merge
+
+    name, _ = resolve_remote(repo, remote_name)
+    source = f"{name}/{branch}" if name else None
+    if source is None:
+        raise click.UsageError("pull needs a named remote (statevcs remote add NAME URL)")
+    ctx = click.get_current_context()
+    ctx.invoke(merge, source=source, into=None, strategy=strategy, ff_only=False, no_ff=False, paths=(),
+               message=f"Merge {source} into {repo.current_branch}", cont=False, abort=False)
+
+
+@click.command()
+@click.argument("branch", required=False)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per commit (JSON lines).")
+@click.option("--timeout", type=float, default=None, help="Stop after this many seconds without a new commit.")
+@pass_app
+def watch(app: AppContext, branch: str | None, as_json: bool, timeout: float | None) -> None:
+    """Print commits as they land on BRANCH (default: the current one) until interrupted.
+
+    \b
+    Example:
+      statevcs -C postgresql://db/statevcs?repo=team-a watch main --json
+    """
+    repo = app.repo
+    branch = branch or repo.current_branch
+    if branch is None:
+        raise click.UsageError("HEAD is detached: name the BRANCH to watch")
+    for c in repo.watch(branch, timeout=timeout):
+        if as_json:
+            click.echo(json.dumps({"id": c.id, "branch": branch, "author": c.author, "message": c.message,
+                                   "timestamp": format_time(c.timestamp), "parents": list(c.parents)}))
+        else:
+            click.echo(f"{short(c.id)} {c.author}: {c.summary}")
+        sys.stdout.flush()
+
+
+COMMANDS = [remote, clone, fetch, push, pull, watch]
+
+__all__ = ["COMMANDS"]

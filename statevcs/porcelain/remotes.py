@@ -1,0 +1,235 @@
+"""Copying history between repositories on any stores: fetch, push and clone.
+
+Only missing objects travel: commits are walked back from the tips until the other side
+already has one, and each new commit's tree is walked down until a subtree the other side
+has. Objects go in batches, each batch one transaction, in dependency order (a commit
+only after its nodes and parents), so after any batch every commit the receiver holds has
+everything it needs: an interrupted transfer leaves the receiver consistent, and running
+it again sends the rest. Refs move last, by compare-and-swap.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from ..errors import NotFastForwardError, RefConflictError, RemoteNotFoundError, RevisionNotFoundError
+from ..model import refnames
+from ..model.objects import COMMIT, TAG
+from ..model.refnames import BRANCH_PREFIX, REMOTE_PREFIX, TAG_PREFIX
+from ..model.tree import node_children
+from ..store.base import SYMBOLIC_PREFIX, Store
+
+if TYPE_CHECKING:
+    from .repo import Repository
+
+Progress = Callable[[int, int], None]  # (objects sent so far, objects to send)
+
+BATCH_OBJECTS = 500
+BATCH_BYTES = 4 << 20
+
+
+@dataclass(frozen=True)
+class TransferReport:
+    """What a transfer sent: commits, objects and their raw bytes."""
+
+    commits: int = 0
+    objects: int = 0
+    bytes: int = 0
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    transfer: TransferReport
+    updated: dict[str, tuple[str | None, str]]  # ref -> (old, new)
+
+
+def plan(src: "Repository", dst: Store, tips: Iterable[str]) -> list[str]:
+    """Ids the receiver lacks to hold ``tips`` (commits or tags), in dependency order."""
+    get = src.objects.commit
+    wanted_tags: list[str] = []
+    commit_tips: list[str] = []
+    for oid in dict.fromkeys(tips):
+        while src.objects.kind(oid) == TAG:
+            wanted_tags.append(oid)
+            oid = src.objects.tag(oid).target
+        commit_tips.append(oid)
+    # Commits the receiver lacks, found level by level (one membership query per level).
+    missing: dict[str, None] = {}
+    frontier = [c for c in dict.fromkeys(commit_tips)]
+    seen = set(frontier)
+    while frontier:
+        have = dst.has_many(frontier)
+        nxt = []
+        for oid in frontier:
+            if oid in have:
+                continue
+            missing[oid] = None
+            for parent in get(oid).parents:
+                if parent not in seen:
+                    seen.add(parent)
+                    nxt.append(parent)
+        frontier = nxt
+    order: list[str] = []
+    scheduled: set[str] = set()
+    for commit in sorted((get(oid) for oid in missing), key=lambda c: (c.generation, c.id)):
+        order.extend(_missing_nodes(src, dst, commit.root, scheduled))
+        order.append(commit.id)
+    tag_have = dst.has_many(wanted_tags)
+    order.extend(t for t in reversed(wanted_tags) if t not in tag_have)
+    return order
+
+
+def _missing_nodes(src: "Repository", dst: Store, root: str, scheduled: set[str]) -> list[str]:
+    """Nodes of the tree at ``root`` the receiver lacks, children before parents."""
+    out: list[str] = []
+    level = [root] if root not in scheduled else []
+    while level:
+        have = dst.has_many(level)
+        nxt = []
+        for oid in level:
+            if oid in have or oid in scheduled:
+                continue
+            scheduled.add(oid)
+            out.append(oid)
+            kids = node_children(src.objects.node(oid))
+            if kids is None:
+                continue
+            values = kids.values() if isinstance(kids, dict) else kids
+            nxt.extend(c.id for c in values if type(c).__name__ == "Ref" and c.id not in scheduled)
+        level = list(dict.fromkeys(nxt))
+    out.reverse()  # deepest first: a node is written after the nodes it links to
+    return out
+
+
+def send(src: "Repository", dst: Store, tips: Iterable[str], progress: Progress | None = None) -> TransferReport:
+    """Copy to ``dst`` every object it lacks to hold ``tips``; refs are not touched."""
+    order = plan(src, dst, tips)
+    total, sent, size, commits = len(order), 0, 0, 0
+    batch: dict[str, bytes] = {}
+    batch_bytes = 0
+    if progress:
+        progress(0, total)
+    for oid in order:
+        raw = src.store.get(oid)  # verified on read: corruption never travels
+        batch[oid] = raw
+        batch_bytes += len(raw)
+        size += len(raw)
+        if raw.startswith(COMMIT + b" "):
+            commits += 1
+        if len(batch) >= BATCH_OBJECTS or batch_bytes >= BATCH_BYTES:
+            dst.put_many(batch)
+            sent += len(batch)
+            batch, batch_bytes = {}, 0
+            if progress:
+                progress(sent, total)
+    if batch:
+        dst.put_many(batch)
+        sent += len(batch)
+        if progress:
+            progress(sent, total)
+    return TransferReport(commits, total, size)
+
+
+# ---------------------------------------------------------------- remote configuration
+
+
+def looks_like_location(text: str) -> bool:
+    return "://" in text or os.sep in text or text.startswith(".") or os.path.isdir(text)
+
+
+def resolve_remote(repo: "Repository", name_or_url: str) -> tuple[str, str]:
+    """(remote name used for tracking refs, location); a bare URL or path tracks nothing."""
+    remotes = repo.remotes
+    if name_or_url in remotes:
+        return name_or_url, remotes[name_or_url]
+    if looks_like_location(name_or_url):
+        return "", name_or_url
+    raise RemoteNotFoundError(f"no remote named {name_or_url!r} (statevcs remote add {name_or_url} URL)")
+
+
+def open_remote(location: str) -> "Repository":
+    from .repo import Repository
+
+    return Repository.open(location)
+
+
+# ---------------------------------------------------------------- fetch, push
+
+
+def fetch(repo: "Repository", remote: str, progress: Progress | None = None) -> FetchReport:
+    """Copy the remote's branches and tags; move ``refs/remotes/NAME/*`` to its branches."""
+    name, location = resolve_remote(repo, remote)
+    other = open_remote(location)
+    try:
+        heads = other.store.list_refs(BRANCH_PREFIX)
+        tags = other.store.list_refs(TAG_PREFIX)
+        report = send(other, repo.store, list(heads.values()) + list(tags.values()), progress)
+        updated: dict[str, tuple[str | None, str]] = {}
+        moves = []
+        if name:
+            for ref, oid in heads.items():
+                local = f"{REMOTE_PREFIX}{name}/{ref[len(BRANCH_PREFIX):]}"
+                old = repo.store.read_ref(local)
+                if old != oid:
+                    moves.append((local, oid, old))
+                    updated[local] = (old, oid)
+        for ref, oid in tags.items():
+            if repo.store.read_ref(ref) is None:
+                moves.append((ref, oid, None))
+                updated[ref] = (None, oid)
+        if moves:
+            repo._write({}, moves, f"fetch: from {name or location}")
+        return FetchReport(report, updated)
+    finally:
+        other.close()
+
+
+def push(repo: "Repository", remote: str, branch: str, force: bool = False,
+         progress: Progress | None = None) -> tuple[TransferReport, str | None, str]:
+    """Send ``branch`` to the remote's branch of the same name; returns (report, old, new).
+
+    Refuses a non-fast-forward unless ``force``; the remote ref moves by compare-and-swap,
+    so a push racing another push fails instead of dropping its commits.
+    """
+    name, location = resolve_remote(repo, remote)
+    ref = refnames.branch_ref(branch)
+    tip = repo.store.read_ref(ref)
+    if tip is None:
+        raise RevisionNotFoundError(f"no branch named {branch!r} to push")
+    other = open_remote(location)
+    try:
+        theirs = other.store.read_ref(ref)
+        if theirs == tip:
+            return TransferReport(), theirs, tip
+        if theirs is not None and not force:
+            if not repo.store.has(theirs) or not repo.is_ancestor(theirs, tip):
+                raise NotFastForwardError(
+                    f"the remote's {branch} has commits this repository lacks (at {theirs[:10]}): "
+                    f"fetch and merge first, or push --force to overwrite them"
+                )
+        report = send(repo, other.store, [tip], progress)
+        try:
+            other._write({}, [(ref, tip, theirs)], f"push: from {repo.workdir or repo.store.location}")
+        except RefConflictError:
+            raise RefConflictError(f"the remote's {branch} moved during the push; fetch and try again", ref) from None
+        if name:
+            tracking = f"{REMOTE_PREFIX}{name}/{branch}"
+            repo._write({}, [(tracking, tip, repo.store.read_ref(tracking))], "push: update tracking ref")
+        return report, theirs, tip
+    finally:
+        other.close()
+
+
+def remote_head_branch(other: "Repository") -> str | None:
+    """The branch the remote's HEAD names, if it names one that exists."""
+    value = other.store.read_ref(refnames.HEAD)
+    if value and value.startswith(SYMBOLIC_PREFIX + BRANCH_PREFIX):
+        name = value[len(SYMBOLIC_PREFIX + BRANCH_PREFIX):]
+        if other.store.read_ref(BRANCH_PREFIX + name) is not None:
+            return name
+    branches = other.branches
+    if "main" in branches:
+        return "main"
+    return next(iter(branches), None)
