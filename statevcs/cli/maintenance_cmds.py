@@ -18,12 +18,20 @@ from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app
 @click.option("-b", "--initial-branch", default=DEFAULT_BRANCH, show_default=True, help="Name of the first branch.")
 @pass_app
 def init(app: AppContext, directory: str, working_file: str, initial_branch: str) -> None:
-    """Create a repository in DIRECTORY (made if needed) with an empty working state file.
+    """Create a repository in DIRECTORY (made if needed) with an empty working state file,
+    or at a store URL (postgresql://HOST/DB?repo=NAME).
 
     \b
     Example:
       statevcs init demo && cd demo
+      statevcs init "postgresql://db.internal/statevcs?repo=team-a"
     """
+    from ..store.locate import is_url
+
+    if is_url(directory):
+        Repository.init(directory, initial_branch=initial_branch).close()
+        click.echo(f"Initialized empty statevcs repository at {directory}")
+        return
     path = directory if os.path.isabs(directory) else os.path.join(app.location, directory)
     repo = Repository.init(path, working_file=working_file, initial_branch=initial_branch)
     repo.close()
