@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Protocol
 
-from ..errors import CorruptObjectError, ObjectNotFoundError
+from ..errors import CorruptObjectError, ObjectNotFoundError, RevisionNotFoundError
 from .objects import Commit, Node, Tag, decode_commit, decode_node, decode_tag, split_kind, COMMIT, TAG
 
 
@@ -75,7 +75,7 @@ class ObjectReader:
                 continue
             if kind == COMMIT:
                 return oid
-            raise CorruptObjectError(f"object {oid} is not a commit or tag")
+            raise RevisionNotFoundError(f"object {oid[:12]} is a state node, not a commit or tag")
         raise CorruptObjectError(f"tag chain at {oid} is too long")
 
     def forget(self) -> None:

@@ -392,6 +392,11 @@ class Repository:
         return rev if isinstance(rev, Commit) else self.objects.commit(self.rev_parse(rev))
 
     def _resolve_base(self, base: str, text: str) -> str:
+        if len(base) == 64 and is_hex_prefix(base):  # a full id: no ref lookups needed
+            try:
+                return self.objects.peel(base.lower())
+            except ObjectNotFoundError:
+                pass
         if base in (HEAD, "@"):
             oid = self._ref_target(HEAD)
             if oid is None:

@@ -129,12 +129,10 @@ class PostgresStore(Store):
             try:
                 row = conn.execute("SELECT MAX(version) FROM statevcs_schema").fetchone()
             except psycopg.errors.UndefinedTable:
-                conn.rollback()
                 raise NotARepositoryError(f"{_public(self.url)} holds no statevcs repositories (run init)") from None
             if row[0] is None or row[0] > SCHEMA_VERSION:
                 raise NotARepositoryError(f"{_public(self.url)}: statevcs schema version {row[0]} is not supported")
             found = conn.execute("SELECT 1 FROM statevcs_repos WHERE name = %s", (self.repo,)).fetchone()
-            conn.rollback()
         if found is None:
             raise NotARepositoryError(f"no statevcs repository {self.repo!r} in {_public(self.url)}")
 
@@ -144,7 +142,9 @@ class PostgresStore(Store):
         if conn is not None and self._local.pid == os.getpid() and not conn.closed and not conn.broken:
             return conn
         try:
-            conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout, autocommit=False)
+            # Autocommit: a read is one round trip with no transaction left open; writes open
+            # an explicit transaction (BEGIN ... COMMIT) in transaction().
+            conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout, autocommit=True)
         except psycopg.Error as exc:
             raise StoreUnavailableError(f"cannot connect to {_public(self.url)}: {_first_line(exc)}") from None
         self._local.conn = conn
@@ -165,22 +165,12 @@ class PostgresStore(Store):
             self._local.conn = None
             raise StoreUnavailableError(f"lost the connection to {_public(self.url)}: {_first_line(exc)}") from None
         except psycopg.Error as exc:
-            conn = getattr(self._local, "conn", None)
-            if conn is not None and not conn.closed:
-                with contextlib.suppress(psycopg.Error):
-                    conn.rollback()
             raise StoreUnavailableError(f"PostgreSQL error: {_first_line(exc)}") from None
 
     def _read(self, query: str, params: tuple = ()) -> list[tuple]:
         with self._guard():
             conn = self._conn()
-            try:
-                return conn.execute(query, params).fetchall()
-            finally:
-                # Outside a write transaction, end the implicit read transaction at once: no
-                # snapshot or lock is held open. Inside one, reads are part of it.
-                if not getattr(self._local, "in_tx", False) and not conn.closed and not conn.broken:
-                    conn.rollback()
+            return conn.execute(query, params).fetchall()
 
     def close(self) -> None:
         with self._all_lock:
@@ -201,16 +191,10 @@ class PostgresStore(Store):
     def transaction(self) -> Iterator[Transaction]:
         with self._guard():
             conn = self._conn()
-            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                conn.rollback()  # never nest inside a leftover implicit transaction
-            self._local.in_tx = True
-            try:
-                with conn.transaction():
-                    tx = _PostgresTransaction(conn, self.repo)
-                    yield tx
-                    tx.flush()
-            finally:
-                self._local.in_tx = False
+            with conn.transaction():
+                tx = _PostgresTransaction(conn, self.repo)
+                yield tx
+                tx.flush()
 
     # ------------------------------------------------------------ objects
     def get(self, oid: str) -> bytes:
