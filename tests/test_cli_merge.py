@@ -167,3 +167,15 @@ def test_revert_cherry_pick_merge_base(forked):
     fails(forked, 3, "revert", "nope")
     r = run(forked, "-C", str(forked), "merge-base", "main", "exp", "--all")
     assert r.out.strip() == base
+
+
+def test_attributes_file_policies(forked):
+    (forked / ".statevcs" / "attributes").write_text("# merge policies\n/log union\n/a theirs\n")
+    run(forked, "merge", "exp")
+    assert state(forked) == {"a": 2, "b": 5, "log": [1, 3, 2]}
+
+
+def test_bad_attributes_file_is_a_clear_error(forked):
+    (forked / ".statevcs" / "attributes").write_text("/log sometimes\n")
+    r = fails(forked, 3, "merge", "exp")
+    assert "attributes" in r.err and "unknown merge policy" in r.err
