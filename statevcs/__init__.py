@@ -6,7 +6,6 @@ with commits, branches, tags, diffs and history, in an embedded store.
 
 from .algo.diff import Change, diff
 from .algo.merge import Conflict, MergeResult, merge3
-from .algo.missing import MISSING
 from .errors import (
     AmbiguousRevisionError,
     CorruptObjectError,
@@ -32,6 +31,7 @@ from .errors import (
     UnsupportedObjectError,
     WorkingStateError,
 )
+from .model.missing import MISSING
 from .model.objects import Commit, Tag
 from .porcelain.render import Diff
 from .porcelain.repo import Repository

@@ -15,11 +15,15 @@ Requires pytest (a test dependency, not a runtime one).
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import pytest
 
-from .errors import CorruptObjectError, ObjectNotFoundError, RefConflictError, RefExistsError
+from .errors import (
+    CorruptObjectError,
+    ObjectNotFoundError,
+    RefConflictError,
+    RefExistsError,
+)
 from .model.objects import encode
 from .store.base import ANY, Store
 

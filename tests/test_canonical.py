@@ -11,7 +11,13 @@ import pytest
 from hypothesis import given
 
 from statevcs.errors import InvalidStateError
-from statevcs.model.canonical import MAX_DEPTH, canonical_bytes, loads, strict_equal, validate
+from statevcs.model.canonical import (
+    MAX_DEPTH,
+    canonical_bytes,
+    loads,
+    strict_equal,
+    validate,
+)
 from statevcs.model.tree import ObjectsSource, read_tree, write_tree
 
 from .conftest import DATA

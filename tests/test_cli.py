@@ -24,7 +24,7 @@ def demo(tmp_path):
 
 
 def test_readme_flow(tmp_path):
-    r = run(tmp_path, "init", "demo")
+    run(tmp_path, "init", "demo")
     d = tmp_path / "demo"
     assert (d / ".statevcs").is_dir() and json.loads((d / "state.json").read_text()) == {}
     (d / "state.json").write_text('{"agent": {"status": "idle", "memory": []}}')

@@ -7,7 +7,12 @@ import copy
 
 import pytest
 
-from statevcs import NotFastForwardError, RefConflictError, RemoteNotFoundError, Repository
+from statevcs import (
+    NotFastForwardError,
+    RefConflictError,
+    RemoteNotFoundError,
+    Repository,
+)
 from statevcs.porcelain.remotes import send
 
 from .conftest import postgres_url, require_postgres, track_postgres

@@ -11,7 +11,6 @@ from statevcs import (
     InvalidRefNameError,
     InvalidStateError,
     NothingToCommitError,
-    PathNotFoundError,
     RefConflictError,
     RefExistsError,
     Repository,

@@ -9,8 +9,20 @@ from hypothesis import given
 
 from statevcs.errors import PathNotFoundError
 from statevcs.model.canonical import canonical_str, strict_equal
-from statevcs.model.objects import ARRAY_NODE, OBJECT_NODE, VALUE_NODE, decode_node, encode
-from statevcs.model.tree import INLINE_LIMIT, ObjectsSource, lookup, read_tree, write_tree
+from statevcs.model.objects import (
+    ARRAY_NODE,
+    OBJECT_NODE,
+    VALUE_NODE,
+    decode_node,
+    encode,
+)
+from statevcs.model.tree import (
+    INLINE_LIMIT,
+    ObjectsSource,
+    lookup,
+    read_tree,
+    write_tree,
+)
 
 from .strategies import big_values
 

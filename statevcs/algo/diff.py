@@ -14,12 +14,22 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from ..model.canonical import JSONValue, strict_equal, validate
-from ..model.objects import ArrayNode, Child, ObjectNode, Ref
+from ..model.missing import MISSING
+from ..model.objects import Child, Ref
 from ..model.pointer import format_pointer
-from ..model.tree import NodeSource, ObjectsSource, child_token, materialize, write_tree
-from .missing import MISSING
+from ..model.tree import (
+    ARRAY,
+    OBJECT,
+    SCALAR,
+    NodeSource,
+    ObjectsSource,
+    child_token,
+    materialize,
+    view,
+    write_tree,
+)
 
-_OBJECT, _ARRAY, _SCALAR = "object", "array", "scalar"
+_OBJECT, _ARRAY, _SCALAR = OBJECT, ARRAY, SCALAR
 
 
 @dataclass(frozen=True)
@@ -67,22 +77,6 @@ def diff_children(source: NodeSource, a: Child, b: Child, prefix: tuple = ()) ->
     out: list[Change] = []
     _diff(source, a, b, list(prefix), out)
     return out
-
-
-def view(source: NodeSource, child: Child) -> tuple[str, Any]:
-    """(kind, contents) of a child: an object's dict, an array's list, or a scalar."""
-    if type(child) is Ref:
-        node = source.node(child.id)
-        if isinstance(node, ObjectNode):
-            return _OBJECT, node.children
-        if isinstance(node, ArrayNode):
-            return _ARRAY, node.items
-        child = node.value
-    if isinstance(child, dict):
-        return _OBJECT, child
-    if isinstance(child, list):
-        return _ARRAY, child
-    return _SCALAR, child
 
 
 def _same(a: Child, b: Child) -> bool:

@@ -13,20 +13,29 @@ sides that matter are taken whole without being read, so the cost follows the ch
 
 from __future__ import annotations
 
-import fnmatch
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..model.canonical import JSONValue, strict_equal, validate
-from ..model.objects import Child, Ref
+from ..model.canonical import JSONValue, validate
+from ..model.missing import MISSING
+from ..model.objects import Ref
 from ..model.pointer import format_pointer, parse_pointer
-from ..model.tree import NodeSource, ObjectsSource, child_token, materialize, read_tree, write_tree
-from .diff import align, diff_trees, view
-from .missing import MISSING
+from ..model.tree import (
+    LayeredSource,
+    NodeSource,
+    ObjectsSource,
+    child_at,
+    child_token,
+    graft,
+    materialize,
+    read_tree,
+    view,
+    write_tree,
+)
+from .diff import align, diff_trees
+from .policies import POLICIES, PolicyRule, parse_attributes, parse_policies
 
 STRATEGIES = ("merge", "source_wins", "target_wins")
-POLICIES = ("union", "keyed:FIELD", "atomic", "ours", "theirs", "counter")
 
 #: Conflict kinds.
 MODIFY_MODIFY, DELETE_MODIFY, ADD_ADD, TYPE, ARRAY = "modify/modify", "delete/modify", "add/add", "type", "array"
@@ -69,65 +78,6 @@ class TreeMerge:
     root: str
     objects: dict[str, bytes]
     conflicts: list[Conflict]
-
-
-# ---------------------------------------------------------------- policies
-
-Policy = str
-
-
-@dataclass(frozen=True)
-class PolicyRule:
-    """``pattern`` (a JSON Pointer where ``*`` matches one token and ``**`` any number) -> policy."""
-
-    pattern: str
-    policy: Policy
-    _regex: re.Pattern = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
-
-    @staticmethod
-    def make(pattern: str, policy: Policy) -> "PolicyRule":
-        check_policy(policy)
-        if pattern and not pattern.startswith("/"):
-            raise ValueError(f"policy pattern {pattern!r} must be a JSON Pointer (start with '/')")
-        parts = []
-        for token in pattern.split("/")[1:] if pattern else []:
-            if token == "**":
-                parts.append("(?:/[^/]*)*")
-            else:
-                parts.append("/" + fnmatch.translate(token)[4:-3].replace(".*", "[^/]*"))
-        return PolicyRule(pattern, policy, re.compile("^" + "".join(parts) + "$"))
-
-    def matches(self, pointer: str) -> bool:
-        return bool(self._regex.match(pointer))
-
-
-def check_policy(policy: str) -> str:
-    if policy in ("union", "atomic", "ours", "theirs", "counter"):
-        return policy
-    if policy.startswith("keyed:") and len(policy) > len("keyed:"):
-        return policy
-    raise ValueError(f"unknown merge policy {policy!r}; choose one of {', '.join(POLICIES)}")
-
-
-def parse_policies(policies: Mapping[str, str] | None) -> list[PolicyRule]:
-    """Compile ``{pattern: policy}``; later (more specific, by order given) patterns are tried first."""
-    rules = [PolicyRule.make(p, pol) for p, pol in (policies or {}).items()]
-    return list(reversed(rules))
-
-
-def parse_attributes(text: str) -> dict[str, str]:
-    """Parse an attributes file: ``POINTER-PATTERN POLICY`` per line, ``#`` comments."""
-    out: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        parts = line.split()
-        if len(parts) != 2:
-            raise ValueError(f"attributes line {number}: expected 'POINTER-PATTERN POLICY', got {line!r}")
-        check_policy(parts[1])
-        out[parts[0]] = parts[1]
-    return out
 
 
 # ---------------------------------------------------------------- public API
@@ -196,98 +146,13 @@ def merge_trees(
         root, objs = graft(source, root, tokens, merged)
         objects.update(objs)
         if objs:
-            source = _Layered(source, objs)
+            source = LayeredSource(source, objs)
     return TreeMerge(root, objects, conflicts)
 
 
 def check_strategy(strategy: str) -> None:
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown merge strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-
-
-# ---------------------------------------------------------------- tree helpers
-
-
-class _Layered:
-    """A NodeSource that also sees freshly written nodes."""
-
-    def __init__(self, below: NodeSource, objects: dict[str, bytes]) -> None:
-        self.below = below
-        self.extra = ObjectsSource(objects)
-
-    def raw(self, oid: str) -> bytes:
-        return self.extra.raw(oid) if oid in self.extra.objects else self.below.raw(oid)
-
-    def node(self, oid: str) -> Any:
-        return self.extra.node(oid) if oid in self.extra.objects else self.below.node(oid)
-
-
-def child_at(source: NodeSource, child: Any, tokens: list[str]) -> Any:
-    """The child at ``tokens`` below ``child``, or MISSING."""
-    current = child
-    for token in tokens:
-        if current is MISSING:
-            return MISSING
-        kind, contents = view(source, current)
-        if kind == "object":
-            current = contents.get(token, MISSING)
-        elif kind == "array" and token.isdigit() and (token == "0" or token[0] != "0") and int(token) < len(contents):
-            current = contents[int(token)]
-        else:
-            return MISSING
-    return current
-
-
-def shallow(source: NodeSource, child: Any) -> Any:
-    """A container child as a fresh dict/list of children (Refs stay Refs); scalars as they are."""
-    kind, contents = view(source, child)
-    if kind == "object":
-        return dict(contents)
-    if kind == "array":
-        return list(contents)
-    return contents
-
-
-def graft(source: NodeSource, root: str, tokens: list[str], new: Any) -> tuple[str, dict[str, bytes]]:
-    """The tree ``root`` with the value at ``tokens`` replaced by ``new`` (MISSING removes it).
-
-    Missing parents are created as objects.
-    """
-    if not tokens:
-        if new is MISSING:
-            new = None
-        return write_tree(new)
-    top = shallow(source, Ref(root))
-    stack = [top]
-    current = top
-    for token in tokens[:-1]:
-        if isinstance(current, dict):
-            nxt = current.get(token, MISSING)
-            nxt = {} if nxt is MISSING else shallow(source, nxt)
-            if not isinstance(nxt, (dict, list)):
-                nxt = {}
-            current[token] = nxt
-        else:
-            index = int(token)
-            nxt = shallow(source, current[index])
-            current[index] = nxt
-        stack.append(nxt)
-        current = nxt
-    last = tokens[-1]
-    if isinstance(current, dict):
-        if new is MISSING:
-            current.pop(last, None)
-        else:
-            current[last] = new
-    else:
-        index = int(last)
-        if new is MISSING:
-            del current[index]
-        elif index == len(current):
-            current.append(new)
-        else:
-            current[index] = new
-    return write_tree(top)
 
 
 # ---------------------------------------------------------------- the merge
@@ -567,7 +432,7 @@ def apply_resolutions(source: NodeSource, root: str, conflicts: list[Conflict],
             validate(value)
         root, objs = graft(source, root, list(parse_pointer(conflict.path)), value)
         objects.update(objs)
-        source = _Layered(source, objs)
+        source = LayeredSource(source, objs)
     return root, objects, left
 
 

@@ -33,7 +33,14 @@ def cli(ctx: click.Context, location: str) -> None:
 
 
 def _register() -> None:
-    from . import history_cmds, maintenance_cmds, merge_cmds, ref_cmds, remote_cmds, state_cmds
+    from . import (
+        history_cmds,
+        maintenance_cmds,
+        merge_cmds,
+        ref_cmds,
+        remote_cmds,
+        state_cmds,
+    )
 
     for module in (state_cmds, history_cmds, ref_cmds, merge_cmds, remote_cmds, maintenance_cmds):
         for command in module.COMMANDS:

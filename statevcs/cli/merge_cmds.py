@@ -9,15 +9,25 @@ from typing import Any
 import click
 
 from ..algo.merge import STRATEGIES, Conflict
-from ..algo.missing import MISSING
 from ..errors import (
     MergeConflictError,
     NoMergeInProgressError,
     WorkingStateError,
 )
 from ..model import refnames
-from ..porcelain.merge_state import MergeState, find_markers, marker, refuse_during_merge
-from ..porcelain.merging import default_message, finish_merge, merge_metadata, prepare_merge
+from ..model.missing import MISSING
+from ..porcelain.merge_state import (
+    MergeState,
+    find_markers,
+    marker,
+    refuse_during_merge,
+)
+from ..porcelain.merging import (
+    default_message,
+    finish_merge,
+    merge_metadata,
+    prepare_merge,
+)
 from ..porcelain.render import abbreviate
 from ..porcelain.repo import Repository
 from ..porcelain.worktree import parse_json_text, set_at, unset_at

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 import blake3
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 
 from ..errors import InvalidStateError
 

@@ -6,7 +6,17 @@ from collections import OrderedDict
 from typing import Protocol
 
 from ..errors import CorruptObjectError, ObjectNotFoundError, RevisionNotFoundError
-from .objects import Commit, Node, Tag, decode_commit, decode_node, decode_tag, split_kind, COMMIT, TAG
+from .objects import (
+    COMMIT,
+    TAG,
+    Commit,
+    Node,
+    Tag,
+    decode_commit,
+    decode_node,
+    decode_tag,
+    split_kind,
+)
 
 
 class RawSource(Protocol):

@@ -11,10 +11,12 @@ points at exactly one node id.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Protocol
+from json.encoder import encode_basestring  # the C implementation when available
+from typing import Any, Iterator, Protocol
 
 from ..errors import PathNotFoundError
 from .canonical import canonical_str, loads
+from .missing import MISSING
 from .objects import (
     ARRAY_NODE,
     OBJECT_NODE,
@@ -29,7 +31,6 @@ from .objects import (
     object_id,
     split_kind,
 )
-from json.encoder import encode_basestring  # the C implementation when available
 from .pointer import array_index, format_pointer, parse_pointer
 
 #: Containers whose canonical JSON is longer than this many characters get their own node.
@@ -237,7 +238,6 @@ def walk_ids(source: NodeSource, root: str, seen: set[str]) -> Iterator[str]:
         stack.extend(c.id for c in values if type(c) is Ref)
 
 
-Resolver = Callable[[str], Node]
 
 
 class ObjectsSource:
@@ -257,3 +257,108 @@ class ObjectsSource:
 
             node = self._nodes[oid] = decode_node(oid, self.objects[oid])
         return node
+
+
+# ---------------------------------------------------------------- walking and editing trees
+
+OBJECT, ARRAY, SCALAR = "object", "array", "scalar"
+
+
+def view(source: NodeSource, child: Child) -> tuple[str, Any]:
+    """(kind, contents) of a child: an object's dict, an array's list, or a scalar."""
+    if type(child) is Ref:
+        node = source.node(child.id)
+        if isinstance(node, ObjectNode):
+            return OBJECT, node.children
+        if isinstance(node, ArrayNode):
+            return ARRAY, node.items
+        child = node.value
+    if isinstance(child, dict):
+        return OBJECT, child
+    if isinstance(child, list):
+        return ARRAY, child
+    return SCALAR, child
+
+
+class LayeredSource:
+    """A NodeSource that also sees freshly written nodes."""
+
+    def __init__(self, below: NodeSource, objects: dict[str, bytes]) -> None:
+        self.below = below
+        self.extra = ObjectsSource(objects)
+
+    def raw(self, oid: str) -> bytes:
+        return self.extra.raw(oid) if oid in self.extra.objects else self.below.raw(oid)
+
+    def node(self, oid: str) -> Any:
+        return self.extra.node(oid) if oid in self.extra.objects else self.below.node(oid)
+
+
+def child_at(source: NodeSource, child: Any, tokens: list[str]) -> Any:
+    """The child at ``tokens`` below ``child``, or MISSING."""
+    current = child
+    for token in tokens:
+        if current is MISSING:
+            return MISSING
+        kind, contents = view(source, current)
+        if kind == "object":
+            current = contents.get(token, MISSING)
+        elif kind == "array" and token.isdigit() and (token == "0" or token[0] != "0") and int(token) < len(contents):
+            current = contents[int(token)]
+        else:
+            return MISSING
+    return current
+
+
+def shallow(source: NodeSource, child: Any) -> Any:
+    """A container child as a fresh dict/list of children (Refs stay Refs); scalars as they are."""
+    kind, contents = view(source, child)
+    if kind == "object":
+        return dict(contents)
+    if kind == "array":
+        return list(contents)
+    return contents
+
+
+def graft(source: NodeSource, root: str, tokens: list[str], new: Any) -> tuple[str, dict[str, bytes]]:
+    """The tree ``root`` with the value at ``tokens`` replaced by ``new`` (MISSING removes it).
+
+    Missing parents are created as objects.
+    """
+    if not tokens:
+        if new is MISSING:
+            new = None
+        return write_tree(new)
+    top = shallow(source, Ref(root))
+    stack = [top]
+    current = top
+    for token in tokens[:-1]:
+        if isinstance(current, dict):
+            nxt = current.get(token, MISSING)
+            nxt = {} if nxt is MISSING else shallow(source, nxt)
+            if not isinstance(nxt, (dict, list)):
+                nxt = {}
+            current[token] = nxt
+        else:
+            index = int(token)
+            nxt = shallow(source, current[index])
+            current[index] = nxt
+        stack.append(nxt)
+        current = nxt
+    last = tokens[-1]
+    if isinstance(current, dict):
+        if new is MISSING:
+            current.pop(last, None)
+        else:
+            current[last] = new
+    else:
+        index = int(last)
+        if new is MISSING:
+            del current[index]
+        elif index == len(current):
+            current.append(new)
+        else:
+            current[index] = new
+    return write_tree(top)
+
+

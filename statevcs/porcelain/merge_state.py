@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from ..algo.merge import Conflict
-from ..algo.missing import MISSING
 from ..errors import MergeInProgressError
+from ..model.missing import MISSING
 
 STATE_FILE = "MERGE_STATE.json"
 MARKER = "$conflict"

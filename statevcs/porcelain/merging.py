@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..algo.history import is_ancestor, merge_bases
-from ..algo.merge import Conflict, _Layered, apply_resolutions, check_strategy, merge_trees, parse_attributes
-from ..algo.missing import MISSING
+from ..algo.merge import Conflict, apply_resolutions, check_strategy, merge_trees
+from ..algo.policies import parse_attributes
 from ..errors import MergeConflictError, NotFastForwardError
 from ..model import refnames
+from ..model.missing import MISSING
 from ..model.objects import ArrayNode, Commit, ObjectNode
 from ..model.refnames import HEAD
-from ..model.tree import write_tree
+from ..model.tree import LayeredSource, write_tree
 
 if TYPE_CHECKING:
     from .repo import Repository
@@ -92,7 +93,7 @@ def base_root(repo: "Repository", a: str, b: str, source: Any) -> tuple[str, tup
         virtual = merge_trees(source, inner, root, get(other).root, strategy="target_wins")
         root = virtual.root
         if virtual.objects:
-            source = _Layered(source, virtual.objects)
+            source = LayeredSource(source, virtual.objects)
     return root, bases, source
 
 
@@ -135,7 +136,7 @@ def prepare_merge(
     settled: list[Conflict] = []
     if resolutions:
         before = conflicts
-        root, more, conflicts = apply_resolutions(_Layered(nodes, objects), root, conflicts, resolutions)
+        root, more, conflicts = apply_resolutions(LayeredSource(nodes, objects), root, conflicts, resolutions)
         objects.update(more)
         settled = [c for c in before if c not in conflicts]
     return PreparedMerge(ref, target, src, "merge", bases, root, objects, conflicts, settled, strategy, paths)

@@ -12,16 +12,23 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from ..errors import NotFastForwardError, RefConflictError, RemoteNotFoundError, RevisionNotFoundError
+from ..errors import (
+    NotFastForwardError,
+    RefConflictError,
+    RemoteNotFoundError,
+    RevisionNotFoundError,
+)
 from ..model import refnames
 from ..model.objects import COMMIT, TAG
 from ..model.refnames import BRANCH_PREFIX, REMOTE_PREFIX, TAG_PREFIX
 from ..model.tree import node_children
 from ..store.base import SYMBOLIC_PREFIX, Store
+from ..store.locate import is_url
 
 if TYPE_CHECKING:
+    from .merging import MergeOutcome
     from .repo import Repository
 
 Progress = Callable[[int, int], None]  # (objects sent so far, objects to send)
@@ -233,3 +240,59 @@ def remote_head_branch(other: "Repository") -> str | None:
     if "main" in branches:
         return "main"
     return next(iter(branches), None)
+
+
+# ---------------------------------------------------------------- pull, clone
+
+
+def pull(repo: "Repository", remote: str, branch: str, strategy: str = "merge", progress: Any = None,
+         **merge_options: Any) -> "MergeOutcome":
+    """Fetch, then merge the remote's ``branch`` into the current branch."""
+    name, location = resolve_remote(repo, remote)
+    repo.fetch(remote, progress)
+    source = f"{refnames.REMOTE_PREFIX}{name}/{branch}" if name else None
+    if source is None:
+        other = open_remote(location)
+        try:
+            oid = other.store.read_ref(refnames.branch_ref(branch))
+        finally:
+            other.close()
+        if oid is None:
+            raise RevisionNotFoundError(f"the remote has no branch {branch!r}")
+        source = oid
+    elif repo.store.read_ref(source) is None:
+        raise RevisionNotFoundError(f"the remote {name!r} has no branch {branch!r}")
+    return repo.merge(source, strategy=strategy, **merge_options)
+
+
+def clone(cls: Any, source: str, target: str, progress: Any = None, author: str | None = None) -> "Repository":
+    """A new repository at ``target`` (directory or URL) with ``source``'s history; the
+    remote is named ``origin`` and its HEAD branch is checked out."""
+    from .repo import DEFAULT_BRANCH
+
+    other = open_remote(source)
+    try:
+        branch = remote_head_branch(other) or DEFAULT_BRANCH
+    finally:
+        other.close()
+    repo = cls.init(target, initial_branch=branch, author=author)
+    location = source if is_url(source) else os.path.abspath(source)
+    if repo.meta_dir:
+        repo.add_remote("origin", location)
+        repo.fetch("origin", progress)
+        tip = repo.store.read_ref(f"{refnames.REMOTE_PREFIX}origin/{branch}")
+    else:
+        fetch(repo, location, progress)
+        other = open_remote(source)
+        try:
+            tip = other.store.read_ref(refnames.branch_ref(branch))
+            for ref, oid in other.store.list_refs(BRANCH_PREFIX).items():
+                if ref != refnames.branch_ref(branch):
+                    repo._write({}, [(ref, oid, None)], f"clone: from {source}")
+        finally:
+            other.close()
+    if tip is not None:
+        repo._write({}, [(refnames.branch_ref(branch), tip, None)], f"clone: from {source}")
+        if repo.workdir:
+            repo.working_file.write(repo.get(tip))
+    return repo

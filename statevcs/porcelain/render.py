@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..algo.diff import Change
-from ..algo.missing import MISSING
+from ..model.missing import MISSING
 
 #: Values longer than this (as JSON) are abbreviated in text and markdown.
 ABBREVIATE_AT = 80

@@ -12,43 +12,49 @@ import os
 import random
 import socket
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from ..algo.diff import Change, diff_trees
+from ..algo.diff import Change, diff_children, diff_trees
 from ..algo.history import is_ancestor, merge_bases, walk
 from ..errors import (
     CorruptObjectError,
     InvalidRefNameError,
-    MergeConflictError,
-    NothingToCommitError,
     NotARepositoryError,
-    ObjectNotFoundError,
+    NothingToCommitError,
     RefConflictError,
     RefExistsError,
     RepositoryExistsError,
     RevisionNotFoundError,
-    StateVCSError,
-    UnsupportedObjectError,
     WorkingStateError,
 )
 from ..model import refnames
 from ..model.canonical import validate
-from ..model.objects import COMMIT, TAG, Commit, Ref, Tag, child_ids, encode_commit, encode_tag, kind_of
-from ..model.pointer import parse_pointer
+from ..model.missing import MISSING
+from ..model.objects import TAG, Commit, Ref, Tag, encode_commit, encode_tag
+from ..model.pointer import format_pointer, parse_pointer
 from ..model.reader import ObjectReader
 from ..model.refnames import BRANCH_PREFIX, HEAD, TAG_PREFIX
-from ..model.tree import lookup, read_tree, write_tree
-from ..store.base import ANY, SYMBOLIC_PREFIX, RefLogEntry, Store, verify
+from ..model.tree import (
+    SCALAR,
+    child_at,
+    child_token,
+    lookup,
+    materialize,
+    read_tree,
+    view,
+    write_tree,
+)
+from ..store.base import ANY, SYMBOLIC_PREFIX, RefLogEntry, Store
 from ..store.locate import DIR_NAME, find_repository_dir, is_url, open_store
 from .render import Diff
+from .revisions import resolve_revision
 
 if TYPE_CHECKING:
+    from .maintenance import FsckReport, GcReport
     from .merging import MergeOutcome
     from .remotes import FetchReport, TransferReport
 from .worktree import WorkingFile
-from .revisions import MIN_PREFIX, ambiguous, is_hex_prefix, parse_revision
 
 DEFAULT_BRANCH = "main"
 DEFAULT_WORKING_FILE = "state.json"
@@ -65,24 +71,6 @@ def default_author() -> str:
     except Exception:  # no login name in some containers
         user = "unknown"
     return f"{user}@{socket.gethostname()}"
-
-
-@dataclass(frozen=True)
-class FsckReport:
-    """What fsck found: objects checked and problems (empty when the repository is sound)."""
-
-    objects: int
-    problems: tuple[str, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-@dataclass(frozen=True)
-class GcReport:
-    kept: int
-    removed: int
 
 
 class Repository:
@@ -256,60 +244,17 @@ class Repository:
     def pull(self, remote: str, branch: str, strategy: str = "merge", progress: Any = None,
              **merge_options: Any) -> "MergeOutcome":
         """Fetch, then merge the remote's ``branch`` into the current branch."""
-        from .remotes import resolve_remote
+        from .remotes import pull
 
-        name, location = resolve_remote(self, remote)
-        self.fetch(remote, progress)
-        source = f"{refnames.REMOTE_PREFIX}{name}/{branch}" if name else None
-        if source is None:
-            from .remotes import open_remote
-
-            other = open_remote(location)
-            try:
-                oid = other.store.read_ref(refnames.branch_ref(branch))
-            finally:
-                other.close()
-            if oid is None:
-                raise RevisionNotFoundError(f"the remote has no branch {branch!r}")
-            source = oid
-        elif self.store.read_ref(source) is None:
-            raise RevisionNotFoundError(f"the remote {name!r} has no branch {branch!r}")
-        return self.merge(source, strategy=strategy, **merge_options)
+        return pull(self, remote, branch, strategy, progress, **merge_options)
 
     @classmethod
     def clone(cls, source: str, target: str, progress: Any = None, author: str | None = None) -> "Repository":
         """A new repository at ``target`` (directory or URL) with ``source``'s history; the
         remote is named ``origin`` and its HEAD branch is checked out."""
-        from .remotes import open_remote, remote_head_branch
+        from .remotes import clone
 
-        other = open_remote(source)
-        try:
-            branch = remote_head_branch(other) or DEFAULT_BRANCH
-        finally:
-            other.close()
-        repo = cls.init(target, initial_branch=branch, author=author)
-        location = source if is_url(source) else os.path.abspath(source)
-        if repo.meta_dir:
-            repo.add_remote("origin", location)
-            repo.fetch("origin", progress)
-            tip = repo.store.read_ref(f"{refnames.REMOTE_PREFIX}origin/{branch}")
-        else:
-            from .remotes import fetch as _fetch
-
-            _fetch(repo, location, progress)
-            other = open_remote(source)
-            try:
-                tip = other.store.read_ref(refnames.branch_ref(branch))
-                for ref, oid in other.store.list_refs(BRANCH_PREFIX).items():
-                    if ref != refnames.branch_ref(branch):
-                        repo._write({}, [(ref, oid, None)], f"clone: from {source}")
-            finally:
-                other.close()
-        if tip is not None:
-            repo._write({}, [(refnames.branch_ref(branch), tip, None)], f"clone: from {source}")
-            if repo.workdir:
-                repo.working_file.write(repo.get(tip))
-        return repo
+        return clone(cls, source, target, progress, author)
 
     # ---------------------------------------------------------------- HEAD and refs
     def head_ref(self) -> str | None:
@@ -365,74 +310,15 @@ class Repository:
         return self.head_ref() or HEAD
 
     # ---------------------------------------------------------------- revisions
-    def rev_parse(self, rev: str) -> str:
-        """The full commit id a revision names."""
+    def rev_parse(self, rev: str | Commit) -> str:
+        """The full commit id a revision names (branch, tag, id or short id, HEAD, ~N, ^N)."""
         if isinstance(rev, Commit):
             return rev.id
-        parsed = parse_revision(rev)
-        oid = self._resolve_base(parsed.base, rev)
-        for op, n in parsed.steps:
-            if op == "~":
-                for _ in range(n):
-                    parents = self.objects.commit(oid).parents
-                    if not parents:
-                        raise RevisionNotFoundError(f"unknown revision {rev!r}: history is not that long")
-                    oid = parents[0]
-            else:
-                if n == 0:
-                    continue
-                parents = self.objects.commit(oid).parents
-                if len(parents) < n:
-                    raise RevisionNotFoundError(f"unknown revision {rev!r}: commit {oid[:10]} has no parent {n}")
-                oid = parents[n - 1]
-        return oid
+        return resolve_revision(self, rev)
 
     def resolve(self, rev: str | Commit) -> Commit:
         """The Commit a revision names."""
         return rev if isinstance(rev, Commit) else self.objects.commit(self.rev_parse(rev))
-
-    def _resolve_base(self, base: str, text: str) -> str:
-        if len(base) == 64 and is_hex_prefix(base):  # a full id: no ref lookups needed
-            try:
-                return self.objects.peel(base.lower())
-            except ObjectNotFoundError:
-                pass
-        if base in (HEAD, "@"):
-            oid = self._ref_target(HEAD)
-            if oid is None:
-                branch = self.current_branch
-                raise RevisionNotFoundError(
-                    f"HEAD: branch {branch!r} has no commits yet" if branch else "HEAD does not exist"
-                )
-            return oid
-        candidates = [base] if base.startswith("refs/") else []
-        candidates += [BRANCH_PREFIX + base, TAG_PREFIX + base, refnames.REMOTE_PREFIX + base]
-        for name in candidates:
-            oid = self._ref_target(name)
-            if oid is not None:
-                return self.objects.peel(oid)
-        if is_hex_prefix(base):
-            prefix = base.lower()
-            matches = self.store.ids_with_prefix(prefix, limit=10) if len(prefix) < 64 else (
-                [prefix] if self.store.has(prefix) else []
-            )
-            commits = []
-            for oid in matches:
-                kind = self.objects.kind(oid)
-                if kind == COMMIT:
-                    commits.append(oid)
-                elif kind == TAG:
-                    commits.append(self.objects.peel(oid))
-            commits = sorted(set(commits))
-            if len(commits) == 1:
-                return commits[0]
-            if len(commits) > 1:
-                raise ambiguous(base, commits)
-            if matches:
-                raise RevisionNotFoundError(f"{text!r} names an object that is not a commit")
-        elif all(c in "0123456789abcdefABCDEF" for c in base) and len(base) < MIN_PREFIX:
-            raise RevisionNotFoundError(f"unknown revision {text!r} (short ids need at least {MIN_PREFIX} digits)")
-        raise RevisionNotFoundError(f"unknown revision {text!r}")
 
     # ---------------------------------------------------------------- reading states
     def get(self, rev: str | Commit = HEAD, pointer: str = "") -> Any:
@@ -444,28 +330,11 @@ class Repository:
 
     def path_token(self, root: str, pointer: str) -> str | None:
         """An identity of the value at ``pointer`` (None when absent); equal iff values are equal."""
-        from ..model.tree import child_token
-        from ..algo.diff import view
-
-        tokens = parse_pointer(pointer)
-        current: Any = Ref(root)
-        for token in tokens:
-            kind, contents = view(self.objects, current)
-            if kind == "object":
-                if token not in contents:
-                    return None
-                current = contents[token]
-            elif kind == "array":
-                if not token.isdigit() or (len(token) > 1 and token[0] == "0") or int(token) >= len(contents):
-                    return None
-                current = contents[int(token)]
-            else:
-                return None
-        if type(current) is Ref:
-            kind, contents = view(self.objects, current)
-            if kind == "scalar":
-                return child_token(contents)
-        return child_token(current)
+        child = child_at(self.objects, Ref(root), list(parse_pointer(pointer)))
+        if child is MISSING:
+            return None
+        kind, contents = view(self.objects, child)
+        return child_token(contents if kind == SCALAR else child)
 
     # ---------------------------------------------------------------- committing
     def commit(
@@ -672,29 +541,13 @@ class Repository:
     def diff_roots(self, root_a: str, root_b: str, path: str = "") -> Diff:
         """The difference between two state trees, limited to ``path`` when given."""
         if path:
-            from ..algo.diff import diff_children
-
             tokens = parse_pointer(path)
-            a, b = self._child_at(root_a, tokens), self._child_at(root_b, tokens)
+            a = child_at(self.objects, Ref(root_a), list(tokens))
+            b = child_at(self.objects, Ref(root_b), list(tokens))
             changes = _diff_optional(self.objects, a, b, tokens)
         else:
             changes = diff_trees(self.objects, root_a, root_b)
         return Diff(tuple(changes), lambda: read_tree(self.objects, root_a), lambda: read_tree(self.objects, root_b))
-
-    def _child_at(self, root: str, tokens: tuple[str, ...]) -> Any:
-        from ..algo.diff import view
-        from ..algo.missing import MISSING
-
-        current: Any = Ref(root)
-        for token in tokens:
-            kind, contents = view(self.objects, current)
-            if kind == "object" and token in contents:
-                current = contents[token]
-            elif kind == "array" and token.isdigit() and int(token) < len(contents):
-                current = contents[int(token)]
-            else:
-                return MISSING
-        return current
 
     def log(self, rev: str | Commit = HEAD, path: str | None = None, limit: int | None = None,
             first_parent: bool = False) -> Iterator[Commit]:
@@ -726,16 +579,9 @@ class Repository:
         return is_ancestor(self.objects.commit, self.rev_parse(ancestor), self.rev_parse(descendant))
 
     # ---------------------------------------------------------------- many writers
-    def update(
-        self,
-        branch: str,
-        fn: Callable[[Any], Any],
-        message: str = "",
-        retries: int = 100,
-        on_conflict: str = "retry",
-        author: str | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> Commit:
+    def update(self, branch: str, fn: Callable[[Any], Any], message: str = "", retries: int = 100,
+               on_conflict: str = "retry", author: str | None = None,
+               metadata: dict[str, Any] | None = None) -> Commit:
         """Read ``branch``'s state, commit ``fn(state)`` on top of it, and re-run on a lost race.
 
         This is how many agents safely write one branch. ``fn`` gets a fresh copy it may
@@ -743,39 +589,9 @@ class Repository:
         three-way merged onto the new head instead of re-running ``fn`` (MergeConflictError
         if the changes overlap). Gives up with RefConflictError after ``retries`` lost races.
         """
-        from ..algo.merge import merge_trees
-        from .merging import repository_policies
+        from .writers import update
 
-        if on_conflict not in ("retry", "merge"):
-            raise ValueError(f"on_conflict must be 'retry' or 'merge', not {on_conflict!r}")
-        ref = refnames.branch_ref(branch)
-        pending: tuple[str, str, dict[str, bytes]] | None = None  # (based_on, root, objects) to merge
-        for attempt in range(retries + 1):
-            head_id = self._ref_target(ref)
-            if pending is not None and head_id is not None:
-                based_on, mine, mine_objects = pending
-                self.objects.extra.update(mine_objects)
-                merged = merge_trees(self.objects, self.objects.commit(based_on).root,
-                                     self.objects.commit(head_id).root, mine,
-                                     policies=repository_policies(self, None))
-                if merged.conflicts:
-                    raise MergeConflictError(
-                        f"update of {branch} overlaps with concurrent changes at "
-                        + ", ".join(c.path or "/" for c in merged.conflicts[:5]), merged.conflicts)
-                root, objects = merged.root, {**mine_objects, **merged.objects}
-            else:
-                state = self.get(head_id) if head_id else None
-                new = fn(state)
-                validate(new)
-                root, objects = write_tree(new)
-            try:
-                return self._commit_once(root, objects, message, author, branch, head_id, metadata, True, (),
-                                         "update")
-            except RefConflictError:
-                if on_conflict == "merge" and head_id is not None:
-                    pending = (head_id, root, objects)
-                time.sleep(random.uniform(0, min(0.05, 0.001 * (attempt + 1))))
-        raise RefConflictError(f"update of {branch} lost the race {retries + 1} times; try again later", ref)
+        return update(self, branch, fn, message, retries, on_conflict, author, metadata)
 
     def watch(self, branch: str, timeout: float | None = None, poll_interval: float = 0.1) -> Iterator[Commit]:
         """Yield commits as they land on ``branch``, oldest first, from now on.
@@ -783,49 +599,9 @@ class Repository:
         PostgreSQL stores are woken by LISTEN/NOTIFY; the others poll every ``poll_interval``
         seconds. With ``timeout``, stop after that many seconds without a new commit.
         """
-        ref = refnames.branch_ref(branch)
-        seen = self._ref_target(ref)
-        listener = getattr(self.store, "connect_listener", None)
-        conn = listener() if listener else None
-        try:
-            idle_since = time.monotonic()
-            while True:
-                current = self._ref_target(ref)
-                if current is not None and current != seen:
-                    for c in self._new_commits(current, seen):
-                        yield c
-                    seen = current
-                    idle_since = time.monotonic()
-                wait = poll_interval
-                if timeout is not None:
-                    left = timeout - (time.monotonic() - idle_since)
-                    if left <= 0:
-                        return
-                    wait = min(wait, left) if conn is None else left
-                if conn is not None:
-                    for _ in conn.notifies(timeout=min(wait, 1.0), stop_after=1):
-                        break
-                else:
-                    time.sleep(wait)
-        finally:
-            if conn is not None:
-                conn.close()
+        from .writers import watch
 
-    def _new_commits(self, tip: str, known: str | None) -> list[Commit]:
-        """Commits reachable from ``tip`` but not from ``known``, oldest first."""
-        get = self.objects.commit
-        fresh: list[Commit] = []
-        stack, visited = [tip], {tip}
-        while stack:
-            c = get(stack.pop())
-            if known is not None and is_ancestor(get, c.id, known):
-                continue
-            fresh.append(c)
-            for p in c.parents:
-                if p not in visited:
-                    visited.add(p)
-                    stack.append(p)
-        return sorted(fresh, key=lambda c: (c.generation, c.timestamp, c.id))
+        return watch(self, branch, timeout, poll_interval)
 
     # ---------------------------------------------------------------- merging
     def merge(
@@ -888,83 +664,26 @@ class Repository:
 
     # ---------------------------------------------------------------- maintenance
     def reachable(self) -> set[str]:
-        """Every object reachable from refs (and from the reflog, like git keeps it)."""
-        from ..model.tree import walk_ids
+        """Every object reachable from refs and from the reflogs of existing refs."""
+        from .maintenance import reachable
 
-        seen: set[str] = set()
-        commits: list[str] = []
-        starts = set(self.store.list_refs().values())
-        for name in self.store.list_refs():
-            for entry in self.store.reflog(name):
-                starts.update(v for v in (entry.old, entry.new) if v)
-        for value in starts:
-            if value.startswith(SYMBOLIC_PREFIX) or value in seen:
-                continue
-            oid = value
-            while self.objects.kind(oid) == TAG:
-                seen.add(oid)
-                oid = self.objects.tag(oid).target
-            commits.append(oid)
-        for commit in walk(self.objects.commit, commits):
-            seen.add(commit.id)
-            for _ in walk_ids(self.objects, commit.root, seen):
-                pass
-        return seen
+        return reachable(self)
 
-    def gc(self) -> GcReport:
+    def gc(self) -> "GcReport":
         """Delete objects no ref or reflog entry can reach."""
-        keep = self.reachable()
-        garbage = [oid for oid in self.store.iter_ids() if oid not in keep]
-        removed = self.store.delete_objects(garbage) if garbage else 0
-        self.objects.forget()
-        return GcReport(kept=len(keep), removed=removed)
+        from .maintenance import gc
 
-    def fsck(self) -> FsckReport:
+        return gc(self)
+
+    def fsck(self) -> "FsckReport":
         """Verify every object's hash and every link reachable from refs."""
-        problems: list[str] = []
-        count = 0
-        present = set()
-        for oid in self.store.iter_ids():
-            count += 1
-            present.add(oid)
-            try:
-                raw = self.store.get(oid)  # verifies the hash
-                verify(oid, raw)
-                child_ids(raw)
-            except (CorruptObjectError, UnsupportedObjectError, ValueError, KeyError, TypeError) as exc:
-                problems.append(f"corrupt object {oid}: {exc}")
-        for name, value in self.store.list_refs().items():
-            if value.startswith(SYMBOLIC_PREFIX):
-                continue
-            stack = [value]
-            seen: set[str] = set()
-            while stack:
-                oid = stack.pop()
-                if oid in seen:
-                    continue
-                seen.add(oid)
-                if oid not in present:
-                    problems.append(f"missing object {oid} (reachable from {name})")
-                    continue
-                try:
-                    raw = self.store.get(oid)
-                except StateVCSError:
-                    continue  # already reported above
-                try:
-                    stack.extend(child_ids(raw))
-                except Exception:  # reported as corrupt above
-                    continue
-                if name.startswith(BRANCH_PREFIX) and kind_of(raw) == "tag":
-                    problems.append(f"branch {name} points at a tag object {oid}")
-        return FsckReport(objects=count, problems=tuple(problems))
+        from .maintenance import fsck
+
+        return fsck(self)
 
 
 def _diff_optional(source: Any, a: Any, b: Any, tokens: tuple[str, ...]) -> list[Change]:
-    from ..algo.diff import diff_children
-    from ..algo.missing import MISSING
-    from ..model.pointer import format_pointer
-    from ..model.tree import materialize
-
+    """Changes between two children that may be MISSING (a path absent on one side)."""
     if a is MISSING and b is MISSING:
         return []
     if a is MISSING:
@@ -974,4 +693,4 @@ def _diff_optional(source: Any, a: Any, b: Any, tokens: tuple[str, ...]) -> list
     return diff_children(source, a, b, tokens)
 
 
-__all__ = ["Repository", "FsckReport", "GcReport", "ObjectNotFoundError"]
+__all__ = ["Repository"]

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..errors import AmbiguousRevisionError, RevisionNotFoundError
+from ..errors import AmbiguousRevisionError, ObjectNotFoundError, RevisionNotFoundError
+from ..model import refnames
+from ..model.objects import COMMIT, TAG
+from ..model.refnames import BRANCH_PREFIX, HEAD, TAG_PREFIX
+
+if TYPE_CHECKING:
+    from .repo import Repository
 
 _SUFFIX = re.compile(r"(~|\^)(\d*)")
 _HEX = re.compile(r"^[0-9a-fA-F]{4,64}$")
@@ -54,3 +61,67 @@ def is_hex_prefix(text: str) -> bool:
 def ambiguous(text: str, matches: list[str]) -> AmbiguousRevisionError:
     shown = ", ".join(m[:12] for m in matches[:5])
     return AmbiguousRevisionError(f"short id {text!r} is ambiguous: it matches {shown}; give more digits")
+
+
+def resolve_revision(repo: "Repository", rev: str) -> str:
+    """The full commit id ``rev`` names in ``repo``."""
+    parsed = parse_revision(rev)
+    oid = _resolve_base(repo, parsed.base, rev)
+    for op, n in parsed.steps:
+        if op == "~":
+            for _ in range(n):
+                parents = repo.objects.commit(oid).parents
+                if not parents:
+                    raise RevisionNotFoundError(f"unknown revision {rev!r}: history is not that long")
+                oid = parents[0]
+        else:
+            if n == 0:
+                continue
+            parents = repo.objects.commit(oid).parents
+            if len(parents) < n:
+                raise RevisionNotFoundError(f"unknown revision {rev!r}: commit {oid[:10]} has no parent {n}")
+            oid = parents[n - 1]
+    return oid
+
+def _resolve_base(repo: "Repository", base: str, text: str) -> str:
+    if len(base) == 64 and is_hex_prefix(base):  # a full id: no ref lookups needed
+        try:
+            return repo.objects.peel(base.lower())
+        except ObjectNotFoundError:
+            pass
+    if base in (HEAD, "@"):
+        oid = repo._ref_target(HEAD)
+        if oid is None:
+            branch = repo.current_branch
+            raise RevisionNotFoundError(
+                f"HEAD: branch {branch!r} has no commits yet" if branch else "HEAD does not exist"
+            )
+        return oid
+    candidates = [base] if base.startswith("refs/") else []
+    candidates += [BRANCH_PREFIX + base, TAG_PREFIX + base, refnames.REMOTE_PREFIX + base]
+    for name in candidates:
+        oid = repo._ref_target(name)
+        if oid is not None:
+            return repo.objects.peel(oid)
+    if is_hex_prefix(base):
+        prefix = base.lower()
+        matches = repo.store.ids_with_prefix(prefix, limit=10) if len(prefix) < 64 else (
+            [prefix] if repo.store.has(prefix) else []
+        )
+        commits = []
+        for oid in matches:
+            kind = repo.objects.kind(oid)
+            if kind == COMMIT:
+                commits.append(oid)
+            elif kind == TAG:
+                commits.append(repo.objects.peel(oid))
+        commits = sorted(set(commits))
+        if len(commits) == 1:
+            return commits[0]
+        if len(commits) > 1:
+            raise ambiguous(base, commits)
+        if matches:
+            raise RevisionNotFoundError(f"{text!r} names an object that is not a commit")
+    elif all(c in "0123456789abcdefABCDEF" for c in base) and len(base) < MIN_PREFIX:
+        raise RevisionNotFoundError(f"unknown revision {text!r} (short ids need at least {MIN_PREFIX} digits)")
+    raise RevisionNotFoundError(f"unknown revision {text!r}")

@@ -16,8 +16,12 @@ import threading
 from datetime import datetime, timezone
 from typing import Iterable, Iterator, Mapping
 
-from ..errors import CorruptObjectError, NotARepositoryError, ObjectNotFoundError, StoreLockedError
-from ..model.objects import format_time, parse_time
+from ..errors import (
+    CorruptObjectError,
+    NotARepositoryError,
+    ObjectNotFoundError,
+    StoreLockedError,
+)
 from .base import RefLogEntry, Store, Transaction, pack, unpack_verified
 
 SCHEMA_VERSION = 1
@@ -199,7 +203,7 @@ class SQLiteStore(Store):
             "SELECT name, old, new, who, time, why FROM reflog WHERE name = ? ORDER BY seq DESC LIMIT ?",
             (name, -1 if limit is None else limit),
         )
-        return [RefLogEntry(r[0], r[1], r[2], r[3], parse_time(r[4]), r[5]) for r in rows]
+        return [RefLogEntry(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4]), r[5]) for r in rows]
 
     # test support: damage an object in place
     def _corrupt(self, oid: str) -> None:
@@ -255,7 +259,7 @@ class _SQLiteTransaction(Transaction):
             )
 
     def log_ref(self, name: str, old: str | None, new: str | None, who: str, why: str) -> None:
-        self._logs.append((name, old, new, who, format_time(datetime.now(timezone.utc)), why))
+        self._logs.append((name, old, new, who, datetime.now(timezone.utc).isoformat(timespec="microseconds"), why))
 
     def flush(self) -> None:
         """Write the buffered reflog entries (in order) just before COMMIT."""

@@ -1,0 +1,119 @@
+"""Many writers on one branch: read-modify-commit with retries (or merges) on a lost
+compare-and-swap, and watching a branch for new commits."""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from ..algo.history import is_ancestor
+from ..algo.merge import merge_trees
+from ..errors import MergeConflictError, RefConflictError
+from ..model import refnames
+from ..model.canonical import validate
+from ..model.objects import Commit
+from ..model.tree import write_tree
+from .merging import repository_policies
+
+if TYPE_CHECKING:
+    from .repo import Repository
+
+
+def update(
+    repo: "Repository",
+    branch: str,
+    fn: Callable[[Any], Any],
+    message: str = "",
+    retries: int = 100,
+    on_conflict: str = "retry",
+    author: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Commit:
+    """Read ``branch``'s state, commit ``fn(state)`` on top of it, and re-run on a lost race.
+
+    This is how many agents safely write one branch. ``fn`` gets a fresh copy it may
+    mutate and returns the new state. With ``on_conflict="merge"`` a stale result is
+    three-way merged onto the new head instead of re-running ``fn`` (MergeConflictError
+    if the changes overlap). Gives up with RefConflictError after ``retries`` lost races.
+    """
+    if on_conflict not in ("retry", "merge"):
+        raise ValueError(f"on_conflict must be 'retry' or 'merge', not {on_conflict!r}")
+    ref = refnames.branch_ref(branch)
+    pending: tuple[str, str, dict[str, bytes]] | None = None  # (based_on, root, objects) to merge
+    for attempt in range(retries + 1):
+        head_id = repo._ref_target(ref)
+        if pending is not None and head_id is not None:
+            based_on, mine, mine_objects = pending
+            repo.objects.extra.update(mine_objects)
+            merged = merge_trees(repo.objects, repo.objects.commit(based_on).root,
+                                 repo.objects.commit(head_id).root, mine,
+                                 policies=repository_policies(repo, None))
+            if merged.conflicts:
+                raise MergeConflictError(
+                    f"update of {branch} overlaps with concurrent changes at "
+                    + ", ".join(c.path or "/" for c in merged.conflicts[:5]), merged.conflicts)
+            root, objects = merged.root, {**mine_objects, **merged.objects}
+        else:
+            state = repo.get(head_id) if head_id else None
+            new = fn(state)
+            validate(new)
+            root, objects = write_tree(new)
+        try:
+            return repo._commit_once(root, objects, message, author, branch, head_id, metadata, True, (),
+                                     "update")
+        except RefConflictError:
+            if on_conflict == "merge" and head_id is not None:
+                pending = (head_id, root, objects)
+            time.sleep(random.uniform(0, min(0.05, 0.001 * (attempt + 1))))
+    raise RefConflictError(f"update of {branch} lost the race {retries + 1} times; try again later", ref)
+
+def watch(repo: "Repository", branch: str, timeout: float | None = None, poll_interval: float = 0.1) -> Iterator[Commit]:
+    """Yield commits as they land on ``branch``, oldest first, from now on.
+
+    PostgreSQL stores are woken by LISTEN/NOTIFY; the others poll every ``poll_interval``
+    seconds. With ``timeout``, stop after that many seconds without a new commit.
+    """
+    ref = refnames.branch_ref(branch)
+    seen = repo._ref_target(ref)
+    listener = getattr(repo.store, "connect_listener", None)
+    conn = listener() if listener else None
+    try:
+        idle_since = time.monotonic()
+        while True:
+            current = repo._ref_target(ref)
+            if current is not None and current != seen:
+                for c in new_commits(repo, current, seen):
+                    yield c
+                seen = current
+                idle_since = time.monotonic()
+            wait = poll_interval
+            if timeout is not None:
+                left = timeout - (time.monotonic() - idle_since)
+                if left <= 0:
+                    return
+                wait = min(wait, left) if conn is None else left
+            if conn is not None:
+                for _ in conn.notifies(timeout=min(wait, 1.0), stop_after=1):
+                    break
+            else:
+                time.sleep(wait)
+    finally:
+        if conn is not None:
+            conn.close()
+
+def new_commits(repo: "Repository", tip: str, known: str | None) -> list[Commit]:
+    """Commits reachable from ``tip`` but not from ``known``, oldest first."""
+    get = repo.objects.commit
+    fresh: list[Commit] = []
+    stack, visited = [tip], {tip}
+    while stack:
+        c = get(stack.pop())
+        if known is not None and is_ancestor(get, c.id, known):
+            continue
+        fresh.append(c)
+        for p in c.parents:
+            if p not in visited:
+                visited.add(p)
+                stack.append(p)
+    return sorted(fresh, key=lambda c: (c.generation, c.timestamp, c.id))
