@@ -372,6 +372,8 @@ class Repository:
         # Without an explicit parent the caller wants "on top of the head": a lost race on a
         # store with optimistic CAS (PostgreSQL) is retried against the new head.
         attempts = 1 if parent is not ANY else 20
+        if parent is not ANY and parent is not None:
+            parent = self.rev_parse(parent)  # type: ignore[arg-type]
         for attempt in range(attempts):
             try:
                 return self._commit_once(root, objects, message, author, branch, parent, metadata, allow_empty,
@@ -404,7 +406,7 @@ class Repository:
             ref = refnames.branch_ref(branch) if branch is not None else (head_ref or HEAD)
             head = tx.read_ref(ref) if ref != HEAD else head_value
             if parent is not ANY:
-                expected_parent = None if parent is None else self.rev_parse(parent)  # type: ignore[arg-type]
+                expected_parent: str | None = parent  # type: ignore[assignment]  # resolved by the caller
                 if expected_parent != head:
                     raise RefConflictError(
                         f"{refnames.short_name(ref)} moved: the state was based on "
