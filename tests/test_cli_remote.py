@@ -107,9 +107,9 @@ def test_watch_prints_new_commits(tmp_path):
     import os
 
     env = {**os.environ, "STATEVCS_AUTHOR": "watcher"}
-    p = subprocess.Popen([sys.executable, "-m", "statevcs", "watch", "main", "--json", "--timeout", "4"], cwd=r,
+    p = subprocess.Popen([sys.executable, "-m", "statevcs", "watch", "main", "--json", "--timeout", "6"], cwd=r,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    time.sleep(1.0)
+    time.sleep(2.0)  # let the watcher start and read the head
     for i in range(3):
         run(r, "commit", "-f", "-", "-m", f"c{i}", stdin=json.dumps({"n": i + 1}))
     out, err = p.communicate(timeout=30)

@@ -68,39 +68,46 @@ def update(
             time.sleep(random.uniform(0, min(0.05, 0.001 * (attempt + 1))))
     raise RefConflictError(f"update of {branch} lost the race {retries + 1} times; try again later", ref)
 
-def watch(repo: "Repository", branch: str, timeout: float | None = None, poll_interval: float = 0.1) -> Iterator[Commit]:
-    """Yield commits as they land on ``branch``, oldest first, from now on.
+def watch(repo: "Repository", branch: str, timeout: float | None = None,
+          poll_interval: float = 0.1) -> Iterator[Commit]:
+    """Yield commits as they land on ``branch``, oldest first, from the moment of the call.
 
     PostgreSQL stores are woken by LISTEN/NOTIFY; the others poll every ``poll_interval``
     seconds. With ``timeout``, stop after that many seconds without a new commit.
     """
     ref = refnames.branch_ref(branch)
-    seen = repo._ref_target(ref)
     listener = getattr(repo.store, "connect_listener", None)
-    conn = listener() if listener else None
+    conn = listener() if listener else None  # listen first, then read: no move slips between
+    seen = repo._ref_target(ref)  # read now, not at the first next(): "from now on" means now
+    return _watch_loop(repo, ref, seen, conn, timeout, poll_interval)
+
+
+def _watch_loop(repo: "Repository", ref: str, seen: str | None, conn: Any, timeout: float | None,
+                poll_interval: float) -> Iterator[Commit]:
     try:
         idle_since = time.monotonic()
         while True:
             current = repo._ref_target(ref)
             if current is not None and current != seen:
-                for c in new_commits(repo, current, seen):
-                    yield c
+                yield from new_commits(repo, current, seen)
                 seen = current
                 idle_since = time.monotonic()
-            wait = poll_interval
+            # NOTIFYs queue on the listening connection, so with one the wait can be long.
+            wait = poll_interval if conn is None else 1.0
             if timeout is not None:
                 left = timeout - (time.monotonic() - idle_since)
                 if left <= 0:
                     return
-                wait = min(wait, left) if conn is None else left
+                wait = min(wait, left)
             if conn is not None:
-                for _ in conn.notifies(timeout=min(wait, 1.0), stop_after=1):
+                for _ in conn.notifies(timeout=wait, stop_after=1):
                     break
             else:
                 time.sleep(wait)
     finally:
         if conn is not None:
             conn.close()
+
 
 def new_commits(repo: "Repository", tip: str, known: str | None) -> list[Commit]:
     """Commits reachable from ``tip`` but not from ``known``, oldest first."""
