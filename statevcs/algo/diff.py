@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
-from ..model.canonical import JSONValue, strict_equal, validate
+from ..model.canonical import JSONValue, canonical_str, strict_equal, validate
 from ..model.missing import MISSING
 from ..model.objects import Child, Ref
 from ..model.pointer import format_pointer
@@ -26,7 +26,6 @@ from ..model.tree import (
     child_token,
     materialize,
     view,
-    write_tree,
 )
 
 _OBJECT, _ARRAY, _SCALAR = OBJECT, ARRAY, SCALAR
@@ -59,10 +58,8 @@ def diff_changes(a: JSONValue, b: JSONValue) -> list[Change]:
     """Like :func:`diff`, with the old value of every change (for people to read)."""
     validate(a)
     validate(b)
-    root_a, objects = write_tree(a)
-    root_b, more = write_tree(b)
-    objects.update(more)
-    return diff_trees(ObjectsSource(objects), root_a, root_b)
+    # Plain values are diffed as they are (as inline children): no tree needs building.
+    return diff_children(_NO_NODES, a, b)
 
 
 def diff_trees(source: NodeSource, root_a: str, root_b: str, prefix: tuple = ()) -> list[Change]:
@@ -85,7 +82,14 @@ def _same(a: Child, b: Child) -> bool:
         return a.id == b.id
     if ta or tb:
         return False
+    if type(a) is not type(b) or a != b:  # C-speed; Python's == is looser, never stricter
+        return False
+    if isinstance(a, (dict, list)):  # == said equal: confirm with types (1 vs True vs 1.0)
+        return canonical_str(a) == canonical_str(b)
     return strict_equal(a, b)
+
+
+_NO_NODES = ObjectsSource({})
 
 
 def _diff(source: NodeSource, a: Child, b: Child, path: list, out: list[Change]) -> None:
