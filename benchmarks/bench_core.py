@@ -11,7 +11,7 @@ Prints:
 - diff of two committed versions of the 1,000-agent fixture with 10 and 100 changed leaves,
   beside deepdiff.DeepDiff and jsonpatch.make_patch on the same pair; merge3 of committed
   versions with 10 and 100 changes on each side; the same on plain (uncommitted) values
-  (diff walks them directly; merge3 builds their trees first).
+  (both walk the values directly, after validating them).
 Peers that are not installed are skipped with a note. Nothing here is asserted: it prints.
 """
 

@@ -76,7 +76,8 @@ def diff_children(source: NodeSource, a: Child, b: Child, prefix: tuple = ()) ->
     return out
 
 
-def _same(a: Child, b: Child) -> bool:
+def same_child(a: Child, b: Child) -> bool:
+    """Equal children: subtrees by id, inline values by value with types (1 != True != 1.0)."""
     ta, tb = type(a) is Ref, type(b) is Ref
     if ta and tb:
         return a.id == b.id
@@ -93,7 +94,7 @@ _NO_NODES = ObjectsSource({})
 
 
 def _diff(source: NodeSource, a: Child, b: Child, path: list, out: list[Change]) -> None:
-    if _same(a, b):
+    if same_child(a, b):
         return
     kind_a, va = view(source, a)
     kind_b, vb = view(source, b)

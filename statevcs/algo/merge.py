@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..model.canonical import JSONValue, validate
+from ..model.canonical import JSONValue, canonical_str, loads, validate
 from ..model.missing import MISSING
 from ..model.objects import Ref
 from ..model.pointer import format_pointer, parse_pointer
@@ -28,11 +28,10 @@ from ..model.tree import (
     child_token,
     graft,
     materialize,
-    read_tree,
     view,
     write_tree,
 )
-from .diff import align, diff_trees
+from .diff import align, diff_children, same_child
 from .policies import POLICIES, PolicyRule, parse_attributes, parse_policies
 
 STRATEGIES = ("merge", "source_wins", "target_wins")
@@ -92,25 +91,18 @@ def merge3(
 ) -> MergeResult:
     """Three-way merge of plain JSON values (``base`` may be MISSING for unrelated sides)."""
     check_strategy(strategy)
-    rules = parse_policies(policies)
-    objects: dict[str, bytes] = {}
-    roots = []
     for value in (base, ours, theirs):
-        if value is MISSING:
-            roots.append(None)
-            continue
-        validate(value)
-        root, objs = write_tree(value)
-        objects.update(objs)
-        roots.append(root)
-    source = ObjectsSource(objects)
-    b = Ref(roots[0]) if roots[0] else MISSING
-    merged, conflicts = Merger(source, strategy, rules).merge(b, Ref(roots[1]), Ref(roots[2]), [])
-    root, new = write_tree(merged)
-    objects.update(new)
-    value = read_tree(source, root)
-    patch = [c.as_patch_op() for c in diff_trees(source, roots[1], root)]
+        if value is not MISSING:
+            validate(value)
+    # Plain values are merged as they are (as inline children): no tree needs building.
+    merger = Merger(_NO_NODES, strategy, parse_policies(policies))
+    merged, conflicts = merger.merge(base, ours, theirs, [])
+    value = None if merged is MISSING else loads(canonical_str(merged))  # a copy sharing nothing
+    patch = [c.as_patch_op() for c in diff_children(_NO_NODES, ours, value)]
     return MergeResult(value, conflicts, patch)
+
+
+_NO_NODES = ObjectsSource({})
 
 
 def merge_trees(
@@ -158,8 +150,11 @@ def check_strategy(strategy: str) -> None:
 # ---------------------------------------------------------------- the merge
 
 
-def _token(child: Any) -> str | None:
-    return None if child is MISSING else child_token(child)
+def _same(a: Any, b: Any) -> bool:
+    """Equal children (MISSING equals only MISSING); subtrees compare by id, values with types."""
+    if a is MISSING or b is MISSING:
+        return a is b
+    return same_child(a, b)
 
 
 class Merger:
@@ -185,13 +180,12 @@ class Merger:
         return None
 
     def _merge(self, b: Any, o: Any, t: Any, path: list, conflicts: list[Conflict]) -> Any:
-        tb, to, tt = _token(b), _token(o), _token(t)
-        if tb == to:
+        if _same(b, o):
             return t
-        if tb == tt:
+        if _same(b, t):
             return o
         policy = self._policy(path)
-        if to == tt and policy != "counter":  # the same change on both sides (a counter adds both)
+        if policy != "counter" and _same(o, t):  # the same change on both sides (a counter adds both)
             return o
         if policy is not None:
             settled = self._apply_policy(policy, b, o, t, path, conflicts)
