@@ -256,3 +256,17 @@ def test_every_command_is_documented():
     for name, command in cli.commands.items():
         assert f"## statevcs {name}" in docs, f"docs/cli.md lacks a section for {name}"
         assert "Example:" in (command.help or ""), f"{name} --help lacks an Example: block"
+
+
+def test_more_error_paths(demo, tmp_path):
+    fails(demo, 3, "show", "nope")
+    fails(demo, 3, "restore", "nope")
+    fails(demo, 3, "reset", "nope")
+    fails(demo, 3, "log", "nope")
+    fails(demo, 3, "cat", "HEAD", "not-a-pointer")
+    fails(demo, 3, "switch", "--detach", "nope")
+    fails(demo, 3, "diff", "--path", "bad")
+    fails(tmp_path, 3, "gc")
+    fails(tmp_path, 3, "fsck")
+    fails(demo, 2, "tag", "-d")
+    fails(demo, 3, "init", str(demo), "-b", "bad..name")

@@ -117,3 +117,32 @@ def test_watch_prints_new_commits(tmp_path):
     lines = [json.loads(line) for line in out.splitlines()]
     assert [x["message"] for x in lines] == ["c0", "c1", "c2"]
     assert all(x["branch"] == "main" and len(x["id"]) == 64 for x in lines)
+
+
+def test_transfers_show_progress_on_a_terminal(tmp_path):
+    import os
+    import pty
+
+    run(tmp_path, "init", "src")
+    src = tmp_path / "src"
+    for i in range(5):
+        run(src, "commit", "-f", "-", "-m", f"c{i}", stdin=json.dumps({"n": i, "blob": ["x" * 700, i]}))
+    master, slave = pty.openpty()
+    p = subprocess.run([sys.executable, "-m", "statevcs", "clone", "src", "copy"], cwd=tmp_path,
+                       stdout=slave, stderr=slave, timeout=60)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    out = b"".join(chunks).decode()
+    assert p.returncode == 0 and "Receiving objects" in out and "Cloned" in out
+    # Not on a terminal: no bar.
+    r = run(tmp_path, "clone", "src", "copy2")
+    assert "Receiving objects" not in r.out + r.err
