@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 from ..algo.merge import Conflict
 from ..errors import MergeInProgressError
+from ..model.canonical import escape_token
 from ..model.missing import MISSING
 
 STATE_FILE = "MERGE_STATE.json"
@@ -88,7 +89,7 @@ def find_markers(value: Any, prefix: str = "") -> Iterator[str]:
         return
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from find_markers(v, prefix + "/" + k.replace("~", "~0").replace("/", "~1"))
+            yield from find_markers(v, prefix + "/" + escape_token(k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
             yield from find_markers(v, f"{prefix}/{i}")

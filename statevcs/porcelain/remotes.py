@@ -21,7 +21,7 @@ from ..errors import (
     RevisionNotFoundError,
 )
 from ..model import refnames
-from ..model.objects import COMMIT, TAG
+from ..model.objects import COMMIT, TAG, Ref
 from ..model.refnames import BRANCH_PREFIX, REMOTE_PREFIX, TAG_PREFIX
 from ..model.tree import node_children
 from ..store.base import SYMBOLIC_PREFIX, Store
@@ -104,7 +104,7 @@ def _missing_nodes(src: "Repository", dst: Store, root: str, scheduled: set[str]
             if kids is None:
                 continue
             values = kids.values() if isinstance(kids, dict) else kids
-            nxt.extend(c.id for c in values if type(c).__name__ == "Ref" and c.id not in scheduled)
+            nxt.extend(c.id for c in values if type(c) is Ref and c.id not in scheduled)
         level = list(dict.fromkeys(nxt))
     out.reverse()  # deepest first: a node is written after the nodes it links to
     return out
