@@ -270,3 +270,8 @@ def test_more_error_paths(demo, tmp_path):
     fails(tmp_path, 3, "fsck")
     fails(demo, 2, "tag", "-d")
     fails(demo, 3, "init", str(demo), "-b", "bad..name")
+
+
+def test_no_command_prints_help(tmp_path):
+    r = run(tmp_path)
+    assert r.out.startswith("Usage: statevcs") and "merge" in r.out and r.err == ""

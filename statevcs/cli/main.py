@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI: ``error: ...`` on stderr and exit 2 for usage errors, 3 for other failures."""
     try:
         code = cli.main(args=argv, prog_name="statevcs", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # plain `statevcs`: the help, not an error
+        click.echo(exc.ctx.get_help() if exc.ctx else cli.get_help(click.Context(cli)))
+        sys.exit(0)
     except click.UsageError as exc:
         hint = f" (see 'statevcs {exc.ctx.command_path.split(' ', 1)[1]} --help')" if exc.ctx and " " in exc.ctx.command_path else " (see 'statevcs --help')"
         click.echo(f"error: {exc.format_message()}{hint}", err=True)
