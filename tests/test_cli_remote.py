@@ -26,8 +26,9 @@ def test_clone_push_pull_fetch_between_directories(tmp_path):
     out = run(b, "push", "origin", "main").out
     assert "sent 2 object(s)" in out
     assert json.loads(run(a, "cat", "main").out) == {"n": 2}
+    # main is checked out at the origin: its clean working file followed the push.
+    assert json.loads((a / "state.json").read_text()) == {"n": 2}
     assert "Everything up to date." in run(b, "push", "origin").out
-    run(a, "reset", "--hard", "HEAD")
     run(a, "set", "/m", "1")
     run(a, "commit", "-m", "at origin")
     assert "Fast-forward" in run(b, "pull", "origin", "main").out
@@ -42,6 +43,13 @@ def test_clone_push_pull_fetch_between_directories(tmp_path):
     assert "fetch and merge first" in r.err
     run(b, "push", "origin", "main", "--force")
     assert json.loads(run(a, "cat", "main").out)["n"] == 3
+    # Uncommitted edits at the origin are never overwritten by a push.
+    run(a, "set", "/m", "99")
+    run(b, "set", "/n", "4")
+    run(b, "commit", "-m", "four")
+    run(b, "push", "origin", "main")
+    assert json.loads(run(a, "cat", "main").out)["n"] == 4
+    assert json.loads((a / "state.json").read_text()) == {"m": 99, "n": 3}
 
 
 def test_pull_with_conflicts_enters_a_merge(tmp_path):

@@ -19,6 +19,7 @@ from ..errors import (
     RefConflictError,
     RemoteNotFoundError,
     RevisionNotFoundError,
+    StateVCSError,
 )
 from ..model import refnames
 from ..model.objects import COMMIT, TAG, Ref
@@ -210,6 +211,11 @@ def push(repo: "Repository", remote: str, branch: str, force: bool = False,
         theirs = other.store.read_ref(ref)
         if theirs == tip:
             return TransferReport(), theirs, tip
+        # Pushing to the branch checked out in a directory remote also moves its working file
+        # when that file was clean (git's receive.denyCurrentBranch=updateInstead); a file with
+        # edits (or one never used, as by API-only agents) is left exactly as it is.
+        follow = (other.workdir is not None and other.head_ref() == ref and theirs is not None
+                  and other.working_file.exists() and _working_is(other, theirs))
         if theirs is not None and not force:
             if not repo.store.has(theirs) or not repo.is_ancestor(theirs, tip):
                 raise NotFastForwardError(
@@ -221,12 +227,22 @@ def push(repo: "Repository", remote: str, branch: str, force: bool = False,
             other._write({}, [(ref, tip, theirs)], f"push: from {repo.workdir or repo.store.location}")
         except RefConflictError:
             raise RefConflictError(f"the remote's {branch} moved during the push; fetch and try again", ref) from None
+        if follow:
+            other.working_file.write(other.get(tip))
         if name:
             tracking = f"{REMOTE_PREFIX}{name}/{branch}"
             repo._write({}, [(tracking, tip, repo.store.read_ref(tracking))], "push: update tracking ref")
         return report, theirs, tip
     finally:
         other.close()
+
+
+def _working_is(repo: "Repository", commit_id: str) -> bool:
+    """Does the working file hold exactly the state of ``commit_id``? (False if unreadable.)"""
+    try:
+        return repo.working_root() == repo.objects.commit(commit_id).root
+    except StateVCSError:
+        return False
 
 
 def remote_head_branch(other: "Repository") -> str | None:
