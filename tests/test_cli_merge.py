@@ -162,9 +162,24 @@ def test_revert_cherry_pick_merge_base(forked):
     assert state(forked)["a"] == 2 and head(forked)["message"] == "exp work"
     run(forked, "set", "/a", "50")
     run(forked, "commit", "-m", "a to 50")
-    r = run(forked, "revert", "HEAD~1", check=False)
-    assert r.code == 1 and "CONFLICT" in r.out and r.err.startswith("error:")
     fails(forked, 3, "revert", "nope")
+    before = head(forked)
+    r = run(forked, "revert", "HEAD~1", check=False)
+    assert r.code == 1 and "CONFLICT (modify/modify) /a" in r.out and "revert --continue" in r.out
+    assert state(forked)["a"] == {"$conflict": {"kind": "modify/modify", "base": 2, "ours": 50, "theirs": 1}}
+    assert "You are reverting HEAD~1" in run(forked, "status").out
+    fails(forked, 3, "cherry-pick", "exp")  # one operation at a time
+    run(forked, "revert", "--abort")
+    assert state(forked)["a"] == 50 and head(forked)["id"] == before["id"]
+    run(forked, "revert", "HEAD~1", check=False)
+    run(forked, "resolve", "/a", "--value", "7")
+    run(forked, "revert", "--continue")
+    reverted = head(forked)
+    assert reverted["parents"] == [before["id"]] and reverted["message"].startswith('Revert "')
+    assert reverted["metadata"]["reverts"] == before["parents"][0] and reverted["metadata"]["resolved"] == ["/a"]
+    assert state(forked)["a"] == 7
+    fails(forked, 2, "revert")
+    fails(forked, 2, "revert", "HEAD", "--continue")
     r = run(forked, "-C", str(forked), "merge-base", "main", "exp", "--all")
     assert r.out.strip() == base
 
@@ -179,3 +194,18 @@ def test_bad_attributes_file_is_a_clear_error(forked):
     (forked / ".statevcs" / "attributes").write_text("/log sometimes\n")
     r = fails(forked, 3, "merge", "exp")
     assert "attributes" in r.err and "unknown merge policy" in r.err
+
+
+def test_cherry_pick_conflict_flow_keeps_the_author(forked):
+    exp = run(forked, "log", "exp", "-n", "1", "--json").json()["commits"][0]
+    run(forked, "commit", "-f", "-", "-m", "someone", "--author", "picker",
+        stdin=json.dumps({"a": 3, "b": 5, "log": [1, 3]}), check=False)
+    r = run(forked, "cherry-pick", "exp", check=False)
+    assert r.code == 1 and "CONFLICT" in r.out
+    run(forked, "resolve", "/a", "--theirs")
+    run(forked, "resolve", "/log", "--ours")
+    run(forked, "cherry-pick", "--continue")
+    c = head(forked)
+    assert c["author"] == exp["author"] and c["message"] == "exp work" and len(c["parents"]) == 1
+    assert c["metadata"]["cherry_picked_from"] == exp["id"]
+    assert state(forked) == {"a": 2, "b": 5, "log": [1, 3]}

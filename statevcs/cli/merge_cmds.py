@@ -10,7 +10,6 @@ import click
 
 from ..algo.merge import STRATEGIES, Conflict
 from ..errors import (
-    MergeConflictError,
     NoMergeInProgressError,
     WorkingStateError,
 )
@@ -27,6 +26,9 @@ from ..porcelain.merging import (
     finish_merge,
     merge_metadata,
     prepare_merge,
+    prepare_replay,
+    replay_message,
+    replay_metadata,
 )
 from ..porcelain.render import abbreviate
 from ..porcelain.repo import Repository
@@ -119,13 +121,19 @@ def merge(app: AppContext, source: str | None, into: str | None, strategy: str, 
         click.echo(f"[{where} {short(outcome.commit.id)}] {outcome.commit.summary}")
 
 
-def _enter_conflicts(repo: Repository, prepared: Any, label: str, message: str | None) -> None:
+def _enter_conflicts(repo: Repository, prepared: Any, label: str, message: str | None,
+                     author: str | None = None) -> None:
     assert repo.meta_dir and prepared.target is not None
+    if prepared.operation == "merge":
+        message = message or default_message(repo, prepared, label)
+    else:
+        message = replay_message(prepared, message)
     state = MergeState(
         source=prepared.source.id, source_label=label, target_ref=prepared.target_ref,
         target_head=prepared.target.id, strategy=prepared.strategy, paths=prepared.paths,
-        bases=list(prepared.bases), message=message or default_message(repo, prepared, label),
+        bases=list(prepared.bases), message=message,
         conflicts=[MergeState.conflict_json(c) for c in prepared.conflicts],
+        operation=prepared.operation, author=author,
     )
     repo.objects.extra.update(prepared.objects)
     from ..model.tree import read_tree
@@ -135,9 +143,9 @@ def _enter_conflicts(repo: Repository, prepared: Any, label: str, message: str |
         document = set_at(document, conflict["path"], marker(conflict))
     state.save(repo.meta_dir)
     repo.working_file.write(document)
-    click.echo(f"Automatic merge failed: {len(state.conflicts)} conflict(s) written to "
+    click.echo(f"Automatic {state.operation} failed: {len(state.conflicts)} conflict(s) written to "
                f"{repo.config().get('working_file', 'state.json')}. Resolve them with 'statevcs resolve PTR --ours|"
-               "--theirs|...' (or edit the file), then run 'statevcs merge --continue'.")
+               f"--theirs|...' (or edit the file), then run 'statevcs {state.operation} --continue'.")
 
 
 def _require_state(repo: Repository) -> MergeState:
@@ -163,12 +171,18 @@ def _continue(repo: Repository, message: str | None) -> None:
     branch = refnames.short_name(state.target_ref) if state.target_ref.startswith(refnames.BRANCH_PREFIX) else None
     prepared = PreparedMerge(state.target_ref, repo.objects.commit(state.target_head),
                              repo.objects.commit(state.source), "merge", tuple(state.bases), root, objects,
-                             strategy=state.strategy, paths=state.paths)
-    meta = merge_metadata(prepared)
-    meta["merge"]["resolved"] = [c["path"] for c in state.conflicts]
-    extra = (state.source,) if state.paths is None else ()
-    commit = repo._commit_root(root, objects, message or state.message, None, branch, parent=state.target_head,
-                               metadata=meta, allow_empty=True, extra_parents=extra, why="merge")
+                             strategy=state.strategy, paths=state.paths, operation=state.operation)
+    resolved = [c["path"] for c in state.conflicts]
+    if state.operation == "merge":
+        meta = merge_metadata(prepared)
+        meta["merge"]["resolved"] = resolved
+        extra: tuple[str, ...] = (state.source,) if state.paths is None else ()
+    else:  # a revert or cherry-pick: one parent, and what it replayed
+        meta = {**replay_metadata(prepared), "resolved": resolved}
+        extra = ()
+    commit = repo._commit_root(root, objects, message or state.message, state.author, branch,
+                               parent=state.target_head, metadata=meta, allow_empty=True, extra_parents=extra,
+                               why=state.operation)
     MergeState.remove(repo.meta_dir)  # type: ignore[arg-type]
     click.echo(f"[{refnames.short_name(state.target_ref)} {short(commit.id)}] {commit.summary}")
 
@@ -177,7 +191,8 @@ def _abort(repo: Repository, message: str | None) -> None:
     state = _require_state(repo)
     repo.working_file.write(repo.get(state.target_head))
     MergeState.remove(repo.meta_dir)  # type: ignore[arg-type]
-    click.echo(f"Merge of {state.source_label} aborted; the working file is back at {short(state.target_head)}.")
+    click.echo(f"{state.operation.capitalize()} of {state.source_label} aborted; the working file is back at "
+               f"{short(state.target_head)}.")
 
 
 @click.command()
@@ -241,54 +256,76 @@ def resolve(app: AppContext, pointer: str, side: str | None, value: str | None) 
     wf.write(document)
     left = [p for p in find_markers(document)]
     click.echo(f"Resolved {pointer or '/'}" + (f"; {len(left)} conflict(s) left" if left else
-                                                 "; no conflicts left: run 'statevcs merge --continue'"))
+                                                 f"; no conflicts left: run 'statevcs {state.operation} --continue'"))
 
 
-def _replay(app: AppContext, rev: str, reverse: bool, strategy: str, message: str | None) -> None:
+def _replay(app: AppContext, rev: str | None, reverse: bool, strategy: str, message: str | None, cont: bool,
+            abort: bool) -> None:
     repo = app.repo
+    if cont or abort:
+        if rev:
+            raise click.UsageError("--continue and --abort take no REV")
+        (_continue if cont else _abort)(repo, message)
+        return
+    if not rev:
+        raise click.UsageError("give the REV to " + ("revert" if reverse else "cherry-pick"))
     refuse_during_merge(repo.meta_dir, "reverting or cherry-picking")
     _require_clean(repo, False, "reverting" if reverse else "cherry-picking")
-    try:
-        c = repo.revert(rev, strategy=strategy, message=message) if reverse else repo.cherry_pick(
-            rev, strategy=strategy, message=message)
-    except MergeConflictError as exc:
-        _print_conflicts(exc.conflicts)
-        click.echo(f"error: {exc}; nothing was committed (try --strategy target_wins or source_wins)", err=True)
+    prepared = prepare_replay(repo, rev, reverse, None, strategy)
+    if prepared.conflicts:
+        _print_conflicts(prepared.conflicts)
+        if repo.workdir is None or repo.current_branch is None:
+            click.echo(f"error: {len(prepared.conflicts)} conflict(s); nothing was committed", err=True)
+            sys.exit(EXIT_NEGATIVE)
+        _enter_conflicts(repo, prepared, rev, message, None if reverse else prepared.source.author)
         sys.exit(EXIT_NEGATIVE)
+    c = repo.revert(rev, strategy=strategy, message=message) if reverse else repo.cherry_pick(
+        rev, strategy=strategy, message=message)
     _write_working(repo)
     click.echo(f"[{repo.current_branch or 'detached HEAD'} {short(c.id)}] {c.summary}")
 
 
 @click.command()
-@click.argument("rev")
+@click.argument("rev", required=False)
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
               help="How to settle overlaps with later changes.")
 @click.option("-m", "--message", default=None, help="Message of the new commit.")
+@click.option("--continue", "cont", is_flag=True, help="Commit the revert once its conflicts are resolved.")
+@click.option("--abort", is_flag=True, help="Give up the revert in progress.")
 @pass_app
-def revert(app: AppContext, rev: str, strategy: str, message: str | None) -> None:
-    """Make a new commit that undoes REV's changes (exit 1 on conflicts, nothing committed).
+def revert(app: AppContext, rev: str | None, strategy: str, message: str | None, cont: bool, abort: bool) -> None:
+    """Make a new commit that undoes REV's changes.
+
+    On conflicts it exits 1 and leaves them in the working file, as merge does:
+    resolve, then 'statevcs revert --continue' (or --abort).
 
     \b
     Example:
       statevcs revert HEAD~2
     """
-    _replay(app, rev, True, strategy, message)
+    _replay(app, rev, True, strategy, message, cont, abort)
 
 
 @click.command(name="cherry-pick")
-@click.argument("rev")
+@click.argument("rev", required=False)
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
               help="How to settle overlaps with the current state.")
 @click.option("-m", "--message", default=None, help="Message of the new commit (default: REV's).")
+@click.option("--continue", "cont", is_flag=True, help="Commit the cherry-pick once its conflicts are resolved.")
+@click.option("--abort", is_flag=True, help="Give up the cherry-pick in progress.")
 @pass_app
-def cherry_pick(app: AppContext, rev: str, strategy: str, message: str | None) -> None:
-    """Apply REV's changes to the current branch as a new commit.
+def cherry_pick(app: AppContext, rev: str | None, strategy: str, message: str | None, cont: bool,
+                abort: bool) -> None:
+    """Apply REV's changes to the current branch as a new commit (keeping its author).
+
+    On conflicts it exits 1 and leaves them in the working file, as merge does:
+    resolve, then 'statevcs cherry-pick --continue' (or --abort).
 
     \b
     Example:
       statevcs cherry-pick experiment~1
     """
-    _replay(app, rev, False, strategy, message)
+    _replay(app, rev, False, strategy, message, cont, abort)
 
 
 @click.command(name="merge-base")

@@ -80,15 +80,16 @@ def status(app: AppContext, as_json: bool) -> None:
     else:
         click.echo(f"HEAD {short(head.id)} {head.summary}")
     if merging is not None:
-        click.echo(f"You are merging {merging.source_label} ({short(merging.source)}) into {branch}.")
+        doing = {"merge": "merging", "revert": "reverting", "cherry-pick": "cherry-picking"}[merging.operation]
+        click.echo(f"You are {doing} {merging.source_label} ({short(merging.source)}) into {branch}.")
         if unresolved:
             click.echo(f"Unresolved conflicts ({len(unresolved)}):")
             for p in unresolved:
                 click.echo(f"  {p or '/'}")
             click.echo("Resolve with 'statevcs resolve PTR --ours|--theirs|--base|--delete|--value JSON'; "
-                       "'statevcs merge --abort' gives up.")
+                       f"'statevcs {merging.operation} --abort' gives up.")
         else:
-            click.echo("All conflicts resolved: run 'statevcs merge --continue' to commit the merge.")
+            click.echo(f"All conflicts resolved: run 'statevcs {merging.operation} --continue' to commit.")
         return
     if not changes:
         click.echo("Working state clean")

@@ -36,6 +36,8 @@ class MergeState:
     bases: list[str]
     message: str
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    operation: str = "merge"  # "merge" | "revert" | "cherry-pick"
+    author: str | None = None  # kept by cherry-pick
 
     @staticmethod
     def conflict_json(c: Conflict) -> dict[str, Any]:

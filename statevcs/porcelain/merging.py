@@ -14,7 +14,6 @@ from ..algo.merge import Conflict, apply_resolutions, check_strategy, merge_tree
 from ..algo.policies import parse_attributes
 from ..errors import MergeConflictError, NotFastForwardError
 from ..model import refnames
-from ..model.missing import MISSING
 from ..model.objects import ArrayNode, Commit, ObjectNode
 from ..model.refnames import HEAD
 from ..model.tree import LayeredSource, write_tree
@@ -51,6 +50,7 @@ class PreparedMerge:
     settled: list[Conflict] = field(default_factory=list)
     strategy: str = "merge"
     paths: list[str] | None = None
+    operation: str = "merge"  # "merge" | "revert" | "cherry-pick"
 
 
 def repository_policies(repo: "Repository", extra: Mapping[str, str] | None) -> dict[str, str]:
@@ -191,9 +191,9 @@ def finish_merge(repo: "Repository", p: PreparedMerge, message: str | None, auth
     return MergeOutcome(commit, "merge", p.bases, p.strategy, tuple(p.settled))
 
 
-def replay(repo: "Repository", rev: str | Commit, reverse: bool, branch: str | None, strategy: str,
-           message: str | None, author: str | None) -> Commit:
-    """Revert (reverse) or cherry-pick a commit onto ``branch`` by a three-way merge."""
+def prepare_replay(repo: "Repository", rev: str | Commit, reverse: bool, branch: str | None,
+                   strategy: str) -> PreparedMerge:
+    """Compute a revert (``reverse``) or cherry-pick of ``rev`` onto ``branch`` without writing it."""
     check_strategy(strategy)
     c = repo.resolve(rev)
     ref = refnames.branch_ref(branch) if branch else (repo.head_ref() or HEAD)
@@ -204,21 +204,36 @@ def replay(repo: "Repository", rev: str | Commit, reverse: bool, branch: str | N
     parent_root = repo.objects.commit(c.parents[0]).root if c.parents else empty_root_like(repo, c.root)
     base, theirs = (c.root, parent_root) if reverse else (parent_root, c.root)
     merged = merge_trees(repo.objects, base, head.root, theirs, strategy, repository_policies(repo, None))
-    label = "revert" if reverse else "cherry-pick"
-    if merged.conflicts:
+    return PreparedMerge(ref, head, c, "merge", (), merged.root, dict(merged.objects), _outermost(merged.conflicts),
+                         strategy=strategy, operation="revert" if reverse else "cherry-pick")
+
+
+def replay_message(p: PreparedMerge, message: str | None) -> str:
+    if message:
+        return message
+    if p.operation == "revert":
+        return f'Revert "{p.source.summary}"\n\nThis reverts commit {p.source.id}.'
+    return p.source.message
+
+
+def replay_metadata(p: PreparedMerge) -> dict[str, Any]:
+    return {"reverts": p.source.id} if p.operation == "revert" else {"cherry_picked_from": p.source.id}
+
+
+def replay(repo: "Repository", rev: str | Commit, reverse: bool, branch: str | None, strategy: str,
+           message: str | None, author: str | None) -> Commit:
+    """Revert (reverse) or cherry-pick a commit onto ``branch`` by a three-way merge."""
+    p = prepare_replay(repo, rev, reverse, branch, strategy)
+    if p.conflicts:
         raise MergeConflictError(
-            f"{len(merged.conflicts)} conflict(s) in {label} of {c.short_id}: "
-            + ", ".join(x.path or "/" for x in merged.conflicts[:5]),
-            merged.conflicts,
+            f"{len(p.conflicts)} conflict(s) in {p.operation} of {p.source.short_id}: "
+            + ", ".join(x.path or "/" for x in p.conflicts[:5]),
+            p.conflicts,
         )
-    if reverse:
-        msg = message or f'Revert "{c.summary}"\n\nThis reverts commit {c.id}.'
-        meta = {"reverts": c.id}
-    else:
-        msg = message or c.message
-        meta = {"cherry_picked_from": c.id}
-    return repo._commit_root(merged.root, dict(merged.objects), msg, author or (None if reverse else c.author),
-                             branch, parent=head.id, metadata=meta, why=label)
+    assert p.target is not None
+    return repo._commit_root(p.root, dict(p.objects), replay_message(p, message),
+                             author or (None if reverse else p.source.author), branch, parent=p.target.id,
+                             metadata=replay_metadata(p), why=p.operation)
 
 
-__all__ = ["MergeOutcome", "PreparedMerge", "prepare_merge", "finish_merge", "replay", "MISSING"]
+__all__ = ["MergeOutcome", "PreparedMerge", "prepare_merge", "finish_merge", "prepare_replay", "replay"]
