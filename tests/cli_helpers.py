@@ -38,3 +38,29 @@ def fails(cwd, code: int, *args: str, **kw) -> Result:
     assert len(lines) == 1 and lines[0].startswith("error: "), r.err
     assert "Traceback" not in r.err
     return r
+
+
+def run_on_tty(cwd, *args: str, env: dict | None = None) -> Result:
+    """Run the command with stdout and stderr on a pseudo-terminal; ``out`` holds both."""
+    import pty
+
+    full_env = {**os.environ, "STATEVCS_AUTHOR": "tester", **(env or {})}
+    for key, value in list(full_env.items()):
+        if value is None:  # env={"NAME": None} removes NAME
+            del full_env[key]
+    master, slave = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "statevcs", *args], cwd=cwd, stdout=slave, stderr=slave,
+                         env=full_env)
+    os.close(slave)
+    chunks = []
+    while True:  # read while it runs, so a full terminal buffer never blocks it
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    code = p.wait(timeout=60)
+    return Result(code, b"".join(chunks).decode(), "")

@@ -11,7 +11,7 @@ import pytest
 
 from statevcs.cli.main import cli
 
-from .cli_helpers import fails, run
+from .cli_helpers import fails, run, run_on_tty
 
 
 @pytest.fixture
@@ -220,35 +220,12 @@ def test_fsck_and_gc(demo):
 
 
 def test_colour_only_on_a_terminal(demo):
-    import pty
-    import subprocess
-    import sys
-
     run(demo, "set", "/agent/status", '"busy"')
     assert "\x1b[" not in run(demo, "diff").out  # a pipe: no colour
-
-    def on_tty(env_extra):
-        master, slave = pty.openpty()
-        env = {**os.environ, **env_extra}
-        env.pop("NO_COLOR", None) if "NO_COLOR" not in env_extra else None
-        p = subprocess.run([sys.executable, "-m", "statevcs", "diff"], cwd=demo, stdout=slave, stderr=slave,
-                           env=env, timeout=60)
-        os.close(slave)
-        chunks = []
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-        os.close(master)
-        assert p.returncode == 0
-        return b"".join(chunks).decode()
-
-    assert "\x1b[" in on_tty({})
-    assert "\x1b[" not in on_tty({"NO_COLOR": "1"})
+    on_tty = run_on_tty(demo, "diff", env={"NO_COLOR": None})
+    assert on_tty.code == 0 and "\x1b[" in on_tty.out
+    plain = run_on_tty(demo, "diff", env={"NO_COLOR": "1"})
+    assert plain.code == 0 and "busy" in plain.out and "\x1b[" not in plain.out
 
 
 def test_every_command_is_documented():

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from .cli_helpers import fails, run
+from .cli_helpers import fails, run, run_on_tty
 from .conftest import postgres_url, require_postgres, track_postgres
 
 
@@ -128,29 +128,12 @@ def test_watch_prints_new_commits(tmp_path):
 
 
 def test_transfers_show_progress_on_a_terminal(tmp_path):
-    import os
-    import pty
-
     run(tmp_path, "init", "src")
     src = tmp_path / "src"
     for i in range(5):
         run(src, "commit", "-f", "-", "-m", f"c{i}", stdin=json.dumps({"n": i, "blob": ["x" * 700, i]}))
-    master, slave = pty.openpty()
-    p = subprocess.run([sys.executable, "-m", "statevcs", "clone", "src", "copy"], cwd=tmp_path,
-                       stdout=slave, stderr=slave, timeout=60)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    out = b"".join(chunks).decode()
-    assert p.returncode == 0 and "Receiving objects" in out and "Cloned" in out
+    r = run_on_tty(tmp_path, "clone", "src", "copy")
+    assert r.code == 0 and "Receiving objects" in r.out and "Cloned" in r.out
     # Not on a terminal: no bar.
     r = run(tmp_path, "clone", "src", "copy2")
     assert "Receiving objects" not in r.out + r.err
