@@ -34,6 +34,7 @@ def cli(ctx: click.Context, location: str) -> None:
 
 def _register() -> None:
     from . import (
+        diff_cmds,
         history_cmds,
         maintenance_cmds,
         merge_cmds,
@@ -42,7 +43,7 @@ def _register() -> None:
         state_cmds,
     )
 
-    for module in (state_cmds, history_cmds, ref_cmds, merge_cmds, remote_cmds, maintenance_cmds):
+    for module in (state_cmds, diff_cmds, history_cmds, ref_cmds, merge_cmds, remote_cmds, maintenance_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,4 +1,4 @@
-"""Commands on states: commit, status, cat, get, set, unset, diff."""
+"""Commands on states: commit, status, cat, get, set, unset."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import click
 
 from ..errors import NothingToCommitError, WorkingStateError
 from ..porcelain.merge_state import MergeState, find_markers, refuse_during_merge
-from ..porcelain.render import FORMATS
 from ..porcelain.worktree import dump_pretty, parse_json_text, set_at, unset_at
-from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, short, use_color
+from .context import AppContext, echo_json, pass_app, short, use_color
 
 
 @click.command()
@@ -178,32 +177,4 @@ def unset(app: AppContext, pointer: str) -> None:
     wf.write(unset_at(wf.read(), pointer))
 
 
-@click.command(name="diff")
-@click.argument("a", required=False)
-@click.argument("b", required=False)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="text for people, patch for RFC 6902 JSON Patch, unified, markdown, stat.")
-@click.option("--path", "path", default="", metavar="PTR", help="Only changes under this JSON Pointer.")
-@click.option("--exit-code", is_flag=True, help="Exit 1 if there are differences, 0 if none.")
-@pass_app
-def diff_cmd(app: AppContext, a: str | None, b: str | None, fmt: str, path: str, exit_code: bool) -> None:
-    """Show changes: HEAD to the working file, A to the working file, or A to B.
-
-    \b
-    Example:
-      statevcs diff                      # uncommitted changes
-      statevcs diff main experiment
-      statevcs diff v1 HEAD --format patch | jq .
-    """
-    repo = app.repo
-    root_a = repo.resolve(a).root if a else repo.head_root()
-    root_b = repo.resolve(b).root if b else repo.working_root()
-    d = repo.diff_roots(root_a, root_b, path)
-    labels = (a or "HEAD", b or "working")
-    out = d.render(fmt, color=use_color(), labels=labels)
-    click.echo(out, nl=False)
-    if exit_code and d:
-        sys.exit(EXIT_NEGATIVE)
-
-
-COMMANDS = [commit, status, cat, get, set_, unset, diff_cmd]
+COMMANDS = [commit, status, cat, get, set_, unset]

@@ -51,7 +51,8 @@ from .render import Diff
 from .revisions import resolve_revision
 
 if TYPE_CHECKING:
-    from .maintenance import FsckReport, GcReport
+    from .fsck import FsckReport
+    from .gc import GcReport
     from .merging import MergeOutcome
     from .remotes import FetchReport, TransferReport
 from .worktree import WorkingFile
@@ -667,19 +668,19 @@ class Repository:
     # ---------------------------------------------------------------- maintenance
     def reachable(self) -> set[str]:
         """Every object reachable from refs and from the reflogs of existing refs."""
-        from .maintenance import reachable
+        from .gc import reachable
 
         return reachable(self)
 
     def gc(self) -> "GcReport":
         """Delete objects no ref or reflog entry can reach."""
-        from .maintenance import gc
+        from .gc import gc
 
         return gc(self)
 
     def fsck(self) -> "FsckReport":
         """Verify every object's hash and every link reachable from refs."""
-        from .maintenance import fsck
+        from .fsck import fsck
 
         return fsck(self)
 

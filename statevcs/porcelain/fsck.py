@@ -1,15 +1,13 @@
-"""Looking after a repository: what is reachable, garbage collection, integrity checks."""
+"""Integrity checks: every object re-hashed, every link from every ref followed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..algo.history import walk
 from ..errors import CorruptObjectError, StateVCSError, UnsupportedObjectError
-from ..model.objects import TAG, child_ids, kind_of
+from ..model.objects import child_ids, kind_of
 from ..model.refnames import BRANCH_PREFIX
-from ..model.tree import walk_ids
 from ..store.base import SYMBOLIC_PREFIX
 
 if TYPE_CHECKING:
@@ -26,47 +24,6 @@ class FsckReport:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-@dataclass(frozen=True)
-class GcReport:
-    """Objects kept and removed by gc."""
-
-    kept: int
-    removed: int
-
-
-def reachable(repo: "Repository") -> set[str]:
-    """Every object reachable from refs and from the reflogs of existing refs (as git keeps them)."""
-    seen: set[str] = set()
-    refs = repo.store.list_refs()
-    starts = set(refs.values())
-    for name in refs:
-        for entry in repo.store.reflog(name):
-            starts.update(v for v in (entry.old, entry.new) if v)
-    commits: list[str] = []
-    for value in starts:
-        if value.startswith(SYMBOLIC_PREFIX) or value in seen:
-            continue
-        oid = value
-        while repo.objects.kind(oid) == TAG:
-            seen.add(oid)
-            oid = repo.objects.tag(oid).target
-        commits.append(oid)
-    for commit in walk(repo.objects.commit, commits):
-        seen.add(commit.id)
-        for _ in walk_ids(repo.objects, commit.root, seen):
-            pass
-    return seen
-
-
-def gc(repo: "Repository") -> GcReport:
-    """Delete objects that nothing reachable() names."""
-    keep = reachable(repo)
-    garbage = [oid for oid in repo.store.iter_ids() if oid not in keep]
-    removed = repo.store.delete_objects(garbage) if garbage else 0
-    repo.objects.forget()
-    return GcReport(kept=len(keep), removed=removed)
 
 
 def fsck(repo: "Repository") -> FsckReport:

@@ -1,0 +1,41 @@
+"""The diff command: changes between revisions and the working file, in every format."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..porcelain.render import FORMATS
+from .context import EXIT_NEGATIVE, AppContext, pass_app, use_color
+
+
+@click.command(name="diff")
+@click.argument("a", required=False)
+@click.argument("b", required=False)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text for people, patch for RFC 6902 JSON Patch, unified, markdown, stat.")
+@click.option("--path", "path", default="", metavar="PTR", help="Only changes under this JSON Pointer.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 if there are differences, 0 if none.")
+@pass_app
+def diff_cmd(app: AppContext, a: str | None, b: str | None, fmt: str, path: str, exit_code: bool) -> None:
+    """Show changes: HEAD to the working file, A to the working file, or A to B.
+
+    \b
+    Example:
+      statevcs diff                      # uncommitted changes
+      statevcs diff main experiment
+      statevcs diff v1 HEAD --format patch | jq .
+    """
+    repo = app.repo
+    root_a = repo.resolve(a).root if a else repo.head_root()
+    root_b = repo.resolve(b).root if b else repo.working_root()
+    d = repo.diff_roots(root_a, root_b, path)
+    labels = (a or "HEAD", b or "working")
+    out = d.render(fmt, color=use_color(), labels=labels)
+    click.echo(out, nl=False)
+    if exit_code and d:
+        sys.exit(EXIT_NEGATIVE)
+
+
+COMMANDS = [diff_cmd]
