@@ -89,7 +89,7 @@ def test_diff_working_and_exit_code(demo):
     md = run(demo, "diff", "--format", "markdown").out
     assert "| `/agent/status` | changed |" in md
     uni = run(demo, "diff", "--format", "unified").out
-    assert '-    "status": "idle"' in uni and '+    "status": "busy"' in uni
+    assert "--- HEAD:/agent/status" in uni and '-"idle"' in uni and '+"busy"' in uni
     assert run(demo, "diff", "--path", "/agent/memory").out == ""
     fails(demo, 2, "diff", "--format", "yaml")
     fails(demo, 3, "diff", "nope")

@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..porcelain.render import FORMATS
-from .context import EXIT_NEGATIVE, AppContext, pass_app, use_color
+from .context import EXIT_NEGATIVE, AppContext, pass_app, safe, use_color
 
 
 @click.command(name="diff")
@@ -16,9 +16,11 @@ from .context import EXIT_NEGATIVE, AppContext, pass_app, use_color
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for people, patch for RFC 6902 JSON Patch, unified, markdown, stat.")
 @click.option("--path", "path", default="", metavar="PTR", help="Only changes under this JSON Pointer.")
+@click.option("--full", is_flag=True, help="Show long values whole instead of abbreviated (text, markdown).")
 @click.option("--exit-code", is_flag=True, help="Exit 1 if there are differences, 0 if none.")
 @pass_app
-def diff_cmd(app: AppContext, a: str | None, b: str | None, fmt: str, path: str, exit_code: bool) -> None:
+def diff_cmd(app: AppContext, a: str | None, b: str | None, fmt: str, path: str, full: bool,
+             exit_code: bool) -> None:
     """Show changes: HEAD to the working file, A to the working file, or A to B.
 
     \b
@@ -26,13 +28,15 @@ def diff_cmd(app: AppContext, a: str | None, b: str | None, fmt: str, path: str,
       statevcs diff                      # uncommitted changes
       statevcs diff main experiment
       statevcs diff v1 HEAD --format patch | jq .
+      statevcs diff v1 HEAD --path /agent/prompt --format unified
+      statevcs diff main experiment --format markdown --full > review.md
     """
     repo = app.repo
     root_a = repo.resolve(a).root if a else repo.head_root()
     root_b = repo.resolve(b).root if b else repo.working_root()
     d = repo.diff_roots(root_a, root_b, path)
-    labels = (a or "HEAD", b or "working")
-    out = d.render(fmt, color=use_color(), labels=labels)
+    labels = (safe(a or "HEAD"), safe(b or "working"))
+    out = d.render(fmt, color=use_color(), labels=labels, full=full)
     click.echo(out, nl=False)
     if exit_code and d:
         sys.exit(EXIT_NEGATIVE)

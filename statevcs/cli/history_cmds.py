@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Iterator
+
 import click
 
 from ..model.objects import Commit, format_time
-from ..porcelain.render import FORMATS
+from ..porcelain.graph import graph_rows
+from ..porcelain.logview import CommitFilter, all_starts, compile_pattern, parse_when, select_commits
+from ..porcelain.render import FORMATS, Diff
 from ..porcelain.repo import Repository
-from .context import AppContext, echo_json, pass_app, short, styled, use_color
+from .context import AppContext, echo_json, paged, pass_app, safe, short, styled, use_color
 
 
 def commit_json(c: Commit) -> dict:
@@ -16,21 +21,42 @@ def commit_json(c: Commit) -> dict:
             "metadata": c.metadata}
 
 
-def _header(c: Commit) -> str:
-    lines = [styled(f"commit {c.id}", fg="yellow")]
+def _header(c: Commit) -> list[str]:
+    lines = [styled(f"commit {safe(c.id)}", fg="yellow")]
     if len(c.parents) > 1:
         lines.append("Merge: " + " ".join(short(p) for p in c.parents))
-    lines.append(f"Author: {c.author}")
+    lines.append(f"Author: {safe(c.author)}")
     lines.append(f"Date:   {c.timestamp.strftime('%Y-%m-%d %H:%M:%S UTC')}")
     lines.append("")
-    lines.extend("    " + line for line in (c.message or "(no message)").splitlines() or [""])
-    return "\n".join(lines)
+    lines.extend("    " + safe(line) for line in (c.message or "(no message)").split("\n"))
+    return lines
 
 
-def _commit_diff(repo: Repository, c: Commit, fmt: str) -> str:
+def _commit_diff(repo: Repository, c: Commit, path: str = "") -> Diff:
+    """``c``'s changes to its first parent (a root commit against an empty state), under ``path``."""
     base = repo.objects.commit(c.parents[0]).root if c.parents else _empty_root(repo, c.root)
-    return repo.diff_roots(base, c.root).render(fmt, color=use_color(), labels=(
-        short(c.parents[0]) if c.parents else "(empty)", short(c.id)))
+    return repo.diff_roots(base, c.root, path)
+
+
+def _labels(c: Commit) -> tuple[str, str]:
+    return (short(c.parents[0]) if c.parents else "(empty)", short(c.id))
+
+
+def _render_commit_diff(repo: Repository, c: Commit, fmt: str, path: str = "", full: bool = False) -> str:
+    return _commit_diff(repo, c, path).render(fmt, color=use_color(), labels=_labels(c), full=full)
+
+
+def _stat_lines(d: Diff) -> list[str]:
+    """git's --stat for a state: one line per changed path, then the totals."""
+    names = {"add": "added", "remove": "removed", "replace": "changed"}
+    paths = [safe(ch.path or "/") for ch in d.changes]
+    width = max((len(p) for p in paths), default=0)
+    lines = [f" {p.ljust(width)} | {names[ch.op]}" for p, ch in zip(paths, d.changes)]
+    s = d.stat()
+    n = len(d.changes)
+    lines.append(f" {n} path{'s' if n != 1 else ''} changed: {s['added']} added, {s['removed']} removed, "
+                 f"{s['changed']} changed")
+    return lines
 
 
 def _empty_root(repo: Repository, like: str) -> str:
@@ -44,66 +70,133 @@ def _empty_root(repo: Repository, like: str) -> str:
     return root
 
 
+def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_when(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
 @click.command()
 @click.argument("rev", default="HEAD")
 @click.option("--oneline", is_flag=True, help="One line per commit: short id and summary.")
-@click.option("-n", "--max-count", "limit", type=click.IntRange(min=0), default=None, help="Show at most N commits.")
-@click.option("--path", default=None, metavar="PTR", help="Only commits that changed the value at this JSON Pointer.")
+@click.option("-n", "--max-count", "limit", type=click.IntRange(min=0), default=None,
+              help="Show at most N commits (also -N, as in git log -3).")
+@click.option("--all", "all_refs", is_flag=True, help="Start from every branch, tag and HEAD, not only REV.")
+@click.option("--graph", is_flag=True, help="Draw the commit graph beside the log (ASCII).")
+@click.option("--author", default=None, metavar="PATTERN", help="Only commits whose author matches (regex or text).")
+@click.option("--grep", default=None, metavar="PATTERN", help="Only commits whose message matches (regex or text).")
+@click.option("-i", "--regexp-ignore-case", "ignore_case", is_flag=True, help="Match --author/--grep ignoring case.")
+@click.option("--since", "--after", "since", default=None, callback=_when, metavar="DATE",
+              help="Only commits at or after DATE (2024-05-01, '2 days ago', 2.days).")
+@click.option("--until", "--before", "until", default=None, callback=_when, metavar="DATE",
+              help="Only commits at or before DATE.")
+@click.option("--path", default=None, metavar="PTR",
+              help="Only commits that changed the value at this JSON Pointer (and with -p/--stat, only those changes).")
 @click.option("-p", "--patch", "show_patch", is_flag=True, help="Show each commit's diff to its first parent.")
+@click.option("--stat", "show_stat", is_flag=True, help="Show the paths each commit changed.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", help="Diff format for -p.")
+@click.option("--full", is_flag=True, help="With -p: show long values whole instead of abbreviated.")
 @click.option("--first-parent", is_flag=True, help="Follow only the first parent of merges.")
+@click.option("--no-pager", is_flag=True, help="Print directly, even on a terminal.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 @pass_app
-def log(app: AppContext, rev: str, oneline: bool, limit: int | None, path: str | None, show_patch: bool,
-        fmt: str, first_parent: bool, as_json: bool) -> None:
+def log(app: AppContext, rev: str, oneline: bool, limit: int | None, all_refs: bool, graph: bool,
+        author: str | None, grep: str | None, ignore_case: bool, since: datetime | None, until: datetime | None,
+        path: str | None, show_patch: bool, show_stat: bool, fmt: str, full: bool, first_parent: bool,
+        no_pager: bool, as_json: bool) -> None:
     """Show commits reachable from REV (default HEAD), newest first.
+
+    On a terminal the output goes through a pager ($STATEVCS_PAGER, $PAGER or less -FRX).
 
     \b
     Example:
-      statevcs log --oneline -n 5
-      statevcs log --path /agent/status      # when did the status change?
+      statevcs log --oneline -5
+      statevcs log --path /agent/status -p   # when and how did the status change?
+      statevcs log --all --graph --oneline
+      statevcs log --author alice --since '2 weeks ago' --grep budget
     """
     repo = app.repo
-    commits = repo.log(rev, path=path, limit=limit, first_parent=first_parent)
+    criteria = CommitFilter(
+        author=compile_pattern(author, ignore_case) if author is not None else None,
+        grep=compile_pattern(grep, ignore_case) if grep is not None else None,
+        since=since, until=until)
+    starts = all_starts(repo) if all_refs else [repo.rev_parse(rev)]
+    commits = select_commits(repo, starts, path=path, first_parent=first_parent, criteria=criteria, limit=limit)
     if as_json:
         echo_json({"version": 1, "commits": [commit_json(c) for c in commits]})
         return
+    chunks = _log_text(repo, commits, oneline, graph, first_parent, path or "", show_patch, show_stat, fmt, full)
+    with paged(not no_pager) as write:
+        for chunk in chunks:
+            write(chunk)
+
+
+def _log_text(repo: Repository, commits: Iterator[Commit], oneline: bool, graph: bool, first_parent: bool,
+              path: str, show_patch: bool, show_stat: bool, fmt: str, full: bool) -> Iterator[str]:
+    """The log as text, a commit at a time (so a pager shows the first page at once)."""
+    if graph:
+        listed = list(commits)
+        rows = graph_rows([(c.id, c.parents[:1] if first_parent else c.parents) for c in listed])
+    else:
+        listed = None
+        rows = ((None, c) for c in commits)  # type: ignore[assignment]
     first = True
-    for c in commits:
-        if oneline:
-            click.echo(f"{styled(short(c.id), fg='yellow')} {c.summary}")
-        else:
-            if not first:
-                click.echo("")
-            click.echo(_header(c))
-        if show_patch:
-            click.echo("")
-            click.echo(_commit_diff(repo, c, fmt), nl=False)
+    for drawing, item in rows:
+        if graph and item is None:
+            yield drawing + "\n"
+            continue
+        c = listed[item] if graph else item  # type: ignore[index]
+        lead = drawing + " " if graph else ""
+        more = (drawing.replace("*", "|") + " ") if graph else ""
+        lines = [f"{styled(short(c.id), fg='yellow')} {safe(c.summary)}"] if oneline else _header(c)
+        if not oneline and not first and not graph:
+            yield "\n"
+        body: list[str] = []
+        if show_stat or show_patch:
+            d = _commit_diff(repo, c, path)
+            if show_stat:
+                body += _stat_lines(d)
+            if show_patch:
+                text = d.render(fmt, color=use_color(), labels=_labels(c), full=full)
+                body += text.rstrip("\n").split("\n") if text else []
+            if body and not oneline:
+                body.insert(0, "")
+            if body and oneline and not graph:
+                body.append("")
+        rest = lines[1:] + body + ([""] if graph and not oneline else [])
+        out = [lead + lines[0]] + [(more + line).rstrip() if graph else line for line in rest]
+        yield "\n".join(out) + "\n"
         first = False
 
 
 @click.command()
 @click.argument("rev", default="HEAD")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Diff format.")
+@click.option("--path", default="", metavar="PTR", help="Only the changes under this JSON Pointer.")
+@click.option("--full", is_flag=True, help="Show long values whole instead of abbreviated.")
+@click.option("--no-pager", is_flag=True, help="Print directly, even on a terminal.")
 @click.option("--json", "as_json", is_flag=True, help="Print the commit and its patch as JSON.")
 @pass_app
-def show(app: AppContext, rev: str, fmt: str, as_json: bool) -> None:
+def show(app: AppContext, rev: str, fmt: str, path: str, full: bool, no_pager: bool, as_json: bool) -> None:
     """Show a commit's header and its diff to its first parent.
 
     \b
     Example:
       statevcs show HEAD~1
-      statevcs show v1 --format markdown
+      statevcs show v1 --format markdown --full
+      statevcs show --path /agent/prompt
     """
     repo = app.repo
     c = repo.resolve(rev)
     if as_json:
-        base = repo.objects.commit(c.parents[0]).root if c.parents else _empty_root(repo, c.root)
-        echo_json({"version": 1, "commit": commit_json(c), "patch": repo.diff_roots(base, c.root).patch})
+        echo_json({"version": 1, "commit": commit_json(c), "patch": _commit_diff(repo, c, path).patch})
         return
-    click.echo(_header(c))
-    click.echo("")
-    click.echo(_commit_diff(repo, c, fmt), nl=False)
+    text = "\n".join(_header(c)) + "\n\n" + _render_commit_diff(repo, c, fmt, path, full)
+    with paged(not no_pager) as write:
+        write(text)
 
 
 @click.command()
@@ -126,8 +219,9 @@ def reflog(app: AppContext, ref: str, limit: int | None, as_json: bool) -> None:
         return
     for i, e in enumerate(entries):
         new = e.new if e.new and not e.new.startswith("ref: ") else (e.new or "(deleted)")
-        shown = short(new) if new and len(new) == 64 else new
-        click.echo(f"{styled(shown, fg='yellow')} {ref}@{{{i}}}: {e.why} ({e.who}, {e.when.strftime('%Y-%m-%d %H:%M:%S')})")
+        shown = short(new) if new and len(new) == 64 else safe(new)
+        click.echo(f"{styled(shown, fg='yellow')} {safe(ref)}@{{{i}}}: {safe(e.why)} "
+                   f"({safe(e.who)}, {e.when.strftime('%Y-%m-%d %H:%M:%S')})")
 
 
 COMMANDS = [log, show, reflog]

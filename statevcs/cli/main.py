@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..errors import StateVCSError
-from .context import EXIT_ERROR, EXIT_USAGE, AppContext
+from .context import EXIT_ERROR, EXIT_USAGE, AppContext, safe
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,28 +51,61 @@ def _register() -> None:
 _register()
 
 
+def _error(message: str) -> None:
+    """The one way an error reaches the user: one ``error:`` line on stderr, every control
+    character in it (from a ref name, a path, a message) shown escaped."""
+    click.echo(f"error: {safe(message)}", err=True)
+
+
+#: Commands that take git's ``-N`` shorthand for ``-n N``.
+_COUNT_SHORTHAND = {"log"}
+
+
+def expand_count_shorthand(args: list[str]) -> list[str]:
+    """``statevcs log -3`` as ``statevcs log --max-count=3`` (click has no numeric options)."""
+    out, i, command = [], 0, None
+    while i < len(args):
+        arg = args[i]
+        if command is None:
+            if arg == "-C" and i + 1 < len(args):
+                out += [arg, args[i + 1]]
+                i += 2
+                continue
+            if not arg.startswith("-"):
+                command = arg
+        elif command in _COUNT_SHORTHAND:
+            if arg == "--":
+                return out + args[i:]
+            if len(arg) > 1 and arg[0] == "-" and arg[1:].isdigit():
+                arg = f"--max-count={int(arg[1:])}"
+        out.append(arg)
+        i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: ``error: ...`` on stderr and exit 2 for usage errors, 3 for other failures."""
+    args = expand_count_shorthand(list(sys.argv[1:] if argv is None else argv))
     try:
-        code = cli.main(args=argv, prog_name="statevcs", standalone_mode=False)
+        code = cli.main(args=args, prog_name="statevcs", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # plain `statevcs`: the help, not an error
         click.echo(exc.ctx.get_help() if exc.ctx else cli.get_help(click.Context(cli)))
         sys.exit(0)
     except click.UsageError as exc:
         hint = f" (see 'statevcs {exc.ctx.command_path.split(' ', 1)[1]} --help')" if exc.ctx and " " in exc.ctx.command_path else " (see 'statevcs --help')"
-        click.echo(f"error: {exc.format_message()}{hint}", err=True)
+        _error(f"{exc.format_message()}{hint}")
         sys.exit(EXIT_USAGE)
     except click.Abort:
-        click.echo("error: aborted", err=True)
+        _error("aborted")
         sys.exit(130)
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        _error(exc.format_message())
         sys.exit(exc.exit_code if exc.exit_code != 1 else EXIT_ERROR)
     except StateVCSError as exc:
-        click.echo(f"error: {exc}", err=True)
+        _error(str(exc))
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
-        click.echo("error: interrupted", err=True)
+        _error("interrupted")
         sys.exit(130)
     except BrokenPipeError:
         # The reader went away (e.g. `statevcs log | head`): not an error worth a message.
@@ -80,13 +113,12 @@ def main(argv: list[str] | None = None) -> None:
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
     except OSError as exc:
-        click.echo(f"error: {exc.strerror or exc}{': ' + exc.filename if exc.filename else ''}", err=True)
+        _error(f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}")
         sys.exit(EXIT_ERROR)
     except Exception as exc:  # a bug: say so in one line; the traceback only on request
         if os.environ.get("STATEVCS_DEBUG"):
             raise
-        click.echo(f"error: internal error: {type(exc).__name__}: {exc} (set STATEVCS_DEBUG=1 for a traceback)",
-                   err=True)
+        _error(f"internal error: {type(exc).__name__}: {exc} (set STATEVCS_DEBUG=1 for a traceback)")
         sys.exit(EXIT_ERROR)
     sys.exit(code if isinstance(code, int) else 0)
 
