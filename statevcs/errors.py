@@ -130,3 +130,17 @@ class RemoteNotFoundError(StateVCSError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "remote not found"
+
+
+class LimitExceededError(CorruptObjectError):
+    """An object or tree read from a store is bigger or deeper than a configured limit
+    (docs/security.md): it is refused, never read into memory."""
+
+
+class NonCanonicalObjectError(CorruptObjectError):
+    """An object's bytes are not the one canonical encoding the format allows (NaN, Infinity,
+    lone surrogates, duplicate or unsorted keys, extra whitespace, other number spellings)."""
+
+
+class InvalidLimitError(StateVCSError, ValueError):
+    """An environment variable that sets a limit (``STATEVCS_MAX_*``) is not a valid number."""

@@ -17,16 +17,25 @@ from typing import Any
 import blake3
 
 from ..errors import InvalidStateError
+from ..limits import DEFAULT_MAX_DEPTH, max_depth
 
-#: Deepest nesting of containers accepted in a state (root container = depth 1).
-MAX_DEPTH = 256
+#: Default deepest nesting of containers in a state (root container = depth 1);
+#: ``$STATEVCS_MAX_DEPTH`` changes it (statevcs.limits, docs/security.md).
+MAX_DEPTH = DEFAULT_MAX_DEPTH
 
 JSONValue = Any  # dict[str, JSONValue] | list[JSONValue] | str | int | float | bool | None
 
 _encoder = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False, check_circular=False
 )
-_decoder = json.JSONDecoder()
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+# NaN and Infinity are not JSON: Python's parser accepts them unless told otherwise.
+_decoder = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 def escape_token(token: str) -> str:
@@ -51,7 +60,7 @@ def validate(value: JSONValue) -> None:
     bytes, sets, datetimes and every other type, cycles, and nesting past ``MAX_DEPTH``.
     """
     try:
-        _check(value, 0, set())
+        _check(value, 0, set(), max_depth())
     except _Invalid as exc:
         pointer = "".join("/" + escape_token(t) for t in reversed(exc.tokens))
         raise InvalidStateError(exc.message, pointer) from None
@@ -60,7 +69,7 @@ def validate(value: JSONValue) -> None:
 _PLAIN = frozenset((str, int, bool, type(None)))  # scalars that need no further look
 
 
-def _check(item: Any, depth: int, active: set[int]) -> None:
+def _check(item: Any, depth: int, active: set[int], limit: int) -> None:
     t = type(item)
     if t in _PLAIN:
         return
@@ -69,8 +78,8 @@ def _check(item: Any, depth: int, active: set[int]) -> None:
             raise _Invalid(f"{item!r} is not a JSON number")
         return
     if t is dict or t is list or isinstance(item, (dict, list)):
-        if depth >= MAX_DEPTH:
-            raise _Invalid(f"nesting deeper than {MAX_DEPTH} levels")
+        if depth >= limit:
+            raise _Invalid(f"nesting deeper than {limit} levels")
         ident = id(item)
         if ident in active:
             raise _Invalid("cycle: a container contains itself")
@@ -88,7 +97,7 @@ def _check(item: Any, depth: int, active: set[int]) -> None:
             if type(child) in _PLAIN:
                 continue
             try:
-                _check(child, depth + 1, active)
+                _check(child, depth + 1, active, limit)
             except _Invalid as exc:
                 exc.tokens.append(key if is_dict else str(key))
                 raise
@@ -105,6 +114,7 @@ def _check(item: Any, depth: int, active: set[int]) -> None:
 
 
 _STR = frozenset((str,))
+_PLAIN_SCALARS = frozenset((str, int, float, bool, type(None)))
 
 
 def _refuse(o: Any) -> Any:
@@ -127,15 +137,96 @@ def canonical_str(value: JSONValue) -> str:
 
 
 def canonical_bytes(value: JSONValue) -> bytes:
-    """Canonical UTF-8 bytes of an already validated value."""
-    return canonical_str(value).encode("utf-8")
+    """Canonical UTF-8 bytes of an already validated value.
+
+    A string with a lone surrogate has no UTF-8 encoding: InvalidStateError names where it is."""
+    try:
+        return canonical_str(value).encode("utf-8")
+    except UnicodeEncodeError:
+        raise surrogate_error(value) from None
+
+
+def surrogate_error(value: JSONValue) -> InvalidStateError:
+    """The error for a value holding a lone surrogate, naming the first one's pointer."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if _has_surrogate(item):
+                return InvalidStateError("string holds a lone surrogate (not Unicode text)", _pointer(path))
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and _has_surrogate(key):
+                    return InvalidStateError(f"key {key.encode('utf-8', 'backslashreplace').decode()!r} holds a "
+                                             "lone surrogate (not Unicode text)", _pointer(path))
+                stack.append((child, path + (key,)))
+        elif isinstance(item, list):
+            stack.extend((child, path + (str(i),)) for i, child in enumerate(item))
+    return InvalidStateError("text holds a lone surrogate (not Unicode text)")
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _pointer(tokens: tuple[str, ...]) -> str:
+    return "".join("/" + escape_token(t) for t in tokens)
 
 
 def loads(data: bytes | str) -> JSONValue:
-    """Parse JSON text exactly (big integers stay integers, floats stay floats)."""
-    if isinstance(data, bytes):
-        data = data.decode("utf-8")
-    return _decoder.decode(data)
+    """Parse JSON text exactly (big integers stay integers, floats stay floats).
+
+    Raises ValueError for anything that is not JSON, NaN and Infinity included, and for
+    nesting too deep to parse (never RecursionError)."""
+    try:
+        if isinstance(data, bytes):
+            data = data.decode("utf-8")
+        return _decoder.decode(data)
+    except RecursionError:
+        raise ValueError("nesting too deep to parse") from None
+
+
+def parse_canonical(body: bytes) -> JSONValue:
+    """Parse bytes that must be the canonical encoding of their value; ValueError if not.
+
+    This is what the format allows and nothing else: NaN, Infinity, lone surrogates,
+    duplicate or unsorted keys, whitespace and other spellings of a number are refused,
+    so a value read from an object always re-encodes to the very bytes it came from."""
+    value = loads(body)
+    try:
+        again = canonical_str(value).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("it holds a lone surrogate (not Unicode text)") from None
+    except (ValueError, RecursionError) as exc:  # a float too large for JSON (1e400 parses as inf)
+        raise ValueError(f"it holds a value JSON cannot carry: {exc}") from None
+    if again != body:
+        raise ValueError("it is not in canonical form (duplicate or unsorted keys, whitespace, "
+                         "escapes or another spelling of a number)")
+    return value
+
+
+def nesting(value: JSONValue) -> int:
+    """How deeply containers nest in ``value`` (a scalar 0, ``[]`` 1, ``[[1]]`` 2)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > deepest:
+            deepest = depth
+        if set(map(type, children)) <= _PLAIN_SCALARS:
+            continue
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def hash_object(raw: bytes) -> bytes:

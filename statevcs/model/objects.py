@@ -13,12 +13,14 @@ State node kinds (see docs/storage-format.md):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Union
 
-from ..errors import CorruptObjectError, UnsupportedObjectError
-from .canonical import canonical_bytes, hash_object, loads, validate
+from ..errors import CorruptObjectError, LimitExceededError, NonCanonicalObjectError, UnsupportedObjectError
+from ..limits import ENV_MAX_DEPTH, max_depth
+from .canonical import canonical_bytes, hash_object, json_kind, nesting, parse_canonical, validate
 
 OBJECT_NODE = b"obj1"
 ARRAY_NODE = b"arr1"
@@ -160,43 +162,132 @@ def encode_tag(target: str, name: str, tagger: str, timestamp: datetime, message
     return Tag(oid, target, name, tagger, parse_time(payload["time"]), message), raw
 
 
+def is_object_id(value: Any) -> bool:
+    """Is ``value`` a full object id (64 lowercase hex digits)?"""
+    return type(value) is str and _ID.fullmatch(value) is not None
+
+
+_ID = re.compile(r"[0-9a-f]{64}")
+
+
 def _payload(oid: str, raw: bytes, expected: bytes) -> Any:
     kind, body = split_kind(raw)
     if kind != expected:
         raise CorruptObjectError(f"object {oid} is a {kind.decode(errors='replace')}, not a {expected.decode()}")
+    return _parse(oid, body)
+
+
+def _parse(oid: str, body: bytes) -> Any:
     try:
-        return loads(body)
+        return parse_canonical(body)
     except ValueError as exc:
-        raise CorruptObjectError(f"object {oid} does not decode: {exc}") from None
+        raise NonCanonicalObjectError(f"object {oid} is not valid: {exc}") from None
+
+
+def _fields(oid: str, what: str, p: Any, names: frozenset[str]) -> dict[str, Any]:
+    if type(p) is not dict or p.keys() != names:
+        got = sorted(p) if type(p) is dict else json_kind(p)
+        raise CorruptObjectError(f"{what} {oid} is malformed: fields {got}, expected {sorted(names)}")
+    return p
+
+
+def _typed(oid: str, what: str, field_name: str, value: Any, kind: type) -> Any:
+    if type(value) is not kind:
+        raise CorruptObjectError(
+            f"{what} {oid} is malformed: {field_name} is a {json_kind(value)}, expected a {_KIND_NAMES[kind]}")
+    return value
+
+
+_KIND_NAMES = {str: "str", int: "int", dict: "object", list: "array"}
+_COMMIT_FIELDS = frozenset(("root", "parents", "generation", "author", "time", "message", "metadata"))
+_TAG_FIELDS = frozenset(("target", "name", "tagger", "time", "message"))
+
+
+def _time(oid: str, what: str, text: Any) -> datetime:
+    _typed(oid, what, "time", text, str)
+    try:
+        ts = parse_time(text)
+    except ValueError:
+        ts = None
+    if ts is None or format_time(ts) != text:
+        raise CorruptObjectError(f"{what} {oid} is malformed: time {text[:40]!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    return ts
+
+
+def _id_field(oid: str, what: str, field_name: str, value: Any) -> str:
+    if not is_object_id(value):
+        raise CorruptObjectError(f"{what} {oid} is malformed: {field_name} is not an object id")
+    return value
 
 
 def decode_commit(oid: str, raw: bytes) -> Commit:
-    p = _payload(oid, raw, COMMIT)
-    try:
-        return Commit(
-            oid,
-            p["root"],
-            tuple(p["parents"]),
-            p["generation"],
-            p["author"],
-            parse_time(p["time"]),
-            p["message"],
-            p["metadata"],
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CorruptObjectError(f"commit {oid} is malformed: {exc}") from None
+    """Decode and check a commit: its fields, their types, and a generation that fits its parents' count.
+
+    Whether the parents exist and the generation is 1 + theirs is checked where the parents
+    can be read (fetch, fsck: ``check_commit_links``)."""
+    p = _fields(oid, "commit", _payload(oid, raw, COMMIT), _COMMIT_FIELDS)
+    root = _id_field(oid, "commit", "root", p["root"])
+    parents = _typed(oid, "commit", "parents", p["parents"], list)
+    for parent in parents:
+        _id_field(oid, "commit", "a parent", parent)
+    if len(set(parents)) != len(parents):
+        raise CorruptObjectError(f"commit {oid} is malformed: a parent is listed twice")
+    generation = _typed(oid, "commit", "generation", p["generation"], int)
+    if generation < 1 or (not parents and generation != 1) or (parents and generation < 2):
+        raise CorruptObjectError(f"commit {oid} is malformed: generation {generation} with {len(parents)} parent(s)")
+    return Commit(
+        oid,
+        root,
+        tuple(parents),
+        generation,
+        _typed(oid, "commit", "author", p["author"], str),
+        _time(oid, "commit", p["time"]),
+        _typed(oid, "commit", "message", p["message"], str),
+        _typed(oid, "commit", "metadata", p["metadata"], dict),
+    )
+
+
+def check_commit_links(commit: Commit, parent_generations: list[int]) -> None:
+    """Raise CorruptObjectError unless ``commit.generation`` is 1 + the largest parent's."""
+    expected = 1 + max(parent_generations, default=0)
+    if commit.generation != expected:
+        raise CorruptObjectError(
+            f"commit {commit.id} has generation {commit.generation}, but its parents make it {expected}")
 
 
 def decode_tag(oid: str, raw: bytes) -> Tag:
-    p = _payload(oid, raw, TAG)
-    try:
-        return Tag(oid, p["target"], p["name"], p["tagger"], parse_time(p["time"]), p["message"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CorruptObjectError(f"tag {oid} is malformed: {exc}") from None
+    """Decode and check an annotated tag object."""
+    p = _fields(oid, "tag", _payload(oid, raw, TAG), _TAG_FIELDS)
+    return Tag(
+        oid,
+        _id_field(oid, "tag", "target", p["target"]),
+        _typed(oid, "tag", "name", p["name"], str),
+        _typed(oid, "tag", "tagger", p["tagger"], str),
+        _time(oid, "tag", p["time"]),
+        _typed(oid, "tag", "message", p["message"], str),
+    )
 
 
 def decode_node(oid: str, raw: bytes) -> Node:
-    """Decode a state node (children that are their own nodes become Ref)."""
+    """Decode and check a state node (children that are their own nodes become Ref)."""
+    kind, body = node_kind(oid, raw)
+    p = _parse(oid, body)
+    check_node_payload(oid, kind, p, 1, nesting_bound(body))
+    if kind == OBJECT_NODE:
+        children: dict[str, Child] = p["i"]
+        for key, child_id in p["r"].items():
+            children[key] = Ref(child_id)
+        return ObjectNode(children)
+    if kind == ARRAY_NODE:
+        items: list[Child] = p["i"]
+        for index in p["r"]:
+            items[index] = Ref(items[index])
+        return ArrayNode(items)
+    return ValueNode(p["v"])
+
+
+def node_kind(oid: str, raw: bytes) -> tuple[bytes, bytes]:
+    """(kind, body) of a state node; CorruptObjectError/UnsupportedObjectError for anything else."""
     kind, body = split_kind(raw)
     if kind not in NODE_KINDS:
         if kind in KNOWN_KINDS:
@@ -204,21 +295,51 @@ def decode_node(oid: str, raw: bytes) -> Node:
         raise UnsupportedObjectError(
             f"object {oid} has kind {kind.decode(errors='replace')!r}, unknown to this statevcs version"
         )
-    try:
-        p = loads(body)
-        if kind == OBJECT_NODE:
-            children: dict[str, Child] = p["i"]
-            for key, child_id in p["r"].items():
-                children[key] = Ref(child_id)
-            return ObjectNode(children)
-        if kind == ARRAY_NODE:
-            items: list[Child] = p["i"]
-            for index in p["r"]:
-                items[index] = Ref(items[index])
-            return ArrayNode(items)
-        return ValueNode(p["v"])
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise CorruptObjectError(f"node {oid} is malformed: {exc}") from None
+    return kind, body
+
+
+_OBJ_FIELDS = frozenset(("i", "r"))
+_VAL_FIELDS = frozenset(("v",))
+
+
+def check_node_payload(oid: str, kind: bytes, p: Any, depth: int = 1, bound: int | None = None) -> None:
+    """Raise CorruptObjectError unless ``p`` is a well-formed payload of a ``kind`` node.
+
+    A node at container depth ``depth`` (the root is 1) must not nest past the depth limit
+    (LimitExceededError). ``bound``, an upper bound of the node's own nesting (its count of
+    brackets), spares measuring it when even the bound fits."""
+    if kind == VALUE_NODE:
+        _fields(oid, "node", p, _VAL_FIELDS)
+        inline = p["v"]
+    elif kind == OBJECT_NODE:
+        _fields(oid, "node", p, _OBJ_FIELDS)
+        inline_map, refs = _typed(oid, "node", "i", p["i"], dict), _typed(oid, "node", "r", p["r"], dict)
+        for key, child in refs.items():
+            _id_field(oid, "node", f"child {key!r}", child)
+            if key in inline_map:
+                raise CorruptObjectError(f"node {oid} is malformed: key {key!r} is both inline and a child node")
+        inline = list(inline_map.values())  # the list's own level stands for the node's
+    else:
+        _fields(oid, "node", p, _OBJ_FIELDS)
+        inline, refs = _typed(oid, "node", "i", p["i"], list), _typed(oid, "node", "r", p["r"], list)
+        previous = -1
+        for index in refs:
+            if type(index) is not int or not previous < index < len(inline):
+                raise CorruptObjectError(f"node {oid} is malformed: child index {index!r} is out of order or range")
+            _id_field(oid, "node", f"item {index}", inline[index])
+            previous = index
+    limit = max_depth()
+    if bound is not None and depth - 1 + bound <= limit:
+        return
+    deepest = depth - 1 + nesting(inline)
+    if deepest > limit:
+        raise LimitExceededError(f"node {oid} nests {deepest} levels deep, past the limit of {limit} "
+                                 f"({ENV_MAX_DEPTH} raises it, see docs/security.md)")
+
+
+def nesting_bound(body: bytes) -> int:
+    """An upper bound of how deeply containers nest in a JSON text: its count of opening brackets."""
+    return body.count(b"[") + body.count(b"{")
 
 
 def kind_of(raw: bytes) -> str:
@@ -233,18 +354,20 @@ def kind_of(raw: bytes) -> str:
     return kind.decode(errors="replace")
 
 
-def child_ids(raw: bytes) -> list[str]:
-    """Ids an object links to (children, root, parents, target), for fsck and gc."""
-    kind, body = split_kind(raw)
-    p = loads(body)
-    if kind == OBJECT_NODE:
-        return list(p["r"].values())
-    if kind == ARRAY_NODE:
-        return [p["i"][i] for i in p["r"]]
+def child_ids(raw: bytes, oid: str = "") -> list[str]:
+    """Ids an object links to (children, root, parents, target), for fsck and gc.
+
+    The object is decoded and checked first: CorruptObjectError if it is malformed."""
+    oid = oid or object_id(raw)
+    kind, _ = split_kind(raw)
     if kind == COMMIT:
-        return [p["root"], *p["parents"]]
+        commit = decode_commit(oid, raw)
+        return [commit.root, *commit.parents]
     if kind == TAG:
-        return [p["target"]]
-    if kind == VALUE_NODE:
-        return []
-    raise UnsupportedObjectError(f"unknown object kind {kind.decode(errors='replace')!r}")
+        return [decode_tag(oid, raw).target]
+    node = decode_node(oid, raw)
+    if isinstance(node, ObjectNode):
+        return [c.id for c in node.children.values() if type(c) is Ref]
+    if isinstance(node, ArrayNode):
+        return [c.id for c in node.items if type(c) is Ref]
+    return []

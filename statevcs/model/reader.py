@@ -1,11 +1,17 @@
-"""Cached reads of objects from a store: verified raw bytes, decoded nodes and commits."""
+"""Cached reads of objects from a store: verified raw bytes, decoded nodes and commits.
+
+The caches are bounded by bytes, not entries: a few huge objects cannot fill memory
+where thousands of small ones fit. Least recently used entries go first; a hit makes an
+entry the most recent again.
+"""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..errors import CorruptObjectError, ObjectNotFoundError, RevisionNotFoundError
+from ..limits import cache_bytes as default_cache_bytes
 from .objects import (
     COMMIT,
     TAG,
@@ -23,29 +29,71 @@ class RawSource(Protocol):
     def get(self, oid: str) -> bytes: ...
 
 
-class _LRU(OrderedDict):
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
+#: What an entry costs beyond its bytes (dict slot, key, object headers), so that many
+#: tiny entries are bounded too.
+ENTRY_OVERHEAD = 200
 
-    def put(self, key: str, value: object) -> None:
-        self[key] = value
-        if len(self) > self.size:
-            self.popitem(last=False)
+
+class ByteLRU:
+    """A least-recently-used cache holding at most ``capacity`` bytes of entries."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.used = 0
+        self._entries: OrderedDict[str, tuple[Any, int]] = OrderedDict()
+
+    def get(self, key: str) -> Any:
+        """The cached value (now the most recent), or None."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        self._entries.move_to_end(key)
+        return entry[0]
+
+    def put(self, key: str, value: Any, size: int = 0) -> None:
+        """Cache ``value``, which costs about ``size`` bytes; evicts the least recent entries."""
+        cost = size + ENTRY_OVERHEAD
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.used -= old[1]
+        if cost > self.capacity:
+            return  # larger than the whole cache: not kept
+        self._entries[key] = (value, cost)
+        self.used += cost
+        while self.used > self.capacity:
+            _, (_, evicted) = self._entries.popitem(last=False)
+            self.used -= evicted
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.used = 0
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 class ObjectReader:
-    """Reads objects through small LRU caches; objects are immutable, so caching is safe.
+    """Reads objects through byte-bounded LRU caches; objects are immutable, so caching is safe.
 
+    ``cache_bytes`` (default ``$STATEVCS_CACHE_BYTES``, 128 MiB) is shared out between the
+    raw bytes (a quarter) and decoded nodes and commits (the rest: decoded values take
+    several times their encoded size, which their cost is estimated at).
     ``extra`` holds objects not (yet) in the store, such as a working state's nodes.
     """
 
-    def __init__(self, store: RawSource, cache_size: int = 20_000) -> None:
+    #: Decoded values cost about this many times their encoded bytes in Python objects.
+    DECODED_FACTOR = 4
+
+    def __init__(self, store: RawSource, cache_bytes: int | None = None) -> None:
+        total = default_cache_bytes() if cache_bytes is None else cache_bytes
         self.store = store
         self.extra: dict[str, bytes] = {}
-        self._raw: _LRU = _LRU(cache_size)
-        self._nodes: _LRU = _LRU(cache_size)
-        self._commits: _LRU = _LRU(cache_size)
+        self._raw = ByteLRU(total // 4)
+        self._nodes = ByteLRU(total // 2)
+        self._commits = ByteLRU(total // 4)
 
     def raw(self, oid: str) -> bytes:
         raw = self._raw.get(oid)
@@ -53,21 +101,23 @@ class ObjectReader:
             raw = self.extra.get(oid)
             if raw is None:
                 raw = self.store.get(oid)
-            self._raw.put(oid, raw)
+            self._raw.put(oid, raw, len(raw))
         return raw
 
     def node(self, oid: str) -> Node:
         node = self._nodes.get(oid)
         if node is None:
-            node = decode_node(oid, self.raw(oid))
-            self._nodes.put(oid, node)
+            raw = self.raw(oid)
+            node = decode_node(oid, raw)
+            self._nodes.put(oid, node, len(raw) * self.DECODED_FACTOR)
         return node
 
     def commit(self, oid: str) -> Commit:
         commit = self._commits.get(oid)
         if commit is None:
-            commit = decode_commit(oid, self.raw(oid))
-            self._commits.put(oid, commit)
+            raw = self.raw(oid)
+            commit = decode_commit(oid, raw)
+            self._commits.put(oid, commit, len(raw) * self.DECODED_FACTOR)
         return commit
 
     def tag(self, oid: str) -> Tag:
@@ -94,4 +144,4 @@ class ObjectReader:
         self._commits.clear()
 
 
-__all__ = ["ObjectReader", "ObjectNotFoundError"]
+__all__ = ["ByteLRU", "ObjectReader", "ObjectNotFoundError"]

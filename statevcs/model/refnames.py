@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InvalidRefNameError
+from ..limits import ENV_MAX_REF_NAME_BYTES, max_ref_name_bytes
 
 HEAD = "HEAD"
 BRANCH_PREFIX = "refs/heads/"
@@ -13,12 +14,25 @@ _FORBIDDEN = set(" ~^:?*[\\")
 
 
 def check_name(name: str, what: str = "ref name") -> str:
-    """Return ``name`` if git would accept it as (part of) a ref name, else raise."""
+    """Return ``name`` if git would accept it as (part of) a ref name, else raise.
+
+    On top of git's rules: no C1 control characters (U+0080-U+009F, which terminals act
+    on), nothing that is not Unicode text (lone surrogates), and at most
+    ``max_ref_name_bytes()`` UTF-8 bytes (default 1024; PostgreSQL's NOTIFY carries names)."""
     if not isinstance(name, str) or not name:
         raise InvalidRefNameError(f"invalid {what}: empty")
 
     def bad(reason: str) -> InvalidRefNameError:
-        return InvalidRefNameError(f"invalid {what} {name!r}: {reason}")
+        shown = name if len(name) <= 80 else name[:60] + "..."
+        return InvalidRefNameError(f"invalid {what} {ascii(shown)}: {reason}")
+
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise bad("not Unicode text (a lone surrogate)") from None
+    limit = max_ref_name_bytes()
+    if size > limit:
+        raise bad(f"longer than {limit} bytes ({size}; {ENV_MAX_REF_NAME_BYTES} changes the limit)")
 
     if name.startswith("-"):
         raise bad("must not start with '-'")
@@ -33,7 +47,7 @@ def check_name(name: str, what: str = "ref name") -> str:
     if "@{" in name:
         raise bad("must not contain '@{'")
     for ch in name:
-        if ord(ch) < 0x20 or ord(ch) == 0x7F:
+        if ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F:
             raise bad("must not contain control characters")
         if ch in _FORBIDDEN:
             raise bad(f"must not contain {ch!r}")
@@ -43,6 +57,16 @@ def check_name(name: str, what: str = "ref name") -> str:
         if part.endswith(".lock"):
             raise bad("no component may end with '.lock'")
     return name
+
+
+def check_ref(ref: str) -> str:
+    """Return a full ref name (``refs/...`` or ``HEAD``) if it is valid, else raise; for names
+    that come from elsewhere (a remote), which must pass the same rules as local ones."""
+    if ref == HEAD:
+        return ref
+    if not isinstance(ref, str) or not ref.startswith("refs/"):
+        raise InvalidRefNameError(f"invalid ref name {ascii(ref)[:80]}: must start with 'refs/'")
+    return check_name(ref)
 
 
 def check_branch_name(name: str) -> str:

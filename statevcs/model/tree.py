@@ -14,8 +14,9 @@ from __future__ import annotations
 from json.encoder import encode_basestring  # the C implementation when available
 from typing import Any, Iterator, Protocol
 
-from ..errors import PathNotFoundError
-from .canonical import canonical_str, loads
+from ..errors import InvalidStateError, LimitExceededError, NonCanonicalObjectError, PathNotFoundError
+from ..limits import ENV_MAX_DEPTH, ENV_MAX_OBJECT_BYTES, max_depth, max_object_bytes
+from .canonical import canonical_str, loads, nesting, parse_canonical, surrogate_error
 from .missing import MISSING
 from .objects import (
     ARRAY_NODE,
@@ -27,9 +28,11 @@ from .objects import (
     ObjectNode,
     Ref,
     ValueNode,
+    check_node_payload,
     encode,
+    nesting_bound,
+    node_kind,
     object_id,
-    split_kind,
 )
 from .pointer import array_index, format_pointer, parse_pointer
 
@@ -56,6 +59,7 @@ def write_tree(value: Any) -> tuple[str, dict[str, bytes]]:
     of its children instead of encoding every byte again at every level.
     """
     objects: dict[str, bytes] = {}
+    size_limit = max_object_bytes()
 
     def child(v: Any) -> tuple[bool, str]:
         """(is_ref, text): a child node's id, or the canonical text of an inline value."""
@@ -104,7 +108,14 @@ def write_tree(value: Any) -> tuple[str, dict[str, bytes]]:
         return store(ARRAY_NODE, '{"i":[' + texts + '],"r":[' + refs + "]}")
 
     def store(kind: bytes, payload: str) -> str:
-        raw = kind + b" " + payload.encode("utf-8")
+        try:
+            raw = kind + b" " + payload.encode("utf-8")
+        except UnicodeEncodeError:
+            raise surrogate_error(value) from None
+        if len(raw) > size_limit:
+            raise InvalidStateError(
+                f"a container encodes to {len(raw)} bytes, more than the {size_limit}-byte object size "
+                f"limit ({ENV_MAX_OBJECT_BYTES} raises it, see docs/security.md)")
         oid = object_id(raw)
         objects[oid] = raw
         return oid
@@ -116,6 +127,9 @@ def write_tree(value: Any) -> tuple[str, dict[str, bytes]]:
     if isinstance(value, list):
         return list_node([child(x) for x in value]), objects
     oid, raw = encode(VALUE_NODE, {"v": value})
+    if len(raw) > size_limit:
+        raise InvalidStateError(f"the value encodes to {len(raw)} bytes, more than the {size_limit}-byte "
+                                f"object size limit ({ENV_MAX_OBJECT_BYTES} raises it, see docs/security.md)")
     objects[oid] = raw
     return oid, objects
 
@@ -140,24 +154,44 @@ def _scalar(v: Any) -> str:
 
 
 def read_tree(source: NodeSource, oid: str) -> Any:
-    """The full JSON value of a node, as fresh Python objects the caller may mutate."""
-    kind, body = split_kind(source.raw(oid))
-    payload = loads(body)  # fresh objects every time: callers can never touch a cache
+    """The full JSON value of a node, as fresh Python objects the caller may mutate.
+
+    Every node is checked as it is read (canonical bytes, structure), and a tree nesting
+    deeper than the depth limit raises LimitExceededError instead of exhausting the stack."""
+    return _read(source, oid, 1, max_depth())
+
+
+def _read(source: NodeSource, oid: str, depth: int, limit: int) -> Any:
+    """``read_tree`` of the node at container depth ``depth`` (the root is 1)."""
+    kind, body = node_kind(oid, source.raw(oid))
+    if depth > limit:
+        raise _too_deep(oid, limit)
+    try:
+        payload = parse_canonical(body)  # fresh objects every time: callers can never touch a cache
+    except ValueError as exc:
+        raise NonCanonicalObjectError(f"object {oid} is not valid: {exc}") from None
+    try:
+        check_node_payload(oid, kind, payload, depth, nesting_bound(body))
+    except LimitExceededError:
+        raise _too_deep(oid, limit) from None
     if kind == OBJECT_NODE:
         result = payload["i"]
         for key, child_id in payload["r"].items():
-            result[key] = read_tree(source, child_id)
+            result[key] = _read(source, child_id, depth + 1, limit)
         # Keep the canonical (sorted) key order, whatever order the refs were filled in.
         return {k: result[k] for k in sorted(result)} if payload["r"] else result
     if kind == ARRAY_NODE:
         items = payload["i"]
         for index in payload["r"]:
-            items[index] = read_tree(source, items[index])
+            items[index] = _read(source, items[index], depth + 1, limit)
         return items
-    if kind == VALUE_NODE:
-        return payload["v"]
-    source.node(oid)  # raises the right error for an unknown or non-node kind
-    raise AssertionError("unreachable")
+    return payload["v"]
+
+
+def _too_deep(oid: str, limit: int) -> LimitExceededError:
+    return LimitExceededError(
+        f"the tree at node {oid} nests deeper than the limit of {limit} levels "
+        f"({ENV_MAX_DEPTH} raises it, see docs/security.md)")
 
 
 def materialize(source: NodeSource, child: Child) -> Any:
@@ -323,8 +357,12 @@ def shallow(source: NodeSource, child: Any) -> Any:
 def graft(source: NodeSource, root: str, tokens: list[str], new: Any) -> tuple[str, dict[str, bytes]]:
     """The tree ``root`` with the value at ``tokens`` replaced by ``new`` (MISSING removes it).
 
-    Missing parents are created as objects.
+    Missing parents are created as objects. InvalidStateError if the result would nest
+    past the depth limit (it could not be read back).
     """
+    limit = max_depth()
+    if new is not MISSING and len(tokens) + nesting(new) > limit:
+        raise InvalidStateError(f"nesting deeper than {limit} levels", format_pointer(tuple(tokens)))
     if not tokens:
         if new is MISSING:
             new = None
@@ -360,5 +398,6 @@ def graft(source: NodeSource, root: str, tokens: list[str], new: Any) -> tuple[s
         else:
             current[index] = new
     return write_tree(top)
+
 
 

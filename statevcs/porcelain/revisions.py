@@ -102,20 +102,19 @@ def _resolve_base(repo: "Repository", base: str, text: str) -> str:
     for name in candidates:
         oid = repo._ref_target(name)
         if oid is not None:
-            return repo.objects.peel(oid)
+            commit = repo.objects.peel(oid)
+            if is_hex_prefix(base) and len(base) < 64:
+                # A ref named like a short id must not silently shadow the commit it abbreviates.
+                by_id = _commits_with_prefix(repo, base.lower())
+                others = [c for c in by_id if c != commit]
+                if others:
+                    raise AmbiguousRevisionError(
+                        f"{base!r} is ambiguous: it is {name} (commit {commit[:12]}) and a short id of "
+                        f"commit {others[0][:12]}; say {name} or give more digits of the id")
+            return commit
     if is_hex_prefix(base):
-        prefix = base.lower()
-        matches = repo.store.ids_with_prefix(prefix, limit=10) if len(prefix) < 64 else (
-            [prefix] if repo.store.has(prefix) else []
-        )
-        commits = []
-        for oid in matches:
-            kind = repo.objects.kind(oid)
-            if kind == COMMIT:
-                commits.append(oid)
-            elif kind == TAG:
-                commits.append(repo.objects.peel(oid))
-        commits = sorted(set(commits))
+        matches = _ids(repo, base.lower())
+        commits = _commits_with_prefix(repo, base.lower(), matches)
         if len(commits) == 1:
             return commits[0]
         if len(commits) > 1:
@@ -125,3 +124,21 @@ def _resolve_base(repo: "Repository", base: str, text: str) -> str:
     elif all(c in "0123456789abcdefABCDEF" for c in base) and len(base) < MIN_PREFIX:
         raise RevisionNotFoundError(f"unknown revision {text!r} (short ids need at least {MIN_PREFIX} digits)")
     raise RevisionNotFoundError(f"unknown revision {text!r}")
+
+
+def _ids(repo: "Repository", prefix: str) -> list[str]:
+    if len(prefix) < 64:
+        return repo.store.ids_with_prefix(prefix, limit=10)
+    return [prefix] if repo.store.has(prefix) else []
+
+
+def _commits_with_prefix(repo: "Repository", prefix: str, matches: list[str] | None = None) -> list[str]:
+    """The commits whose id (or whose annotated tag's id) starts with ``prefix``, sorted."""
+    commits = []
+    for oid in _ids(repo, prefix) if matches is None else matches:
+        kind = repo.objects.kind(oid)
+        if kind == COMMIT:
+            commits.append(oid)
+        elif kind == TAG:
+            commits.append(repo.objects.peel(oid))
+    return sorted(set(commits))

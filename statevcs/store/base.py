@@ -18,7 +18,8 @@ from typing import Iterable, Iterator, Mapping
 import blake3
 import zstandard
 
-from ..errors import CorruptObjectError, RefConflictError, RefExistsError
+from ..errors import CorruptObjectError, LimitExceededError, RefConflictError, RefExistsError
+from ..limits import ENV_MAX_OBJECT_BYTES, max_object_bytes
 
 #: Objects whose encoding is at least this many bytes are stored zstd-compressed.
 COMPRESS_THRESHOLD = 512
@@ -57,21 +58,58 @@ def pack(raw: bytes) -> bytes:
 
 
 def unpack_verified(oid: str, stored: bytes) -> bytes:
-    """Raw object bytes from their stored form, checked against the id."""
+    """Raw object bytes from their stored form, checked against the id.
+
+    Objects larger than ``max_object_bytes()`` are refused before they are inflated: a
+    small compressed object cannot make a reader allocate gigabytes (a decompression bomb).
+    """
     if not stored:
         raise CorruptObjectError(f"object {oid} is empty")
+    limit = max_object_bytes()
     flag, body = stored[0], stored[1:]
     if flag == _PLAIN:
         raw = body
+        if len(raw) > limit:
+            raise _too_large(oid, len(raw), limit)
     elif flag == _ZSTD:
-        try:
-            raw = _decompressor.decompress(body)
-        except zstandard.ZstdError as exc:
-            raise CorruptObjectError(f"object {oid} does not decompress: {exc}") from None
+        raw = _inflate(oid, body, limit)
     else:
         raise CorruptObjectError(f"object {oid} has unknown storage flag {flag}")
     verify(oid, raw)
     return raw
+
+
+def _too_large(oid: str, size: int | str, limit: int) -> LimitExceededError:
+    return LimitExceededError(
+        f"object {oid} is larger than the {limit}-byte object size limit ({size} bytes; "
+        f"{ENV_MAX_OBJECT_BYTES} raises it, see docs/security.md)"
+    )
+
+
+_CHUNK = 1 << 20
+
+
+def _inflate(oid: str, body: bytes, limit: int) -> bytes:
+    """Decompress one zstd frame, never producing more than ``limit`` bytes."""
+    try:
+        declared = zstandard.frame_content_size(body)
+        if declared > limit:
+            raise _too_large(oid, declared, limit)
+        if declared >= 0:  # zstd checks the output against the declared size
+            return _decompressor.decompress(body)
+        # No declared size: stream, and stop as soon as the output passes the limit.
+        out = bytearray()
+        with _decompressor.stream_reader(body) as reader:
+            while True:
+                chunk = reader.read(_CHUNK)
+                if not chunk:
+                    break
+                out += chunk
+                if len(out) > limit:
+                    raise _too_large(oid, f"over {limit}", limit)
+        return bytes(out)
+    except zstandard.ZstdError as exc:
+        raise CorruptObjectError(f"object {oid} does not decompress: {exc}") from None
 
 
 def verify(oid: str, raw: bytes) -> None:

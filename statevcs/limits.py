@@ -1,0 +1,66 @@
+"""Resource limits: how big, how deep and how long anything read from a store may be.
+
+They bound what a hostile remote or a crafted repository can make statevcs do (see
+docs/security.md). Each has a documented default and one way to change it: an
+environment variable, read when the limit is used, so a process, a test or a CLI run
+can raise or lower it without touching the repository.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import InvalidLimitError
+
+#: Largest object (raw bytes, after decompression) read or written: 128 MiB.
+DEFAULT_MAX_OBJECT_BYTES = 128 << 20
+#: Deepest nesting of containers in a state (root container = depth 1).
+DEFAULT_MAX_DEPTH = 256
+#: Longest full ref name (``refs/heads/...``) in UTF-8 bytes.
+DEFAULT_MAX_REF_NAME_BYTES = 1024
+#: Bytes of decoded objects an ObjectReader keeps cached: 128 MiB.
+DEFAULT_CACHE_BYTES = 128 << 20
+
+#: Ceilings a setting may not pass: the readers recurse once per level (Python's stack),
+#: and PostgreSQL's NOTIFY payload (8,000 bytes) carries a ref name.
+DEPTH_CEILING = 512
+REF_NAME_CEILING = 4000
+
+ENV_MAX_OBJECT_BYTES = "STATEVCS_MAX_OBJECT_SIZE"
+ENV_MAX_DEPTH = "STATEVCS_MAX_DEPTH"
+ENV_MAX_REF_NAME_BYTES = "STATEVCS_MAX_REF_NAME"
+ENV_CACHE_BYTES = "STATEVCS_CACHE_BYTES"
+
+
+def _setting(name: str, default: int, low: int, high: int | None = None) -> int:
+    text = os.environ.get(name)
+    if text is None or text.strip() == "":
+        return default
+    try:
+        value = int(text.strip().replace("_", ""))
+    except ValueError:
+        raise InvalidLimitError(f"{name}={text!r} is not a whole number") from None
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise InvalidLimitError(f"{name}={value} must be {bounds}")
+    return value
+
+
+def max_object_bytes() -> int:
+    """Largest object size in bytes (``$STATEVCS_MAX_OBJECT_SIZE``, default 128 MiB)."""
+    return _setting(ENV_MAX_OBJECT_BYTES, DEFAULT_MAX_OBJECT_BYTES, 1024)
+
+
+def max_depth() -> int:
+    """Deepest container nesting of a state (``$STATEVCS_MAX_DEPTH``, default 256, at most 512)."""
+    return _setting(ENV_MAX_DEPTH, DEFAULT_MAX_DEPTH, 1, DEPTH_CEILING)
+
+
+def max_ref_name_bytes() -> int:
+    """Longest full ref name in UTF-8 bytes (``$STATEVCS_MAX_REF_NAME``, default 1024, at most 4000)."""
+    return _setting(ENV_MAX_REF_NAME_BYTES, DEFAULT_MAX_REF_NAME_BYTES, 16, REF_NAME_CEILING)
+
+
+def cache_bytes() -> int:
+    """Bytes of objects an ObjectReader caches (``$STATEVCS_CACHE_BYTES``, default 128 MiB; 0 = none)."""
+    return _setting(ENV_CACHE_BYTES, DEFAULT_CACHE_BYTES, 0)
