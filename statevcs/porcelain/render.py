@@ -161,6 +161,10 @@ def _paint_hunk_line(line: str, on: bool) -> str:
     return line
 
 
+def _lines(n: int) -> str:
+    return f"{n} line{'s' if n != 1 else ''}"
+
+
 def _text_edit(c: Change) -> bool:
     """A change best shown as a line diff inside the value: an edited multi-line string."""
     return c.op == "replace" and isinstance(c.old, str) and isinstance(c.new, str) and (is_text(c.old) or is_text(c.new))
@@ -179,7 +183,7 @@ def render_text(d: Diff, s: Style) -> str:
             lines.append(_paint(f"- {path}: {terminal_text(old)}", _RED, s.color))
         elif _text_edit(c):
             before, after = value_lines(c.old), value_lines(c.new)
-            lines.append(_paint(f"~ {path}: text, {len(before)} -> {len(after)} lines", _YELLOW, s.color))
+            lines.append(_paint(f"~ {path}: text, {len(before)} -> {_lines(len(after))}", _YELLOW, s.color))
             lines.extend("    " + _paint_hunk_line(h, s.color) for h in line_hunks(before, after))
         else:
             old, new = (dumps_compact(c.old), dumps_compact(c.new)) if s.full else abbreviate_pair(c.old, c.new)
@@ -232,7 +236,7 @@ def render_markdown(d: Diff, s: Style) -> str:
         path = md_code(c.path or "/")
         if _text_edit(c):
             before, after = value_lines(c.old), value_lines(c.new)
-            lines.append(f"| {path} | {names[c.op]} | text, {len(before)} lines | text, {len(after)} lines (diff below) |")
+            lines.append(f"| {path} | {names[c.op]} | text, {_lines(len(before))} | text, {_lines(len(after))} (diff below) |")
             details.append(f"Text diff of {md_code(c.path or '/', in_table=False)}:\n\n"
                            + md_fenced("\n".join(line_hunks(before, after)), "diff"))
             continue
