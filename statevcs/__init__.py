@@ -5,9 +5,10 @@ with commits, branches, tags, diffs and history, in an embedded store.
 """
 
 from .algo.diff import Change, diff
-from .algo.merge import Conflict, MergeResult, merge3
+from .algo.merge import BASE, BOTH, OURS, THEIRS, Conflict, MergeResult, Side, merge3
 from .errors import (
     AmbiguousRevisionError,
+    ConflictResolutionError,
     CorruptObjectError,
     InvalidPointerError,
     InvalidRefNameError,
@@ -40,6 +41,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Repository", "Commit", "Tag", "Diff", "Change", "diff", "MISSING", "merge3", "MergeResult", "Conflict",
+    "Side", "OURS", "THEIRS", "BASE", "BOTH", "ConflictResolutionError",
     "StateVCSError", "InvalidStateError", "InvalidPointerError", "PathNotFoundError", "InvalidRefNameError",
     "RevisionNotFoundError", "AmbiguousRevisionError", "RefConflictError", "RefExistsError",
     "ObjectNotFoundError", "CorruptObjectError", "UnsupportedObjectError", "NotARepositoryError",

@@ -144,3 +144,7 @@ class NonCanonicalObjectError(CorruptObjectError):
 
 class InvalidLimitError(StateVCSError, ValueError):
     """An environment variable that sets a limit (``STATEVCS_MAX_*``) is not a valid number."""
+
+
+class ConflictResolutionError(StateVCSError, ValueError):
+    """A resolution cannot settle that conflict (BOTH on a conflict that is not an array's)."""

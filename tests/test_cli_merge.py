@@ -209,3 +209,68 @@ def test_cherry_pick_conflict_flow_keeps_the_author(forked):
     assert c["author"] == exp["author"] and c["message"] == "exp work" and len(c["parents"]) == 1
     assert c["metadata"]["cherry_picked_from"] == exp["id"]
     assert state(forked) == {"a": 2, "b": 5, "log": [1, 3]}
+
+
+# ---------------------------------------------------------------- side resolutions of arrays (issue 12)
+
+
+@pytest.fixture
+def chat(tmp_path):
+    """main appended "a-ours"; exp edited index 0 and appended "a-theirs"; both changed /n."""
+    run(tmp_path, "init", "r")
+    d = tmp_path / "r"
+    (d / "state.json").write_text('{"m": ["sys", "u1"], "n": 1}')
+    run(d, "commit", "-m", "base")
+    run(d, "switch", "-c", "exp")
+    (d / "state.json").write_text('{"m": ["SYS2", "u1", "a-theirs"], "n": 3}')
+    run(d, "commit", "-m", "exp")
+    run(d, "switch", "main")
+    (d / "state.json").write_text('{"m": ["sys", "u1", "a-ours"], "n": 2}')
+    run(d, "commit", "-m", "main")
+    return d
+
+
+@pytest.mark.parametrize("flag, m", [
+    ("--ours", ["SYS2", "u1", "a-ours"]),
+    ("--theirs", ["SYS2", "u1", "a-theirs"]),
+    ("--both", ["SYS2", "u1", "a-ours", "a-theirs"]),
+    ("--base", ["SYS2", "u1"]),
+])
+def test_resolve_array_side_keeps_the_other_sides_clean_edit(chat, flag, m):
+    assert run(chat, "merge", "exp", check=False).code == 1
+    run(chat, "resolve", "/m", flag)
+    assert state(chat)["m"] == m
+    run(chat, "resolve", "/n", "--value", "9")
+    run(chat, "merge", "--continue")
+    assert run(chat, "cat", "HEAD").json() == {"m": m, "n": 9}
+
+
+@pytest.mark.parametrize("flag, strategy", [("--ours", "target_wins"), ("--theirs", "source_wins")])
+def test_resolve_side_agrees_with_the_side_strategy(chat, flag, strategy):
+    run(chat, "branch", "other")
+    run(chat, "merge", "exp", "--into", "other", "--strategy", strategy)
+    run(chat, "merge", "exp", check=False)
+    run(chat, "resolve", "/m", flag)
+    run(chat, "resolve", "/n", flag)
+    run(chat, "merge", "--continue")
+    assert run(chat, "cat", "HEAD").json() == run(chat, "cat", "other").json()
+
+
+def test_resolve_both_on_a_scalar_conflict_is_refused_and_changes_nothing(chat):
+    run(chat, "merge", "exp", check=False)
+    before = (chat / "state.json").read_bytes()
+    r = fails(chat, 3, "resolve", "/n", "--both")
+    assert "/n" in r.err and "modify/modify" in r.err
+    assert (chat / "state.json").read_bytes() == before
+    fails(chat, 2, "resolve", "/m", "--both", "--value", "[]")
+    assert (chat / "state.json").read_bytes() == before
+
+
+def test_union_attribute_edit_on_one_side_is_not_duplicated(chat):
+    run(chat, "switch", "exp")
+    (chat / "state.json").write_text('{"m": ["SYS2", "U1", "a-theirs"], "n": 3}')
+    run(chat, "commit", "-m", "edit u1")
+    run(chat, "switch", "main")
+    (chat / ".statevcs" / "attributes").write_text("/m union\n/n ours\n")
+    run(chat, "merge", "exp")
+    assert state(chat) == {"m": ["SYS2", "U1", "a-ours", "a-theirs"], "n": 2}

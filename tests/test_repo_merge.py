@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from statevcs import MISSING, MergeConflictError, NotFastForwardError
+from statevcs import (
+    BASE,
+    BOTH,
+    MISSING,
+    OURS,
+    THEIRS,
+    ConflictResolutionError,
+    MergeConflictError,
+    NotFastForwardError,
+)
 
 
 def fork(repo, base, ours, theirs):
@@ -196,3 +205,66 @@ def test_merge_with_large_states_stays_correct(repo, fixture_state):
     mem = merged["agents"]["agent-0999"]["memory"]
     assert mem[0] == {"t": -1, "text": "first"} and mem[-1] == {"t": 99, "text": "new"}
     assert repo.fsck().ok and base.id in {c.id for c in repo.log()}
+
+
+# ---------------------------------------------------------------- side resolutions (issue 12)
+
+CHAT_BASE = {"m": ["sys", "u1"], "n": 1}
+CHAT_OURS = {"m": ["sys", "u1", "a-ours"], "n": 2}
+CHAT_THEIRS = {"m": ["SYS2", "u1", "a-theirs"], "n": 3}
+
+
+@pytest.mark.parametrize("side, m, n", [
+    (OURS, ["SYS2", "u1", "a-ours"], 2),
+    (THEIRS, ["SYS2", "u1", "a-theirs"], 3),
+    (BASE, ["SYS2", "u1"], 1),
+])
+def test_side_resolutions_keep_every_clean_change(repo, side, m, n):
+    fork(repo, CHAT_BASE, CHAT_OURS, CHAT_THEIRS)
+    out = repo.merge("exp", resolutions={"/m": side, "/n": side})
+    assert repo.get() == {"m": m, "n": n}
+    assert sorted(c.path for c in out.settled) == ["/m", "/n"]
+
+
+def test_ours_resolution_equals_target_wins_and_theirs_source_wins(repo):
+    fork(repo, CHAT_BASE, CHAT_OURS, CHAT_THEIRS)
+    repo.create_branch("tw", "main")
+    repo.create_branch("sw", "main")
+    repo.merge("exp", into="tw", strategy="target_wins")
+    repo.merge("exp", into="sw", strategy="source_wins")
+    repo.merge("exp", resolutions={"/m": OURS, "/n": OURS})
+    assert repo.get() == repo.get("tw")
+    repo.create_branch("th", "main~1")
+    repo.merge("exp", into="th", resolutions={"/m": THEIRS, "/n": THEIRS})
+    assert repo.get("th") == repo.get("sw")
+
+
+def test_both_resolution_keeps_each_sides_items(repo):
+    fork(repo, CHAT_BASE, CHAT_OURS, CHAT_THEIRS)
+    repo.merge("exp", resolutions={"/m": BOTH, "/n": 7})
+    assert repo.get() == {"m": ["SYS2", "u1", "a-ours", "a-theirs"], "n": 7}
+
+
+def test_both_on_a_conflict_that_is_not_an_array_is_refused(repo):
+    _, o, _ = fork(repo, CHAT_BASE, CHAT_OURS, CHAT_THEIRS)
+    with pytest.raises(ConflictResolutionError, match="modify/modify conflict at /n"):
+        repo.merge("exp", resolutions={"/m": BOTH, "/n": BOTH})
+    assert repo.head().id == o.id
+
+
+def test_side_resolution_re_merges_with_the_repositorys_policies(repo):
+    """Inside an array conflict, an element both sides changed is merged again with the
+    same policies (here a counter), not replaced by one side."""
+    base = {"m": [{"id": 1, "calls": 1}, "x"]}
+    ours = {"m": [{"id": 1, "calls": 3}, "x", "o"]}
+    theirs = {"m": [{"id": 1, "calls": 4}, "x", "t"]}
+    fork(repo, base, ours, theirs)
+    repo.policies = {"/m/*/calls": "counter"}
+    repo.merge("exp", resolutions={"/m": THEIRS})
+    assert repo.get() == {"m": [{"id": 1, "calls": 6}, "x", "t"]}
+
+
+def test_union_policy_edit_is_a_removal_plus_an_add(repo):
+    fork(repo, {"log": ["sys", "u1"]}, {"log": ["sys", "u1", "a1"]}, {"log": ["sys", "U1"]})
+    repo.merge("exp", policies={"/log": "union"})
+    assert repo.get() == {"log": ["sys", "U1", "a1"]}

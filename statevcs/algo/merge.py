@@ -14,8 +14,10 @@ sides that matter are taken whole without being read, so the cost follows the ch
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Mapping
 
+from ..errors import ConflictResolutionError
 from ..model.canonical import JSONValue, canonical_str, loads, validate
 from ..model.missing import MISSING
 from ..model.objects import Ref
@@ -31,13 +33,39 @@ from ..model.tree import (
     view,
     write_tree,
 )
-from .diff import align, diff_children, same_child
+from .diff import diff_children, same_child
+from .diff3 import combine_region, diff3
 from .policies import POLICIES, PolicyRule, parse_attributes, parse_policies
 
 STRATEGIES = ("merge", "source_wins", "target_wins")
 
 #: Conflict kinds.
 MODIFY_MODIFY, DELETE_MODIFY, ADD_ADD, TYPE, ARRAY = "modify/modify", "delete/modify", "add/add", "type", "array"
+
+
+class Side(Enum):
+    """A side that settles a conflict, usable as a resolution value (``resolutions={ptr: OURS}``).
+
+    OURS / THEIRS / BASE pick that side's value; for an ``array`` conflict they apply to the
+    overlapping regions only, so every clean change from both sides stays. BOTH (array
+    conflicts only) keeps, in each overlapping region, ours' items then theirs' new ones.
+    A plain JSON value means "use this value"; MISSING deletes.
+    """
+
+    OURS = "ours"
+    THEIRS = "theirs"
+    BASE = "base"
+    BOTH = "both"
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+OURS, THEIRS, BASE, BOTH = Side.OURS, Side.THEIRS, Side.BASE, Side.BOTH
+
+#: The strategy a side resolution re-merges an array conflict with ("base_wins" and "both"
+#: are internal: they exist only to settle conflicts already reported).
+_SIDE_STRATEGY = {OURS: "target_wins", THEIRS: "source_wins", BASE: "base_wins", BOTH: "both"}
 
 
 @dataclass(frozen=True)
@@ -232,20 +260,24 @@ class Merger:
             elif ts == bs or os_ == ts:
                 out.extend(vo[o0:o1])
             elif union:
-                seen = set(os_)
-                out.extend(vo[o0:o1])
-                dropped = set(bs)
-                for token, item in zip(ts, vt[t0:t1]):
-                    if token not in seen and token not in dropped:
-                        seen.add(token)
-                        out.append(item)
+                out.extend(_pick(combine_region(bs, os_, ts, dedupe=True), vo[o0:o1], vt[t0:t1]))
             elif b1 - b0 == o1 - o0 == t1 - t0 == 1:
                 # One element replaced on both sides: merge the element itself.
-                out.append(self._merge(vb[b0], vo[o0], vt[t0], path + [len(out)], conflicts))
+                if self.strategy != "both":
+                    out.append(self._merge(vb[b0], vo[o0], vt[t0], path + [len(out)], conflicts))
+                    continue
+                inner: list[Conflict] = []
+                merged = self._merge(vb[b0], vo[o0], vt[t0], path + [len(out)], inner)
+                # What BOTH cannot settle inside the element makes it an overlapping region.
+                out.extend([vo[o0], vt[t0]] if inner else [merged])
             elif self.strategy == "source_wins":
                 out.extend(vt[t0:t1])
             elif self.strategy == "target_wins":
                 out.extend(vo[o0:o1])
+            elif self.strategy == "base_wins":
+                out.extend(vb[b0:b1])
+            elif self.strategy == "both":
+                out.extend(_pick(combine_region(bs, os_, ts, dedupe=False), vo[o0:o1], vt[t0:t1]))
             else:
                 regions.append((o0, o1, t0, t1))
                 out.extend(vo[o0:o1])
@@ -344,6 +376,8 @@ class Merger:
             return t
         if self.strategy == "target_wins":
             return o
+        if self.strategy == "base_wins":
+            return b
         conflicts.append(Conflict(format_pointer(path), self._plain(b), self._plain(o), self._plain(t),
                                   conflict_kind(self.source, b, o, t)))
         return o
@@ -363,51 +397,45 @@ def conflict_kind(source: NodeSource, b: Any, o: Any, t: Any) -> str:
     return MODIFY_MODIFY
 
 
-def diff3(base: list, ours: list, theirs: list) -> list[tuple[str, tuple[int, int], tuple[int, int], tuple[int, int]]]:
-    """Split three token sequences into stable runs (equal on all three) and changed regions.
+def _pick(picks: list[tuple[int, int]], ours: list, theirs: list) -> list:
+    return [(ours, theirs)[side][i] for side, i in picks]
 
-    Returns ``(kind, (b0, b1), (o0, o1), (t0, t1))`` with kind "stable" or "changed",
-    as in the diff3 algorithm of Khanna, Kunal and Pierce.
+
+def resolve_conflict(conflict: Conflict, side: Side, policies: Mapping[str, str] | None = None) -> Any:
+    """The value that settles ``conflict`` by ``side`` (MISSING: remove the value).
+
+    For an ``array`` conflict the array is merged again with the side settling only the
+    overlapping regions (OURS as ``target_wins``, THEIRS as ``source_wins``), so clean
+    changes from both sides stay; ``policies`` must be the merge's, as paths are absolute.
+    Other conflicts take that side's value; BOTH is refused for them.
     """
-    mo = _matches(base, ours)
-    mt = _matches(base, theirs)
-    out = []
-    b = o = t = 0
-    nb = len(base)
-    while True:
-        # The next base index that both sides kept, at or after the current positions.
-        k = b
-        while k < nb and not (k in mo and k in mt and mo[k] >= o and mt[k] >= t):
-            k += 1
-        if k == nb:
-            if b < nb or o < len(ours) or t < len(theirs):
-                out.append(("changed", (b, nb), (o, len(ours)), (t, len(theirs))))
-            return out
-        if k > b or mo[k] > o or mt[k] > t:
-            out.append(("changed", (b, k), (o, mo[k]), (t, mt[k])))
-        # A stable run: consecutive base indices kept at consecutive positions on both sides.
-        b0, o0, t0 = k, mo[k], mt[k]
-        end = k
-        while end < nb and end in mo and end in mt and mo[end] == o0 + (end - k) and mt[end] == t0 + (end - k):
-            end += 1
-        out.append(("stable", (b0, end), (o0, o0 + end - k), (t0, t0 + end - k)))
-        b, o, t = end, o0 + end - k, t0 + end - k
-
-
-def _matches(a: list, b: list) -> dict[int, int]:
-    """Index in ``a`` -> index in ``b`` of elements aligned as equal."""
-    out: dict[int, int] = {}
-    for tag, i1, i2, j1, j2 in align(a, b):
-        if tag == "equal":
-            for d in range(i2 - i1):
-                out[i1 + d] = j1 + d
-    return out
+    if not isinstance(side, Side):
+        raise TypeError(f"side must be OURS, THEIRS, BASE or BOTH, not {side!r}")
+    where = conflict.path or "/"
+    if conflict.kind != ARRAY:
+        if side is BOTH:
+            raise ConflictResolutionError(
+                f"cannot keep both sides of the {conflict.kind} conflict at {where}: only array conflicts "
+                "combine; take ours, theirs, base or a value")
+        return getattr(conflict, side.value)
+    sides = (conflict.base, conflict.ours, conflict.theirs)
+    if not all(isinstance(x, list) for x in sides):
+        raise ConflictResolutionError(f"the array conflict at {where} does not hold three arrays")
+    for value in sides:
+        validate(value)
+    merger = Merger(_NO_NODES, _SIDE_STRATEGY[side], parse_policies(policies))
+    merged, left = merger.merge(*sides, list(parse_pointer(conflict.path)))
+    if left:  # cannot happen: each side strategy settles every overlap
+        raise ConflictResolutionError(f"{side.value} left {len(left)} conflict(s) under {where}")
+    return loads(canonical_str(merged))
 
 
 def apply_resolutions(source: NodeSource, root: str, conflicts: list[Conflict],
-                      resolutions: Mapping[str, Any]) -> tuple[str, dict[str, bytes], list[Conflict]]:
-    """Settle conflicts whose pointer is in ``resolutions`` (MISSING deletes); returns the new
-    root, new objects and the conflicts left."""
+                      resolutions: Mapping[str, Any], policies: Mapping[str, str] | None = None,
+                      ) -> tuple[str, dict[str, bytes], list[Conflict]]:
+    """Settle conflicts whose pointer is in ``resolutions``: a value, MISSING (delete) or a
+    Side (see resolve_conflict; ``policies`` are the merge's). Returns the new root, new
+    objects and the conflicts left."""
     objects: dict[str, bytes] = {}
     left = []
     known = {c.path for c in conflicts}
@@ -422,7 +450,9 @@ def apply_resolutions(source: NodeSource, root: str, conflicts: list[Conflict],
                 left.append(conflict)
             continue
         value = resolutions[conflict.path]
-        if value is not MISSING:
+        if isinstance(value, Side):
+            value = resolve_conflict(conflict, value, policies)
+        elif value is not MISSING:
             validate(value)
         root, objs = graft(source, root, list(parse_pointer(conflict.path)), value)
         objects.update(objs)
@@ -432,5 +462,6 @@ def apply_resolutions(source: NodeSource, root: str, conflicts: list[Conflict],
 
 __all__ = [
     "Conflict", "MergeResult", "TreeMerge", "merge3", "merge_trees", "diff3", "STRATEGIES", "POLICIES",
-    "parse_attributes", "parse_policies", "apply_resolutions",
+    "parse_attributes", "parse_policies", "apply_resolutions", "resolve_conflict", "combine_region", "Side",
+    "OURS", "THEIRS", "BASE", "BOTH",
 ]

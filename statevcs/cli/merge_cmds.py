@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..algo.merge import STRATEGIES, Conflict
+from ..algo.merge import STRATEGIES, Conflict, Side, resolve_conflict
 from ..errors import (
     NoMergeInProgressError,
     WorkingStateError,
@@ -29,6 +29,7 @@ from ..porcelain.merging import (
     prepare_replay,
     replay_message,
     replay_metadata,
+    repository_policies,
 )
 from ..porcelain.render import abbreviate
 from ..porcelain.repo import Repository
@@ -222,8 +223,10 @@ def conflicts(app: AppContext, as_json: bool) -> None:
 
 @click.command()
 @click.argument("pointer")
-@click.option("--ours", "side", flag_value="ours", help="Keep the target branch's value.")
-@click.option("--theirs", "side", flag_value="theirs", help="Take the merged-in source's value.")
+@click.option("--ours", "side", flag_value="ours", help="Keep the target branch's side of the overlap.")
+@click.option("--theirs", "side", flag_value="theirs", help="Take the merged-in source's side of the overlap.")
+@click.option("--both", "side", flag_value="both",
+              help="Array conflicts: keep ours' items, then theirs', in each overlapping range.")
 @click.option("--base", "side", flag_value="base", help="Go back to the common ancestor's value.")
 @click.option("--delete", "side", flag_value="delete", help="Remove the value.")
 @click.option("--value", "value", default=None, metavar="JSON", help="Use this JSON value.")
@@ -231,13 +234,17 @@ def conflicts(app: AppContext, as_json: bool) -> None:
 def resolve(app: AppContext, pointer: str, side: str | None, value: str | None) -> None:
     """Settle the conflict at POINTER in the merge in progress.
 
+    For an array conflict --ours, --theirs, --base and --both apply only to the
+    overlapping ranges: every clean change from both sides is kept.
+
     \b
     Example:
       statevcs resolve /agent/status --theirs
+      statevcs resolve /messages --both
       statevcs resolve /budget --value 75
     """
     if (side is None) == (value is None):
-        raise click.UsageError("give exactly one of --ours, --theirs, --base, --delete, --value JSON")
+        raise click.UsageError("give exactly one of --ours, --theirs, --both, --base, --delete, --value JSON")
     repo = app.repo
     state = _require_state(repo)
     conflict = next((c for c in state.conflicts if c["path"] == pointer), None)
@@ -250,8 +257,9 @@ def resolve(app: AppContext, pointer: str, side: str | None, value: str | None) 
         chosen: Any = parse_json_text(value, "--value")
     elif side == "delete":
         chosen = MISSING
-    else:
-        chosen = conflict[side] if side in conflict else MISSING
+    else:  # computed before anything is written, so a refusal leaves the file as it was
+        chosen = resolve_conflict(MergeState.conflict_from_json(conflict), Side(side),
+                                  repository_policies(repo, None))
     document = unset_at(document, pointer) if chosen is MISSING else set_at(document, pointer, chosen)
     wf.write(document)
     left = [p for p in find_markers(document)]

@@ -50,6 +50,13 @@ class MergeState:
             out["ranges"] = [list(r) for r in c.ranges]
         return out
 
+    @staticmethod
+    def conflict_from_json(data: dict[str, Any]) -> Conflict:
+        """The Conflict a saved entry describes (a side left out is MISSING)."""
+        return Conflict(data["path"], data.get("base", MISSING), data.get("ours", MISSING),
+                        data.get("theirs", MISSING), data["kind"],
+                        tuple(tuple(r) for r in data.get("ranges", ())))  # type: ignore[misc]
+
     def save(self, meta_dir: str) -> None:
         path = os.path.join(meta_dir, STATE_FILE)
         tmp = path + ".tmp"

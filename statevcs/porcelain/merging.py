@@ -129,14 +129,15 @@ def prepare_merge(
         )
     nodes: Any = repo.objects
     base, bases, nodes = base_root(repo, target.id, src.id, nodes)
-    merged = merge_trees(nodes, base, target.root, src.root, strategy,
-                         repository_policies(repo, policies), paths)
+    rules = repository_policies(repo, policies)
+    merged = merge_trees(nodes, base, target.root, src.root, strategy, rules, paths)
     root, objects = merged.root, dict(merged.objects)
     conflicts = _outermost(merged.conflicts)
     settled: list[Conflict] = []
     if resolutions:
         before = conflicts
-        root, more, conflicts = apply_resolutions(LayeredSource(nodes, objects), root, conflicts, resolutions)
+        root, more, conflicts = apply_resolutions(LayeredSource(nodes, objects), root, conflicts, resolutions,
+                                                  rules)
         objects.update(more)
         settled = [c for c in before if c not in conflicts]
     return PreparedMerge(ref, target, src, "merge", bases, root, objects, conflicts, settled, strategy, paths)
