@@ -1,0 +1,121 @@
+"""Reading chunked containers: whole, or one index or key along its path (O(depth) nodes).
+
+Every child a reader follows is checked against what its parent says of it (kind,
+height, entry count, last key), so a damaged or mismatched tree raises
+CorruptObjectError instead of returning wrong entries.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import CorruptObjectError, PathNotFoundError
+from .chunked import ARRAY, OBJECT, ChunkNode, ChunkRef, RawSource, decode_chunk
+from .missing import MISSING
+from .objects import Child
+
+
+class ChunkReader:
+    """Decodes chunk nodes (from fresh objects first, then the source) and checks the tree's shape.
+
+    ``read`` holds the ids fetched from the source, so callers can count and exclude them.
+    """
+
+    def __init__(self, source: RawSource, fresh: dict[str, bytes] | None = None) -> None:
+        self.source = source
+        self.fresh = fresh if fresh is not None else {}
+        self.read: set[str] = set()
+        self._cache: dict[str, ChunkNode] = {}
+
+    def load(self, oid: str) -> ChunkNode:
+        node = self._cache.get(oid)
+        if node is None:
+            raw = self.fresh.get(oid)
+            if raw is None:
+                raw = self.source.raw(oid)
+                self.read.add(oid)
+            node = self._cache[oid] = decode_chunk(oid, raw)
+        return node
+
+    def root(self, oid: str, container: str | None = None) -> ChunkNode:
+        node = self.load(oid)
+        if container is not None and node.container != container:
+            raise CorruptObjectError(f"chunk {oid} is an {node.container} chunk, not an {container} one")
+        return node
+
+    def child(self, parent: ChunkNode, ref: ChunkRef) -> ChunkNode:
+        """The node ``ref`` names inside ``parent``, checked against what the parent says of it."""
+        node = self.load(ref.id)
+        if (
+            node.container != parent.container
+            or node.height != parent.height - 1
+            or node.count != ref.count
+            or node.last != ref.last
+        ):
+            raise CorruptObjectError(f"chunk {ref.id} does not match its entry in its parent")
+        return node
+
+
+def walk_chunks(source: RawSource, root: str) -> Iterator[tuple[str, ChunkNode]]:
+    """Every chunk node of a tree, (id, node), parents before children, left to right."""
+    reader = ChunkReader(source)
+    stack = [(root, reader.root(root))]
+    while stack:
+        oid, node = stack.pop()
+        yield oid, node
+        if node.height:
+            stack.extend((ref.id, reader.child(node, ref)) for ref in reversed(node.entries))
+
+
+def iter_entries(source: RawSource, root: str) -> Iterator[Any]:
+    """Every leaf entry in order: items (arrays) or (key, Child) pairs in key order (objects)."""
+    for _, node in walk_chunks(source, root):
+        if node.height == 0:
+            yield from node.entries
+
+
+def array_items(source: RawSource, root: str) -> list[Child]:
+    """All items of a chunked array, in order (inline values are the decoded node's: copy to mutate)."""
+    return list(iter_entries(source, root))
+
+
+def object_children(source: RawSource, root: str) -> dict[str, Child]:
+    """All children of a chunked object, in key order."""
+    return dict(iter_entries(source, root))
+
+
+def length(source: RawSource, root: str) -> int:
+    """Number of entries of a chunked container (reads the root only)."""
+    return ChunkReader(source).root(root).count
+
+
+def array_get(source: RawSource, root: str, index: int) -> Child:
+    """Item ``index`` of a chunked array, reading only the nodes on its path."""
+    reader = ChunkReader(source)
+    node = reader.root(root, ARRAY)
+    if not 0 <= index < node.count:
+        raise PathNotFoundError(f"index {index} is out of range for an array of {node.count}")
+    while node.height:
+        for ref in node.entries:
+            if index < ref.count:
+                node = reader.child(node, ref)
+                break
+            index -= ref.count
+    return node.entries[index]
+
+
+def object_get(source: RawSource, root: str, key: str) -> Any:
+    """The child at ``key`` of a chunked object (Child), or MISSING; reads only its path."""
+    reader = ChunkReader(source)
+    node = reader.root(root, OBJECT)
+    while node.height:
+        lasts = [ref.last for ref in node.entries]
+        i = bisect_left(lasts, key)
+        if i == len(lasts):
+            return MISSING
+        node = reader.child(node, node.entries[i])
+    keys = [k for k, _ in node.entries]
+    i = bisect_left(keys, key)
+    return node.entries[i][1] if i < len(keys) and keys[i] == key else MISSING
