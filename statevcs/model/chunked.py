@@ -113,7 +113,8 @@ def level_key(height: int) -> bytes:
 
 def boundary_hash(height: int, identity: str) -> int:
     """The 64-bit boundary hash of an entry: keyed blake3 of its identity, first 8 bytes big-endian."""
-    return int.from_bytes(blake3.blake3(identity.encode("utf-8"), key=level_key(height)).digest(8), "big")
+    key = _LEVEL_KEYS[height] if height < len(_LEVEL_KEYS) else level_key(height)
+    return int.from_bytes(blake3.blake3(identity.encode("utf-8"), key=key).digest(8), "big")
 
 
 def entry_token(child: Child) -> str:
