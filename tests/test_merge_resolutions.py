@@ -4,7 +4,7 @@ merge functions: hypothesis properties against the strategies, and the cases fro
 from __future__ import annotations
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from statevcs import BASE, BOTH, MISSING, OURS, THEIRS, ConflictResolutionError, merge3
@@ -51,12 +51,14 @@ def settle(base, ours, theirs, side, policies=None):
 # source_wins's value.
 
 
+@settings(max_examples=500)
 @given(arrays, arrays, arrays)
 def test_on_arrays_ours_is_target_wins_and_theirs_is_source_wins(b, o, t):
     assert strict_equal(settle(b, o, t, OURS), merge3(b, o, t, strategy="target_wins").value)
     assert strict_equal(settle(b, o, t, THEIRS), merge3(b, o, t, strategy="source_wins").value)
 
 
+@settings(max_examples=500)
 @given(nested, nested, nested)
 def test_in_objects_ours_is_target_wins_and_theirs_is_source_wins(b, o, t):
     assert strict_equal(settle(b, o, t, OURS), merge3(b, o, t, strategy="target_wins").value)

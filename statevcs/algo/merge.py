@@ -7,6 +7,8 @@ keyed:FIELD, atomic, ours, theirs, counter); what still overlaps is a Conflict, 
 by the strategy: ``merge`` reports it, ``source_wins`` takes theirs, ``target_wins``
 takes ours. Conflicts are data, never exceptions. Subtrees whose ids are equal on the
 sides that matter are taken whole without being read, so the cost follows the change.
+``resolve_conflict`` settles a reported conflict by a Side afterwards; for an array it
+merges again so that the side applies to the overlapping regions only.
 
 "ours" is the target (the branch merged into), "theirs" the source being merged in.
 """
