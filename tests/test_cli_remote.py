@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -79,9 +80,12 @@ def test_remote_errors(tmp_path):
     fails(r, 3, "fetch", "nowhere")
     fails(r, 3, "push", "nowhere", "main")
     fails(r, 2, "remote", "add", "x")
-    run(r, "remote", "add", "x", str(tmp_path / "missing"))
-    fails(r, 3, "remote", "add", "x", "y")
-    fails(r, 3, "fetch", "x")  # not a repository there
+    fails(r, 3, "remote", "add", "x", str(tmp_path / "missing"))  # a remote names a repository that exists
+    run(tmp_path, "init", "other")
+    run(r, "remote", "add", "x", str(tmp_path / "other"))
+    fails(r, 3, "remote", "add", "x", str(tmp_path / "other"))  # the name is taken
+    shutil.rmtree(tmp_path / "other")
+    fails(r, 3, "fetch", "x")  # not a repository there any more
     run(r, "remote", "remove", "x")
     fails(r, 3, "remote", "remove", "x")
     fails(tmp_path, 3, "clone", str(tmp_path / "nothing-here"), "c")

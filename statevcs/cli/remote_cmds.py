@@ -69,6 +69,9 @@ def remote(app: AppContext, action: str | None, name: str | None, location: str 
     if action == "add":
         if not name or not location:
             raise click.UsageError("remote add needs NAME and URL_OR_PATH")
+        from ..porcelain.remotes import check_remote_location
+
+        check_remote_location(location)  # a remote names its repository exactly
         repo.add_remote(name, location)
         return
     if action == "remove":
@@ -93,7 +96,8 @@ def remote(app: AppContext, action: str | None, name: str | None, location: str 
 def clone(app: AppContext, source: str, directory: str | None) -> None:
     """Copy the repository at SOURCE (a directory or URL) into DIRECTORY (or a store URL).
 
-    The copy names SOURCE 'origin' and checks out its HEAD branch.
+    The copy names SOURCE 'origin' and checks out its HEAD branch. DIRECTORY must not exist
+    or be empty; every object is checked before the branch is set.
 
     \b
     Example:

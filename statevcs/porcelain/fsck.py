@@ -1,12 +1,13 @@
-"""Integrity checks: every object re-hashed, every link from every ref followed."""
+"""Integrity checks: every object re-hashed and decoded, every commit's structure checked,
+every link from every ref followed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import CorruptObjectError, StateVCSError, UnsupportedObjectError
-from ..model.objects import child_ids, kind_of
+from ..errors import CorruptObjectError, StateVCSError
+from ..model.objects import Commit, check_commit_links, child_ids, decode_commit, kind_of
 from ..model.refnames import BRANCH_PREFIX
 from ..store.base import SYMBOLIC_PREFIX
 
@@ -27,27 +28,32 @@ class FsckReport:
 
 
 def fsck(repo: "Repository") -> FsckReport:
-    """Re-hash every object and follow every link from every ref; report what is wrong."""
+    """Re-hash and decode every object, check every commit's structure, and follow every
+    link from every ref; report what is wrong (never raise for a bad object)."""
     problems: list[str] = []
     links: dict[str, list[str]] = {}
-    tags: set[str] = set()
+    kinds: dict[str, str] = {}
+    commits: dict[str, Commit] = {}
+    reported: set[str] = set()
     for oid in repo.store.iter_ids():
         try:
-            raw = repo.store.get(oid)  # verifies the hash
-            links[oid] = child_ids(raw)
-            if kind_of(raw) == "tag":
-                tags.add(oid)
-        except (CorruptObjectError, UnsupportedObjectError) as exc:
+            raw = repo.store.get(oid)  # verifies the hash, bounds the size
+            kind = kind_of(raw)
+            links[oid] = child_ids(raw, oid)  # decodes and checks the object
+            kinds[oid] = kind
+            if kind == "commit":
+                commits[oid] = decode_commit(oid, raw)
+        except StateVCSError as exc:
             problems.append(f"corrupt object {oid}: {exc}")
-        except (StateVCSError, ValueError, KeyError, TypeError, IndexError) as exc:
-            problems.append(f"corrupt object {oid}: cannot be decoded ({exc})")
-    count = len(links) + len(problems)
-    reported = {p.split()[2].rstrip(":") for p in problems}
+            reported.add(oid)
+    count = len(links) + len(reported)
+    for oid, commit in commits.items():
+        problems.extend(_commit_problems(commit, kinds, commits))
     for name, value in repo.store.list_refs().items():
         if value.startswith(SYMBOLIC_PREFIX):
             continue
-        if name.startswith(BRANCH_PREFIX) and value in tags:
-            problems.append(f"branch {name} points at a tag object {value}")
+        if name.startswith(BRANCH_PREFIX) and kinds.get(value) not in (None, "commit"):
+            problems.append(f"branch {name} points at a {kinds[value]} object {value}, not a commit")
         stack, seen = [value], set()
         while stack:
             oid = stack.pop()
@@ -61,3 +67,21 @@ def fsck(repo: "Repository") -> FsckReport:
                 continue
             stack.extend(links[oid])
     return FsckReport(objects=count, problems=tuple(problems))
+
+
+def _commit_problems(commit: Commit, kinds: dict[str, str], commits: dict[str, Commit]) -> list[str]:
+    """What is wrong with a decoded commit's links: its root and its parents' generations."""
+    out = []
+    root_kind = kinds.get(commit.root)
+    if root_kind is not None and root_kind != "node":
+        out.append(f"commit {commit.id}: root {commit.root} is a {root_kind}, not a state node")
+    parents = [commits.get(p) for p in commit.parents]
+    for p, parent in zip(commit.parents, parents):
+        if parent is None and kinds.get(p) not in (None, "commit"):
+            out.append(f"commit {commit.id}: parent {p} is a {kinds[p]}, not a commit")
+    if all(parent is not None for parent in parents):
+        try:
+            check_commit_links(commit, [parent.generation for parent in parents if parent is not None])
+        except CorruptObjectError as exc:
+            out.append(str(exc))
+    return out

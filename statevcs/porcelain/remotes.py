@@ -11,22 +11,42 @@ it again sends the rest. Refs move last, by compare-and-swap.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..errors import (
+    CorruptObjectError,
+    InvalidRefNameError,
+    LimitExceededError,
     NotFastForwardError,
+    ObjectNotFoundError,
+    RepositoryExistsError,
     RefConflictError,
     RemoteNotFoundError,
     RevisionNotFoundError,
     StateVCSError,
 )
 from ..model import refnames
-from ..model.objects import COMMIT, TAG, Ref
+from ..limits import ENV_MAX_DEPTH, max_depth
+from ..model.canonical import nesting
+from ..model.objects import (
+    COMMIT,
+    NODE_KINDS,
+    TAG,
+    ArrayNode,
+    ObjectNode,
+    Ref,
+    ValueNode,
+    check_commit_links,
+    decode_commit,
+    is_object_id,
+    split_kind,
+)
 from ..model.refnames import BRANCH_PREFIX, REMOTE_PREFIX, TAG_PREFIX
 from ..model.tree import node_children
 from ..store.base import SYMBOLIC_PREFIX, Store
-from ..store.locate import is_url
+from ..store.locate import DIR_NAME, is_url, open_store, repository_dir_exactly
 
 if TYPE_CHECKING:
     from .merging import MergeOutcome
@@ -53,15 +73,37 @@ class FetchReport:
     updated: dict[str, tuple[str | None, str]]  # ref -> (old, new)
 
 
+#: Longest chain of annotated tags (a tag of a tag of ...) a transfer follows.
+MAX_TAG_CHAIN = 100
+
+
 def plan(src: "Repository", dst: Store, tips: Iterable[str]) -> list[str]:
-    """Ids the receiver lacks to hold ``tips`` (commits or tags), in dependency order."""
+    """Ids the receiver lacks to hold ``tips`` (commits or tags), in dependency order.
+
+    Everything listed has been decoded and checked first (canonical bytes, kinds, commit
+    structure and generations, tree depth): a bad object from a hostile sender raises a
+    CorruptObjectError naming it before a single object is written or a ref moves."""
+    try:
+        return _plan(src, dst, tips)
+    except ObjectNotFoundError as exc:
+        raise CorruptObjectError(f"the sending repository is incomplete: {exc}") from None
+
+
+def _plan(src: "Repository", dst: Store, tips: Iterable[str]) -> list[str]:
     get = src.objects.commit
     wanted_tags: list[str] = []
     commit_tips: list[str] = []
     for oid in dict.fromkeys(tips):
-        while src.objects.kind(oid) == TAG:
+        for _ in range(MAX_TAG_CHAIN):
+            kind = src.objects.kind(oid)
+            if kind != TAG:
+                break
             wanted_tags.append(oid)
             oid = src.objects.tag(oid).target
+        else:
+            raise CorruptObjectError(f"tag {oid} starts a chain of more than {MAX_TAG_CHAIN} tags")
+        if kind != COMMIT:
+            raise CorruptObjectError(f"object {oid} is a {kind.decode(errors='replace')!r}, not a commit or tag")
         commit_tips.append(oid)
     # Commits the receiver lacks, found level by level (one membership query per level).
     missing: dict[str, None] = {}
@@ -79,20 +121,84 @@ def plan(src: "Repository", dst: Store, tips: Iterable[str]) -> list[str]:
                     seen.add(parent)
                     nxt.append(parent)
         frontier = nxt
+    _check_generations(src, dst, missing)
     order: list[str] = []
     scheduled: set[str] = set()
     for commit in sorted((get(oid) for oid in missing), key=lambda c: (c.generation, c.id)):
-        order.extend(_missing_nodes(src, dst, commit.root, scheduled))
+        nodes = _missing_nodes(src, dst, commit.root, scheduled)
+        _check_depth(src, commit.root, set(nodes))
+        order.extend(nodes)
         order.append(commit.id)
     tag_have = dst.has_many(wanted_tags)
     order.extend(t for t in reversed(wanted_tags) if t not in tag_have)
     return order
 
 
+def _check_generations(src: "Repository", dst: Store, missing: dict[str, None]) -> None:
+    """Every new commit's generation is 1 + its parents' (history algorithms rely on it)."""
+    known: dict[str, int] = {}
+
+    def generation(oid: str) -> int:
+        if oid not in known:
+            if oid in missing:
+                known[oid] = src.objects.commit(oid).generation
+            else:  # the receiver holds it (checked when it arrived)
+                known[oid] = decode_commit(oid, dst.get(oid)).generation
+        return known[oid]
+
+    for oid in missing:
+        commit = src.objects.commit(oid)
+        check_commit_links(commit, [generation(p) for p in commit.parents])
+
+
+def _check_depth(src: "Repository", root: str, new: set[str]) -> None:
+    """LimitExceededError if the new nodes of the tree at ``root`` nest past the depth limit.
+
+    Heights are measured bottom-up over the new nodes (a node the receiver already holds
+    counts as one level; reading enforces the limit on the whole tree in any case)."""
+    limit = max_depth()
+    height: dict[str, int] = {}
+    stack: list[tuple[str, bool]] = [(root, False)] if root in new else []
+    while stack:
+        oid, ready = stack.pop()
+        if oid in height:
+            continue
+        node = src.objects.node(oid)
+        kids = node_children(node)
+        refs = [] if kids is None else [c.id for c in (kids.values() if isinstance(kids, dict) else kids)
+                                        if type(c) is Ref]
+        if not ready:
+            stack.append((oid, True))
+            stack.extend((k, False) for k in refs if k in new and k not in height)
+            if len(stack) > 2 * limit + len(new):
+                raise LimitExceededError(f"the tree at {root} nests deeper than the limit of {limit} levels")
+            continue
+        own = _own_height(node)
+        below = max((height.get(k, 1) for k in refs), default=0)
+        height[oid] = max(own, 1 + below)
+        if height[oid] > limit:
+            raise LimitExceededError(
+                f"the tree at {root} nests deeper than the limit of {limit} levels (at node {oid}; "
+                f"{ENV_MAX_DEPTH} raises it, see docs/security.md)")
+
+
+def _own_height(node: object) -> int:
+    if isinstance(node, ObjectNode):
+        return nesting(list(node.children.values()))
+    if isinstance(node, ArrayNode):
+        return nesting(node.items)
+    assert isinstance(node, ValueNode)
+    return nesting(node.value)
+
+
 def _missing_nodes(src: "Repository", dst: Store, root: str, scheduled: set[str]) -> list[str]:
     """Nodes of the tree at ``root`` the receiver lacks, children before parents."""
     out: list[str] = []
     level = [root] if root not in scheduled else []
+    if level and dst.has(root):
+        kind = split_kind(dst.get(root))[0]
+        if kind not in NODE_KINDS:
+            raise CorruptObjectError(f"a commit's root {root} is a {kind.decode(errors='replace')}, not a state node")
     while level:
         have = dst.has_many(level)
         nxt = []
@@ -158,9 +264,31 @@ def resolve_remote(repo: "Repository", name_or_url: str) -> tuple[str, str]:
 
 
 def open_remote(location: str) -> "Repository":
+    """The repository at exactly ``location`` (a store URL or a directory): never a parent."""
     from .repo import Repository
 
-    return Repository.open(location)
+    if is_url(location):
+        return Repository.open(location)
+    workdir = repository_dir_exactly(location)
+    return Repository(open_store(os.path.join(workdir, DIR_NAME)), workdir)
+
+
+def check_remote_location(location: str) -> None:
+    """NotARepositoryError unless a directory ``location`` holds a repository itself."""
+    if not is_url(location):
+        repository_dir_exactly(location)
+
+
+def _checked_refs(refs: dict[str, str]) -> dict[str, str]:
+    """A remote's refs, refused unless every name passes the local rules and every value is an id."""
+    for ref, value in refs.items():
+        try:
+            refnames.check_ref(ref)
+        except InvalidRefNameError as exc:
+            raise InvalidRefNameError(f"the remote has an invalid ref: {exc}") from None
+        if not is_object_id(value):
+            raise CorruptObjectError(f"the remote's ref {ref} holds {ascii(value)[:80]}, not an object id")
+    return refs
 
 
 # ---------------------------------------------------------------- fetch, push
@@ -171,8 +299,14 @@ def fetch(repo: "Repository", remote: str, progress: Progress | None = None) -> 
     name, location = resolve_remote(repo, remote)
     other = open_remote(location)
     try:
-        heads = other.store.list_refs(BRANCH_PREFIX)
-        tags = other.store.list_refs(TAG_PREFIX)
+        heads = _checked_refs(other.store.list_refs(BRANCH_PREFIX))
+        tags = _checked_refs(other.store.list_refs(TAG_PREFIX))
+        if name:
+            for ref in heads:
+                refnames.check_ref(f"{REMOTE_PREFIX}{name}/{ref[len(BRANCH_PREFIX):]}")
+        for ref, oid in heads.items():
+            if other.objects.kind(oid) != COMMIT:
+                raise CorruptObjectError(f"the remote's branch {ref} points at {oid}, which is not a commit")
         report = send(other, repo.store, list(heads.values()) + list(tags.values()), progress)
         updated: dict[str, tuple[str | None, str]] = {}
         moves = []
@@ -281,17 +415,53 @@ def pull(repo: "Repository", remote: str, branch: str, strategy: str = "merge", 
     return repo.merge(source, strategy=strategy, **merge_options)
 
 
+def check_clone_target(target: str) -> None:
+    """RepositoryExistsError if ``target`` is a directory that exists and is not empty, or a
+    store that already holds refs: a clone never writes over anything (as git refuses)."""
+    if is_url(target):
+        if target == "memory:":
+            return
+        with open_store(target, create=True) as store:
+            if store.list_refs():
+                raise RepositoryExistsError(f"{target} already holds a repository; clone into an empty one")
+        return
+    if os.path.isdir(target):
+        if os.listdir(target):
+            raise RepositoryExistsError(f"destination {target} already exists and is not an empty directory")
+    elif os.path.lexists(target):
+        raise RepositoryExistsError(f"destination {target} already exists and is not a directory")
+
+
 def clone(cls: Any, source: str, target: str, progress: Any = None, author: str | None = None) -> "Repository":
     """A new repository at ``target`` (directory or URL) with ``source``'s history; the
-    remote is named ``origin`` and its HEAD branch is checked out."""
+    remote is named ``origin`` and its HEAD branch is checked out.
+
+    ``target`` must be absent or an empty directory (or an empty store). Everything is
+    checked before the branch is set; if the clone fails, the directory it made is removed."""
     from .repo import DEFAULT_BRANCH
 
+    check_clone_target(target)
     other = open_remote(source)
     try:
         branch = remote_head_branch(other) or DEFAULT_BRANCH
+        refnames.check_branch_name(branch)
     finally:
         other.close()
-    repo = cls.init(target, initial_branch=branch, author=author)
+    made_dir = not is_url(target) and not os.path.exists(target)
+    repo = None
+    try:
+        repo = cls.init(target, initial_branch=branch, author=author)
+        _clone_into(repo, source, branch, progress)
+        return repo
+    except BaseException:
+        if repo is not None:
+            repo.close()
+        if not is_url(target):
+            _remove_clone(target, made_dir)
+        raise
+
+
+def _clone_into(repo: "Repository", source: str, branch: str, progress: Any) -> None:
     location = source if is_url(source) else os.path.abspath(source)
     if repo.meta_dir:
         repo.add_remote("origin", location)
@@ -302,8 +472,8 @@ def clone(cls: Any, source: str, target: str, progress: Any = None, author: str 
         other = open_remote(source)
         try:
             tip = other.store.read_ref(refnames.branch_ref(branch))
-            for ref, oid in other.store.list_refs(BRANCH_PREFIX).items():
-                if ref != refnames.branch_ref(branch):
+            for ref, oid in _checked_refs(other.store.list_refs(BRANCH_PREFIX)).items():
+                if ref != refnames.branch_ref(branch) and repo.store.has(oid):
                     repo._write({}, [(ref, oid, None)], f"clone: from {source}")
         finally:
             other.close()
@@ -311,4 +481,16 @@ def clone(cls: Any, source: str, target: str, progress: Any = None, author: str 
         repo._write({}, [(refnames.branch_ref(branch), tip, None)], f"clone: from {source}")
         if repo.workdir:
             repo.working_file.write(repo.get(tip))
-    return repo
+
+
+def _remove_clone(target: str, made_dir: bool) -> None:
+    """Undo a failed clone: the directory it made, or what it put in the empty one it was given."""
+    if made_dir:
+        shutil.rmtree(target, ignore_errors=True)
+        return
+    for entry in os.listdir(target):  # it was empty before the clone
+        path = os.path.join(target, entry)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.remove(path)

@@ -46,3 +46,22 @@ def find_repository_dir(start: str) -> str:
                 f"not a statevcs repository (or any parent up to /): {os.path.abspath(start)}; run 'statevcs init'"
             )
         path = parent
+
+
+def repository_dir_exactly(location: str) -> str:
+    """The work directory of the repository at exactly ``location`` (or at its ``.statevcs``).
+
+    For remotes and clone sources: a remote names its repository exactly, so nothing above
+    ``location`` is searched (a remote pointing at an empty directory inside some other
+    repository must not reach that repository)."""
+    path = os.path.abspath(location)
+    if os.path.basename(path) == DIR_NAME and os.path.isfile(os.path.join(path, DB_NAME)):
+        return os.path.dirname(path)
+    if os.path.isfile(os.path.join(path, DIR_NAME, DB_NAME)):
+        return path
+    if not os.path.isdir(path):
+        raise NotARepositoryError(f"{location}: no such directory (a remote names a repository exactly)")
+    raise NotARepositoryError(
+        f"{location} is not a statevcs repository (no {DIR_NAME}/{DB_NAME} there; a remote names its "
+        "repository exactly and no parent directory is searched)"
+    )
