@@ -26,6 +26,7 @@ from .errors import (
     RemoteNotFoundError,
     RepositoryExistsError,
     RevisionNotFoundError,
+    StaleWorkingFileError,
     StateVCSError,
     StoreLockedError,
     StoreUnavailableError,
@@ -47,5 +48,5 @@ __all__ = [
     "ObjectNotFoundError", "CorruptObjectError", "UnsupportedObjectError", "NotARepositoryError",
     "RepositoryExistsError", "StoreLockedError", "WorkingStateError", "MergeConflictError",
     "NothingToCommitError", "NotFastForwardError", "MergeInProgressError", "NoMergeInProgressError",
-    "StoreUnavailableError", "RemoteNotFoundError",
+    "StoreUnavailableError", "RemoteNotFoundError", "StaleWorkingFileError",
 ]

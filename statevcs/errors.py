@@ -97,6 +97,17 @@ class WorkingStateError(StateVCSError):
     """The working state file is missing, not JSON, or would lose uncommitted changes."""
 
 
+class StaleWorkingFileError(WorkingStateError):
+    """The branch moved since the working file was loaded: committing it would undo those commits.
+
+    ``base`` is the commit the file was loaded from, ``head`` where the branch is now."""
+
+    def __init__(self, message: str, base: str | None = None, head: str | None = None) -> None:
+        self.base = base
+        self.head = head
+        super().__init__(message)
+
+
 class MergeConflictError(StateVCSError):
     """A merge left conflicts; ``conflicts`` lists them and nothing was committed."""
 

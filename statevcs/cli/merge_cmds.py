@@ -143,7 +143,7 @@ def _enter_conflicts(repo: Repository, prepared: Any, label: str, message: str |
     for conflict in sorted(state.conflicts, key=lambda c: -c["path"].count("/")):
         document = set_at(document, conflict["path"], marker(conflict))
     state.save(repo.meta_dir)
-    repo.working_file.write(document)
+    repo.working_file.load(document, prepared.target.id)
     click.echo(f"Automatic {state.operation} failed: {len(state.conflicts)} conflict(s) written to "
                f"{repo.config().get('working_file', 'state.json')}. Resolve them with 'statevcs resolve PTR --ours|"
                f"--theirs|...' (or edit the file), then run 'statevcs {state.operation} --continue'.")
@@ -184,13 +184,14 @@ def _continue(repo: Repository, message: str | None) -> None:
     commit = repo._commit_root(root, objects, message or state.message, state.author, branch,
                                parent=state.target_head, metadata=meta, allow_empty=True, extra_parents=extra,
                                why=state.operation)
+    repo.working_file.record_base(commit.id)
     MergeState.remove(repo.meta_dir)  # type: ignore[arg-type]
     click.echo(f"[{refnames.short_name(state.target_ref)} {short(commit.id)}] {commit.summary}")
 
 
 def _abort(repo: Repository, message: str | None) -> None:
     state = _require_state(repo)
-    repo.working_file.write(repo.get(state.target_head))
+    repo.working_file.load(repo.get(state.target_head), state.target_head)
     MergeState.remove(repo.meta_dir)  # type: ignore[arg-type]
     click.echo(f"{state.operation.capitalize()} of {state.source_label} aborted; the working file is back at "
                f"{short(state.target_head)}.")

@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from ..errors import RevisionNotFoundError, WorkingStateError
 from ..model.refnames import check_branch_name
+from ..porcelain.checkout import load_head
 from ..porcelain.merge_state import refuse_during_merge
 from ..porcelain.repo import Repository
 from .context import AppContext, echo_json, pass_app, short, styled
 
 
 def _require_clean(repo: Repository, force: bool, action: str) -> None:
+    """Refuse when the working file has edits of its own (since it was loaded) that ``action`` would overwrite."""
     if force or not repo.working_file.exists():
         return
-    changes = repo.working_changes()
-    if changes:
+    status = repo.working_status()
+    if status.edits:
+        moved = (f" (and the branch has moved since it was loaded from {short(status.base)}: "
+                 "'statevcs commit --merge' commits them onto the new head)") if status.moved else ""
         raise WorkingStateError(
-            f"the working file has {len(changes)} uncommitted change(s) that {action} would overwrite; "
+            f"the working file has {len(status.edits)} uncommitted change(s) that {action} would overwrite{moved}; "
             "commit them, or use --force to discard them"
         )
 
 
 def _write_working(repo: Repository) -> None:
-    head = repo.head()
-    repo.working_file.write(repo.get(head) if head else {})
+    """Load HEAD's state into the working file and record it as the file's base."""
+    with repo.working_file.locked():
+        load_head(repo)
 
 
 @click.command()
@@ -176,22 +183,30 @@ def restore(app: AppContext, rev: str, message: str | None, force: bool) -> None
 
 
 @click.command()
-@click.argument("rev")
-@click.option("--hard", is_flag=True, help="Also rewrite the working file with REV's state.")
+@click.argument("rev", required=False, default="HEAD")
+@click.option("--hard", is_flag=True, help="Also rewrite the working file with REV's state (dropping its edits).")
 @pass_app
 def reset(app: AppContext, rev: str, hard: bool) -> None:
-    """Move the current branch to REV (the reflog keeps where it was).
+    """Move the current branch to REV (default HEAD; the reflog keeps where it was).
+
+    Without --hard the working file is left as it is, and its differences from REV
+    show as uncommitted changes (as git's default reset does). 'statevcs reset --hard'
+    alone reloads HEAD's state into the working file.
 
     \b
     Example:
       statevcs reset HEAD~1
       statevcs reset --hard v1
+      statevcs reset --hard
     """
     repo = app.repo
     refuse_during_merge(repo.meta_dir, "resetting (use 'statevcs merge --abort')")
-    c = repo.reset(rev)
-    if hard:
-        _write_working(repo)
+    with repo.working_file.locked() if repo.workdir else contextlib.nullcontext():
+        c = repo.reset(rev)
+        if hard:
+            load_head(repo)
+        elif repo.workdir and repo.working_file.exists():
+            repo.working_file.record_base(c.id)
     click.echo(f"HEAD is now at {short(c.id)} {c.summary}")
 
 

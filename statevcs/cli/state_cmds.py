@@ -7,10 +7,22 @@ from typing import Any
 
 import click
 
-from ..errors import NothingToCommitError, WorkingStateError
+from ..algo.merge import STRATEGIES, merge3
+from ..errors import (
+    MergeConflictError,
+    NothingToCommitError,
+    StaleWorkingFileError,
+    StateVCSError,
+    WorkingStateError,
+)
+from ..model.objects import Commit
+from ..porcelain.checkout import ensure_current, load_commit, refresh
 from ..porcelain.merge_state import MergeState, find_markers, refuse_during_merge
+from ..porcelain.merging import repository_policies
+from ..porcelain.repo import Repository
+from ..store.base import ANY
 from ..porcelain.worktree import dump_pretty, parse_json_text, set_at, unset_at
-from .context import AppContext, echo_json, pass_app, short, use_color
+from .context import AppContext, echo_json, pass_app, short, styled, use_color
 
 
 @click.command()
@@ -18,31 +30,112 @@ from .context import AppContext, echo_json, pass_app, short, use_color
 @click.option("--author", default=None, help="Who made the change (default: $STATEVCS_AUTHOR or user@host).")
 @click.option("-f", "--file", "file", default=None, metavar="FILE",
               help="Commit the JSON in FILE ('-' for stdin) instead of the working file.")
+@click.option("--parent", "parent_rev", default=None, metavar="REV",
+              help="With -f: the commit FILE was based on; refused if the branch has moved since (unless --merge).")
+@click.option("--merge", "merge", is_flag=True,
+              help="If the branch moved since the working file (or FILE's --parent) was loaded, three-way merge "
+                   "its edits onto the new head and commit that.")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
+              help="With --merge: source_wins keeps your edits where they overlap, target_wins the branch's.")
 @click.option("--allow-empty", is_flag=True, help="Commit even if the state equals HEAD's.")
 @pass_app
-def commit(app: AppContext, message: str, author: str | None, file: str | None, allow_empty: bool) -> None:
+def commit(app: AppContext, message: str, author: str | None, file: str | None, parent_rev: str | None,
+           merge: bool, strategy: str, allow_empty: bool) -> None:
     """Record the working state (or FILE) as a new commit on the current branch.
+
+    The working file must have been loaded from the branch's head: if someone committed
+    since (an agent through the Python API, another shell), commit refuses instead of
+    undoing their work; --merge carries your edits onto the new head and commits.
+    FILE (-f) is taken as the whole new state; give --parent REV when it was produced
+    from an earlier commit, so a moved branch is detected.
 
     \b
     Example:
       statevcs commit -m "agent finished task 3"
+      statevcs commit --merge -m "my edits on top of the agent's"
       curl -s http://agent/state | statevcs commit -f - -m "snapshot"
+      statevcs commit -f edited.json --parent v1 --merge -m "edits made on v1"
     """
     repo = app.repo
     refuse_during_merge(repo.meta_dir, "committing")
-    if file is None:
-        state = repo.working_file.read()
-    elif file == "-":
-        state = parse_json_text(sys.stdin.read(), "stdin")
-    else:
-        with open(file, encoding="utf-8") as f:
-            state = parse_json_text(f.read(), file)
+    if file is None and parent_rev is not None:
+        raise click.UsageError("--parent goes with -f FILE (the working file knows its own base)")
     try:
-        c = repo.commit(state, message=message, author=author, allow_empty=allow_empty)
+        if file is None:
+            c = _commit_working(repo, message, author, merge, strategy, allow_empty)
+        else:
+            c = _commit_file(repo, file, parent_rev, message, author, merge, strategy, allow_empty)
     except NothingToCommitError:
         raise NothingToCommitError("nothing to commit: the state equals HEAD's (use --allow-empty to commit anyway)")
     where = repo.current_branch or "detached HEAD"
     click.echo(f"[{where} {short(c.id)}] {c.summary}")
+
+
+def _commit_working(repo: Repository, message: str, author: str | None, merge: bool, strategy: str,
+                    allow_empty: bool) -> Commit:
+    wf = repo.working_file
+    with wf.locked():
+        if merge:
+            refresh(repo, strategy)
+        else:
+            ensure_current(repo, "committing")
+        head = repo.head()
+        c = repo.commit(wf.read(), message=message, author=author, allow_empty=allow_empty,
+                        parent=head.id if head else None)
+        wf.record_base(c.id)
+    return c
+
+
+def _commit_file(repo: Repository, file: str, parent_rev: str | None, message: str, author: str | None,
+                 merge: bool, strategy: str, allow_empty: bool) -> Commit:
+    if file == "-":
+        state = parse_json_text(sys.stdin.read(), "stdin")
+    else:
+        try:
+            with open(file, encoding="utf-8") as f:
+                text = f.read()
+        except UnicodeDecodeError:
+            raise WorkingStateError(f"{file} is not UTF-8 text") from None
+        state = parse_json_text(text, file)
+    head = repo.head()
+    parent: Any = ANY
+    if parent_rev is not None:
+        based_on = repo.rev_parse(parent_rev)
+        if head is not None and based_on != head.id:
+            if not merge:
+                raise StaleWorkingFileError(
+                    f"{file} was based on {short(based_on)} but {repo.current_branch or 'HEAD'} is now at "
+                    f"{short(head.id)}; committing it would undo the commits since: add --merge to three-way "
+                    "merge its changes onto the head", based_on, head.id)
+            merged = merge3(repo.get(based_on), repo.get(head.id), state, strategy,
+                            repository_policies(repo, None))
+            if merged.conflicts:
+                raise MergeConflictError(
+                    f"{len(merged.conflicts)} of {file}'s changes conflict with commits since {short(based_on)}: "
+                    + ", ".join(c.path or "/" for c in merged.conflicts[:5])
+                    + "; choose --strategy source_wins (keep FILE's) or target_wins (keep the branch's)",
+                    list(merged.conflicts))
+            state = merged.value
+        parent = head.id if head else None
+    old_head = head.id if head else None
+    follow = _holds_exactly(repo, old_head)
+    c = repo.commit(state, message=message, author=author, allow_empty=allow_empty, parent=parent)
+    if follow:  # keep an untouched working file on the branch, as a commit from it would
+        with repo.working_file.locked():
+            if _holds_exactly(repo, old_head):
+                load_commit(repo, c.id)
+    return c
+
+
+def _holds_exactly(repo: Repository, commit_id: str | None) -> bool:
+    """Is there a working file loaded from ``commit_id`` and still holding exactly its state?"""
+    if repo.workdir is None or commit_id is None or not repo.working_file.exists():
+        return False
+    try:
+        return (repo.working_file.base() == commit_id
+                and repo.working_root() == repo.objects.commit(commit_id).root)
+    except StateVCSError:
+        return False
 
 
 @click.command()
@@ -60,14 +153,20 @@ def status(app: AppContext, as_json: bool) -> None:
     branch = repo.current_branch
     merging = MergeState.load(repo.meta_dir) if repo.meta_dir else None
     unresolved: list[str] = []
+    working = None
     if merging is not None:
         unresolved = list(find_markers(repo.working_file.read()))
         changes = None
     else:
-        changes = repo.working_changes()
+        working = repo.working_status()
+        changes = working.edits
     if as_json:
         out = {"version": 1, "branch": branch, "head": head.id if head else None,
-               "clean": changes is not None and not changes, "changes": changes.patch if changes is not None else None}
+               "clean": changes is not None and not changes and not (working and working.moved),
+               "changes": changes.patch if changes is not None else None}
+        if working is not None:
+            out["base"] = working.base
+            out["moved"] = working.moved
         if merging is not None:
             out["merge"] = {"source": merging.source, "source_label": merging.source_label,
                             "unresolved": unresolved, "conflicts": [c["path"] for c in merging.conflicts]}
@@ -90,12 +189,51 @@ def status(app: AppContext, as_json: bool) -> None:
         else:
             click.echo(f"All conflicts resolved: run 'statevcs {merging.operation} --continue' to commit.")
         return
+    assert working is not None and changes is not None
+    if working.moved:
+        click.echo(styled(f"The branch has moved: the working file was loaded from {short(working.base)}, "
+                          f"{branch or 'HEAD'} is now at {short(working.head)}.", fg="yellow"))
+        if changes:
+            click.echo("Run 'statevcs refresh' to carry the edits below onto the new head "
+                       "(or 'statevcs commit --merge'), or 'statevcs reset --hard' to drop them.")
+        else:
+            click.echo("The working file has no edits of its own: 'statevcs refresh' loads the new head.")
     if not changes:
-        click.echo("Working state clean")
+        if not working.moved:
+            click.echo("Working state clean")
     else:
         s = changes.stat()
-        click.echo(f"Working state modified ({s['added']} added, {s['removed']} removed, {s['changed']} changed):")
+        since = f" since {short(working.base)}" if working.moved else ""
+        click.echo(f"Working state modified{since} ({s['added']} added, {s['removed']} removed, "
+                   f"{s['changed']} changed):")
         click.echo(changes.render("text", color=use_color()), nl=False)
+
+
+@click.command(name="refresh")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
+              help="Where your edits and the new commits overlap: source_wins keeps yours, target_wins theirs.")
+@pass_app
+def refresh_cmd(app: AppContext, strategy: str) -> None:
+    """Bring the working file onto its branch's head after others committed, keeping your edits.
+
+    Your edits since the file was loaded are three-way merged onto the new head; on
+    overlapping changes it refuses (file unchanged) unless --strategy settles them.
+
+    \b
+    Example:
+      statevcs refresh
+      statevcs refresh --strategy source_wins
+    """
+    repo = app.repo
+    refuse_during_merge(repo.meta_dir, "refreshing the working file")
+    with repo.working_file.locked():
+        done = refresh(repo, strategy)
+    if done.base == done.head:
+        click.echo(f"The working file is already on {short(done.head)}.")
+    elif done.edits:
+        click.echo(f"Carried {done.edits} edit(s) from {short(done.base)} onto {short(done.head)}.")
+    else:
+        click.echo(f"Loaded {short(done.head)} into the working file.")
 
 
 @click.command()
@@ -159,8 +297,11 @@ def set_(app: AppContext, pointer: str, value: str) -> None:
         new = parse_json_text(value, "VALUE")
     except WorkingStateError as exc:
         raise WorkingStateError(f"{exc} (quote JSON strings, e.g. '\"{value}\"')") from None
-    wf = app.repo.working_file
-    wf.write(set_at(wf.read(), pointer, new))
+    repo = app.repo
+    wf = repo.working_file
+    with wf.locked():
+        ensure_current(repo, "setting a value")
+        wf.write(set_at(wf.read(), pointer, new))
 
 
 @click.command()
@@ -173,8 +314,12 @@ def unset(app: AppContext, pointer: str) -> None:
     Example:
       statevcs unset /agent/scratch
     """
-    wf = app.repo.working_file
-    wf.write(unset_at(wf.read(), pointer))
+    repo = app.repo
+    wf = repo.working_file
+    with wf.locked():
+        ensure_current(repo, "unsetting a value")
+        wf.write(unset_at(wf.read(), pointer))
 
 
-COMMANDS = [commit, status, cat, get, set_, unset]
+
+COMMANDS = [commit, status, refresh_cmd, cat, get, set_, unset]

@@ -362,7 +362,7 @@ def push(repo: "Repository", remote: str, branch: str, force: bool = False,
         except RefConflictError:
             raise RefConflictError(f"the remote's {branch} moved during the push; fetch and try again", ref) from None
         if follow:
-            other.working_file.write(other.get(tip))
+            other.working_file.load(other.get(tip), tip)
         if name:
             tracking = f"{REMOTE_PREFIX}{name}/{branch}"
             repo._write({}, [(tracking, tip, repo.store.read_ref(tracking))], "push: update tracking ref")
@@ -480,7 +480,7 @@ def _clone_into(repo: "Repository", source: str, branch: str, progress: Any) -> 
     if tip is not None:
         repo._write({}, [(refnames.branch_ref(branch), tip, None)], f"clone: from {source}")
         if repo.workdir:
-            repo.working_file.write(repo.get(tip))
+            repo.working_file.load(repo.get(tip), tip)
 
 
 def _remove_clone(target: str, made_dir: bool) -> None:

@@ -24,7 +24,6 @@ from ..errors import (
     NothingToCommitError,
     RefConflictError,
     RefExistsError,
-    RepositoryExistsError,
     RevisionNotFoundError,
     WorkingStateError,
 )
@@ -51,11 +50,12 @@ from .render import Diff
 from .revisions import resolve_revision
 
 if TYPE_CHECKING:
+    from .checkout import Refresh, WorkingStatus
     from .fsck import FsckReport
     from .gc import GcReport
     from .merging import MergeOutcome
     from .remotes import FetchReport, TransferReport
-from .worktree import WorkingFile
+from .worktree import WorkingFile, confined_path
 
 DEFAULT_BRANCH = "main"
 DEFAULT_WORKING_FILE = "state.json"
@@ -77,9 +77,11 @@ def default_author() -> str:
 class Repository:
     """A statevcs repository: a store of objects and refs, and optionally a working directory."""
 
-    def __init__(self, store: Store, workdir: str | None = None, author: str | None = None) -> None:
+    def __init__(self, store: Store, workdir: str | None = None, author: str | None = None,
+                 meta_dir: str | None = None) -> None:
         self.store = store
         self.workdir = workdir
+        self._meta_dir = meta_dir  # only while a repository is being created under a temporary name
         self.author = author or default_author()
         self.objects = ObjectReader(store)
         #: Merge policies {pointer pattern: policy} on top of .statevcs/attributes.
@@ -94,36 +96,31 @@ class Repository:
         initial_branch: str = DEFAULT_BRANCH,
         author: str | None = None,
     ) -> "Repository":
-        """Create a repository at ``path`` (a directory, made if needed), or at a store URL."""
+        """Create a repository at ``path`` (a directory, made if needed), or at a store URL.
+
+        A directory repository appears whole or not at all (built aside, renamed last)."""
         refnames.check_branch_name(initial_branch)
         if is_url(path):
             store = open_store(path, create=True)
             repo = cls(store, None, author)
-        else:
-            workdir = os.path.abspath(path)
-            meta = os.path.join(workdir, DIR_NAME)
-            if os.path.exists(meta):
-                raise RepositoryExistsError(f"a statevcs repository already exists in {workdir}")
-            os.makedirs(meta)
-            with open(os.path.join(meta, CONFIG_NAME), "w") as f:
-                json.dump({"format": 1, "working_file": working_file}, f, indent=2)
-                f.write("\n")
-            store = open_store(meta, create=True)
-            repo = cls(store, workdir, author)
-            state_path = os.path.join(workdir, working_file)
-            if not os.path.exists(state_path):
-                with open(state_path, "w") as f:
-                    f.write("{}\n")
-        if store.read_ref(HEAD) is None:
-            store.update_ref(HEAD, SYMBOLIC_PREFIX + BRANCH_PREFIX + initial_branch, None, repo.author, "init")
-        return repo
+            if store.read_ref(HEAD) is None:
+                store.update_ref(HEAD, SYMBOLIC_PREFIX + BRANCH_PREFIX + initial_branch, None, repo.author, "init")
+            return repo
+        from .creation import creating
+
+        with creating(cls, path, working_file, initial_branch, author):
+            pass
+        return cls.open(path, author)
 
     @classmethod
     def open(cls, path: str = ".", author: str | None = None) -> "Repository":
         """Open the repository at or above ``path`` (as git finds .git), or at a store URL."""
         if is_url(path):
             return cls(open_store(path), None, author)
+        from .creation import check_complete
+
         workdir = find_repository_dir(path)
+        check_complete(os.path.join(workdir, DIR_NAME))
         return cls(open_store(os.path.join(workdir, DIR_NAME)), workdir, author)
 
     @classmethod
@@ -145,6 +142,8 @@ class Repository:
 
     @property
     def meta_dir(self) -> str | None:
+        if self._meta_dir is not None:
+            return self._meta_dir
         return os.path.join(self.workdir, DIR_NAME) if self.workdir else None
 
     def config(self) -> dict[str, Any]:
@@ -165,7 +164,7 @@ class Repository:
         if not self.workdir:
             raise WorkingStateError(f"{self.store.location} has no working directory (open a directory repository)")
         name = self.config().get("working_file", DEFAULT_WORKING_FILE)
-        return WorkingFile(os.path.join(self.workdir, name))
+        return WorkingFile(confined_path(self.workdir, name), self.meta_dir)
 
     def working_root(self) -> str:
         """Tree id of the working state; its nodes become readable through ``self.objects``."""
@@ -183,8 +182,31 @@ class Repository:
         return root
 
     def working_changes(self) -> Diff:
-        """Uncommitted changes: HEAD's state to the working file."""
+        """HEAD's state to the working file (see ``working_status`` for the file's own edits)."""
         return self.diff_roots(self.head_root(), self.working_root())
+
+    def working_status(self) -> "WorkingStatus":
+        """The commit the working file was loaded from, HEAD, whether HEAD moved since, and the file's edits."""
+        from .checkout import working_status
+
+        return working_status(self)
+
+    def load_working(self, rev: str | Commit | None = HEAD) -> None:
+        """Write ``rev``'s state into the working file and record it as the file's base (its edits are lost)."""
+        from .checkout import load_commit
+
+        with self.working_file.locked():
+            load_commit(self, None if rev is None or (rev == HEAD and self.head() is None) else self.rev_parse(rev))
+
+    def refresh_working(self, strategy: str = "merge") -> "Refresh":
+        """Carry the working file's edits onto HEAD after others committed (three-way merge).
+
+        ``strategy="source_wins"`` keeps your edits where they overlap, ``"target_wins"``
+        the branch's; with ``"merge"`` an overlap raises MergeConflictError, file unchanged."""
+        from .checkout import refresh
+
+        with self.working_file.locked():
+            return refresh(self, strategy)
 
     def _save_config(self, config: dict[str, Any]) -> None:
         if not self.meta_dir:
