@@ -159,3 +159,11 @@ class InvalidLimitError(StateVCSError, ValueError):
 
 class ConflictResolutionError(StateVCSError, ValueError):
     """A resolution cannot settle that conflict (BOTH on a conflict that is not an array's)."""
+
+
+class UpdateContentionError(RefConflictError):
+    """``Repository.update`` kept losing the race for its branch until its time budget was spent."""
+
+
+class InvalidAgeError(StateVCSError, ValueError):
+    """An age or expiry (``--prune``, ``--expire``: ``now``, ``2.weeks``, ``14d``, ``2h``) cannot be read."""

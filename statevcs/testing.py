@@ -15,6 +15,8 @@ Requires pytest (a test dependency, not a runtime one).
 from __future__ import annotations
 
 import threading
+import time
+from datetime import timedelta
 
 import pytest
 
@@ -38,6 +40,10 @@ class StoreContract:
 
     def corrupt(self, store: Store, oid: str) -> None:  # pragma: no cover - provided by subclasses
         raise NotImplementedError
+
+    def backdate(self, store: Store, seconds: float) -> None:
+        """Move every object write time and reflog time into the past (the built-in stores' hook)."""
+        store._backdate(seconds)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------ objects
     def test_put_get_roundtrip(self, store: Store) -> None:
@@ -71,6 +77,11 @@ class StoreContract:
         other, _ = make_object(99_999)
         assert store.has_many(some + [other]) == set(some)
         assert set(store.iter_ids()) == set(objs)
+        assert sorted(store.iter_ids()) == sorted(objs)  # pages: no id twice
+        early = store.now() - timedelta(hours=1)
+        assert sorted(store.iter_ids(written_since=early)) == sorted(objs)
+        assert list(store.iter_ids(written_before=early)) == []
+        assert store.get_many(some[:3] + [other]) == {o: objs[o] for o in some[:3]}
 
     def test_prefix_lookup(self, store: Store) -> None:
         objs = dict(make_object(i) for i in range(50))
@@ -86,6 +97,68 @@ class StoreContract:
         self.corrupt(store, oid)
         with pytest.raises(CorruptObjectError):
             store.get(oid)
+
+    def test_write_times_filter_and_guard_deletion(self, store: Store) -> None:
+        objs = dict(make_object(i) for i in range(3))
+        a, b, c = objs
+        store.put_many({a: objs[a], b: objs[b]})
+        self.backdate(store, 3600)
+        store.put(c, objs[c])
+        half = store.now() - timedelta(minutes=30)
+        assert set(store.iter_ids(written_before=half)) == {a, b}
+        assert set(store.iter_ids(written_since=half)) == {c}
+        store.put(a, objs[a])  # a re-put refreshes a stale write time: a writer may be re-using it
+        assert set(store.iter_ids(written_since=half)) == {a, c}
+        assert store.delete_objects([a, b, c], written_before=half) == 1  # only b is still old
+        assert store.has_many(objs) == {a, c}
+
+    def test_reflog_targets_and_sequence(self, store: Store) -> None:
+        a, b, c, d = (make_object(i)[0] for i in (40, 41, 42, 43))
+        assert store.reflog_seq() == 0
+        store.update_ref("refs/heads/main", a, None)
+        store.update_ref("refs/heads/main", b, a)
+        store.update_ref("refs/heads/gone", d, None)
+        store.delete_ref("refs/heads/gone", d)
+        mark = store.reflog_seq()
+        assert mark > 0
+        store.update_ref("refs/heads/main", c, b)
+        assert store.reflog_seq() > mark
+        assert set(store.iter_reflog_targets()) == {a, b, c}  # a deleted ref's reflog is no root
+        assert set(store.iter_reflog_targets(after_seq=mark)) == {b, c}
+        assert set(store.iter_reflog_targets(names=["refs/heads/gone"])) == set()
+        assert store.reflog_names() == ["refs/heads/gone", "refs/heads/main"]
+
+    def test_expire_reflog(self, store: Store) -> None:
+        a, b, c = (make_object(i)[0] for i in (50, 51, 52))
+        store.update_ref("refs/heads/main", a, None)
+        store.update_ref("refs/heads/main", b, a)
+        self.backdate(store, 40 * 86400)
+        store.update_ref("refs/heads/main", c, b)
+        month = store.now() - timedelta(days=30)
+        assert store.expire_reflog("refs/heads/main", month, keep=lambda old, new: new == b) == 1
+        assert [e.new for e in store.reflog("refs/heads/main")] == [c, b]
+        assert store.expire_reflog("refs/heads/main", month) == 1
+        assert [e.new for e in store.reflog("refs/heads/main")] == [c]
+        assert store.expire_reflog("refs/heads/other", month) == 0
+
+    def test_gc_lock_holds_writers_back(self, store: Store) -> None:
+        oid, raw = make_object(60)
+        landed = threading.Event()
+
+        def writer() -> None:
+            with store.transaction() as tx:
+                tx.put_objects({oid: raw})
+                tx.set_ref("refs/heads/w", oid, None)
+            landed.set()
+
+        thread = threading.Thread(target=writer)
+        with store.gc_lock():
+            thread.start()
+            time.sleep(0.3)  # ample time for the writer to land, were it not held back
+            assert not landed.is_set()
+            assert store.read_ref("refs/heads/w") is None and not store.has(oid)
+        thread.join(30)
+        assert landed.is_set() and store.read_ref("refs/heads/w") == oid
 
     def test_delete_objects(self, store: Store) -> None:
         objs = dict(make_object(i) for i in range(5))

@@ -170,3 +170,72 @@ def test_watch_yields_new_commits_in_order(kind, tmp_path):
     t.join(10)
     assert seen == ["c0", "c1", "c2"]
     repo.close()
+
+
+def test_update_with_a_spent_budget_raises_the_specific_error(repo):
+    """timeout=0: the first attempt runs; losing it spends the budget; nothing is committed."""
+    from statevcs.errors import RefConflictError, UpdateContentionError
+
+    repo.commit({"n": 0})
+    calls: list[int] = []
+    interruptions = [0]
+
+    def step(state):
+        calls.append(1)
+        if len(calls) == 1:  # another writer lands while this one computes: the race is lost
+            interruptions[0] += 1
+            repo.commit({"n": 100, "other": interruptions[0]})
+        state["n"] += 1
+        return state
+
+    with pytest.raises(UpdateContentionError) as info:
+        repo.update("main", step, timeout=0)
+    assert isinstance(info.value, RefConflictError) and info.value.ref == "refs/heads/main"
+    assert repo.get("main") == {"n": 100, "other": 1}
+    calls.clear()
+    assert repo.update("main", step, timeout=5).id == repo.rev_parse("main")  # a budget: it retries
+    assert len(calls) == 2 and repo.get("main") == {"n": 101, "other": 2}
+    calls.clear()
+    with pytest.raises(UpdateContentionError):
+        repo.update("main", step, retries=0)  # retries still caps the count
+    assert repo.get("main") == {"n": 100, "other": 3}
+
+
+def test_update_rejects_negative_budgets(repo):
+    with pytest.raises(ValueError):
+        repo.update("main", lambda s: s, timeout=-1)
+
+
+def test_backoff_is_jittered_and_capped():
+    from statevcs.porcelain.writers import backoff
+
+    draws = [backoff(a) for a in range(40) for _ in range(20)]
+    assert all(0 <= d <= 0.1 for d in draws)
+    assert max(backoff(0) for _ in range(50)) <= 0.001
+    assert len({round(d, 9) for d in draws}) > 100  # random, not one fixed step
+
+
+def test_threads_racing_one_branch_with_a_small_budget_all_land(repo):
+    """Sixteen threads, each one update with a 20 s budget: every one lands exactly once."""
+    repo.commit({"count": 0, "ids": []})
+    errors = []
+
+    def worker(k: int) -> None:
+        def step(state):
+            state["count"] += 1
+            state["ids"].append(k)
+            return state
+        try:
+            for i in range(5):
+                repo.update("main", step, message=f"t{k} {i}", timeout=20)
+        except Exception as exc:  # collected: a thread's exception would otherwise vanish
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    state = repo.get("main")
+    assert state["count"] == 80 and sorted(state["ids"]) == sorted(list(range(16)) * 5)

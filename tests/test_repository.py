@@ -228,13 +228,13 @@ def test_gc_removes_only_unreachable(repo):
     repo.reset(dropped.id)  # main's reflog now reaches `dropped`
     repo.reset(kept.id)
     repo.delete_branch("tmp", force=True)
-    assert repo.gc().removed == 0  # still reachable through main's reflog, as git keeps it
+    assert repo.gc(prune="now").removed == 0  # still reachable through main's reflog, as git keeps it
     assert repo.get(dropped.id) == {"drop": ["y" * 2000]}
     from statevcs.testing import make_object
 
     oid, raw = make_object(1)
     repo.store.put(oid, raw)
-    assert repo.gc().removed == 1
+    assert repo.gc(prune="now").removed == 1
     assert not repo.store.has(oid) and before <= set(repo.store.iter_ids())
     assert repo.fsck().ok
 
@@ -244,7 +244,7 @@ def test_gc_drops_a_deleted_branchs_commits(repo):
     repo.create_branch("tmp")
     dropped = repo.commit({"drop": ["y" * 2000]}, branch="tmp")
     repo.delete_branch("tmp", force=True)
-    report = repo.gc()
+    report = repo.gc(prune="now")
     assert report.removed == 3  # the commit, its root node and the array node
     assert not repo.store.has(dropped.id) and repo.get(kept.id) == {"keep": "x" * 2000}
     assert repo.fsck().ok

@@ -1,4 +1,4 @@
-"""Commands that create and look after a repository: init, gc, fsck."""
+"""Commands that create and look after a repository: init, gc, reflog-expire, fsck."""
 
 from __future__ import annotations
 
@@ -38,21 +38,69 @@ def init(app: AppContext, directory: str, working_file: str, initial_branch: str
     click.echo(f"Initialized empty statevcs repository in {os.path.join(repo.workdir or path, '.statevcs')}")
 
 
+def _age(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Check an age option while parsing, so a bad one is a usage error (exit 2)."""
+    from ..errors import InvalidAgeError
+    from ..porcelain.gc import parse_age
+
+    if value is not None:
+        try:
+            parse_age(value)
+        except InvalidAgeError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
+_PRUNE_HELP = "Keep unreachable objects younger than AGE (now, never, 2.weeks, 14d, 2h...)."
+_EXPIRE_HELP = "Expire reflog entries older than AGE."
+_UNREACHABLE_HELP = "Expire reflog entries the ref's tip no longer reaches once older than AGE."
+
+
 @click.command()
+@click.option("--prune", default="2.weeks", show_default=True, metavar="AGE", callback=_age, help=_PRUNE_HELP)
+@click.option("--expire", default="90.days", show_default=True, metavar="AGE", callback=_age, help=_EXPIRE_HELP)
+@click.option("--expire-unreachable", default="30.days", show_default=True, metavar="AGE", callback=_age,
+              help=_UNREACHABLE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 @pass_app
-def gc(app: AppContext, as_json: bool) -> None:
-    """Delete objects that no branch, tag or reflog entry can reach.
+def gc(app: AppContext, prune: str, expire: str, expire_unreachable: str, as_json: bool) -> None:
+    """Expire old reflog entries, then delete objects that no branch, tag, reflog entry or
+    recent object can reach. Safe while others commit or push (see docs/gc.md).
 
     \b
     Example:
       statevcs gc
+      statevcs gc --prune=now --expire=never
     """
-    report = app.repo.gc()
+    report = app.repo.gc(prune=prune, expire=expire, expire_unreachable=expire_unreachable)
     if as_json:
-        echo_json({"version": 1, "kept": report.kept, "removed": report.removed})
+        echo_json({"version": 1, "kept": report.kept, "removed": report.removed,
+                   "reflog_expired": report.reflog_expired})
     else:
-        click.echo(f"Removed {report.removed} unreachable object(s); {report.kept} kept.")
+        click.echo(f"Removed {report.removed} unreachable object(s); {report.kept} kept; "
+                   f"{report.reflog_expired} reflog entr{'y' if report.reflog_expired == 1 else 'ies'} expired.")
+
+
+@click.command("reflog-expire")
+@click.option("--expire", default="90.days", show_default=True, metavar="AGE", callback=_age, help=_EXPIRE_HELP)
+@click.option("--expire-unreachable", default="30.days", show_default=True, metavar="AGE", callback=_age,
+              help=_UNREACHABLE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
+@pass_app
+def reflog_expire(app: AppContext, expire: str, expire_unreachable: str, as_json: bool) -> None:
+    """Delete old reflog entries (gc does this too) without deleting any object.
+
+    \b
+    Example:
+      statevcs reflog-expire --expire=30.days
+    """
+    from ..porcelain.gc import expire_reflogs
+
+    n = expire_reflogs(app.repo, expire, expire_unreachable)
+    if as_json:
+        echo_json({"version": 1, "expired": n})
+    else:
+        click.echo(f"Expired {n} reflog entr{'y' if n == 1 else 'ies'}.")
 
 
 @click.command()
@@ -76,4 +124,4 @@ def fsck(app: AppContext, as_json: bool) -> None:
         sys.exit(EXIT_NEGATIVE)
 
 
-COMMANDS = [init, gc, fsck]
+COMMANDS = [init, gc, reflog_expire, fsck]

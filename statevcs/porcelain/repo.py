@@ -604,19 +604,21 @@ class Repository:
         return is_ancestor(self.objects.commit, self.rev_parse(ancestor), self.rev_parse(descendant))
 
     # ---------------------------------------------------------------- many writers
-    def update(self, branch: str, fn: Callable[[Any], Any], message: str = "", retries: int = 100,
+    def update(self, branch: str, fn: Callable[[Any], Any], message: str = "", retries: int | None = None,
                on_conflict: str = "retry", author: str | None = None,
-               metadata: dict[str, Any] | None = None) -> Commit:
+               metadata: dict[str, Any] | None = None, timeout: float = 30.0) -> Commit:
         """Read ``branch``'s state, commit ``fn(state)`` on top of it, and re-run on a lost race.
 
         This is how many agents safely write one branch. ``fn`` gets a fresh copy it may
         mutate and returns the new state. With ``on_conflict="merge"`` a stale result is
         three-way merged onto the new head instead of re-running ``fn`` (MergeConflictError
-        if the changes overlap). Gives up with RefConflictError after ``retries`` lost races.
+        if the changes overlap). Lost races are retried with jittered exponential backoff
+        for up to ``timeout`` seconds (``retries`` also caps their number, if given); then
+        UpdateContentionError, a RefConflictError, and nothing is committed.
         """
         from .writers import update
 
-        return update(self, branch, fn, message, retries, on_conflict, author, metadata)
+        return update(self, branch, fn, message, retries, on_conflict, author, metadata, timeout)
 
     def watch(self, branch: str, timeout: float | None = None, poll_interval: float = 0.1) -> Iterator[Commit]:
         """Yield commits as they land on ``branch``, oldest first, from now on.
@@ -694,11 +696,14 @@ class Repository:
 
         return reachable(self)
 
-    def gc(self) -> "GcReport":
-        """Delete objects no ref or reflog entry can reach."""
+    def gc(self, prune: Any = "2.weeks", expire: Any = "90.days", expire_unreachable: Any = "30.days") -> "GcReport":
+        """Expire reflog entries older than ``expire`` (``expire_unreachable`` for those the
+        tip no longer reaches), then delete objects no ref, reflog entry or object written
+        within ``prune`` can reach. Ages: timedelta, seconds, or ``"now"``, ``"never"``,
+        ``"2.weeks"``, ``"14d"``, ``"2h"``. Safe while others write (docs/gc.md)."""
         from .gc import gc
 
-        return gc(self)
+        return gc(self, prune, expire, expire_unreachable)
 
     def fsck(self) -> "FsckReport":
         """Verify every object's hash and every link reachable from refs."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..algo.history import is_ancestor
 from ..algo.merge import merge_trees
-from ..errors import MergeConflictError, RefConflictError
+from ..errors import MergeConflictError, RefConflictError, UpdateContentionError
 from ..model import refnames
 from ..model.canonical import validate
 from ..model.objects import Commit
@@ -20,28 +20,52 @@ if TYPE_CHECKING:
     from .repo import Repository
 
 
+#: Default time budget of ``update`` in seconds: lost races are retried until it is spent.
+DEFAULT_UPDATE_TIMEOUT = 30.0
+_BACKOFF_FIRST = 0.001  # seconds: the first retry waits up to this long
+_BACKOFF_CAP = 0.1  # no single wait is longer than this
+
+
+def backoff(attempt: int, first: float = _BACKOFF_FIRST, cap: float = _BACKOFF_CAP) -> float:
+    """How long to wait before retry number ``attempt`` (0-based): "full jitter", a uniform
+    draw up to an exponentially growing bound, so racing writers spread out instead of
+    colliding again in step."""
+    return random.uniform(0, min(cap, first * 2 ** min(attempt, 32)))
+
+
 def update(
     repo: "Repository",
     branch: str,
     fn: Callable[[Any], Any],
     message: str = "",
-    retries: int = 100,
+    retries: int | None = None,
     on_conflict: str = "retry",
     author: str | None = None,
     metadata: dict[str, Any] | None = None,
+    timeout: float = DEFAULT_UPDATE_TIMEOUT,
 ) -> Commit:
     """Read ``branch``'s state, commit ``fn(state)`` on top of it, and re-run on a lost race.
 
     This is how many agents safely write one branch. ``fn`` gets a fresh copy it may
-    mutate and returns the new state. With ``on_conflict="merge"`` a stale result is
-    three-way merged onto the new head instead of re-running ``fn`` (MergeConflictError
-    if the changes overlap). Gives up with RefConflictError after ``retries`` lost races.
+    mutate and returns the new state (it may run several times). With
+    ``on_conflict="merge"`` a stale result is three-way merged onto the new head instead
+    of re-running ``fn`` (MergeConflictError if the changes overlap).
+
+    Lost races are retried after a jittered, exponentially growing wait (up to 0.1 s)
+    for as long as ``timeout`` seconds from the call allow; the first attempt always
+    runs. When the budget is spent, UpdateContentionError (a RefConflictError) is raised
+    and nothing was committed. ``retries``, if given, also caps the number of retries.
     """
     if on_conflict not in ("retry", "merge"):
         raise ValueError(f"on_conflict must be 'retry' or 'merge', not {on_conflict!r}")
+    if timeout < 0 or (retries is not None and retries < 0):
+        raise ValueError("timeout and retries cannot be negative")
     ref = refnames.branch_ref(branch)
+    started = time.monotonic()
+    deadline = started + timeout
     pending: tuple[str, str, dict[str, bytes]] | None = None  # (based_on, root, objects) to merge
-    for attempt in range(retries + 1):
+    attempt = 0
+    while True:
         head_id = repo._ref_target(ref)
         if pending is not None and head_id is not None:
             based_on, mine, mine_objects = pending
@@ -62,11 +86,18 @@ def update(
         try:
             return repo._commit_once(root, objects, message, author, branch, head_id, metadata, True, (),
                                      "update")
-        except RefConflictError:
+        except RefConflictError as exc:
             if on_conflict == "merge" and head_id is not None:
                 pending = (head_id, root, objects)
-            time.sleep(random.uniform(0, min(0.05, 0.001 * (attempt + 1))))
-    raise RefConflictError(f"update of {branch} lost the race {retries + 1} times; try again later", ref)
+            left = deadline - time.monotonic()
+            if left <= 0 or (retries is not None and attempt >= retries):
+                raise UpdateContentionError(
+                    f"update of {branch} lost the race {attempt + 1} time(s) in "
+                    f"{time.monotonic() - started:.1f}s (budget {timeout:g}s); try again later",
+                    ref, exc.expected, exc.actual) from None
+            time.sleep(min(backoff(attempt), left))
+            attempt += 1
+
 
 def watch(repo: "Repository", branch: str, timeout: float | None = None,
           poll_interval: float = 0.1) -> Iterator[Commit]:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Iterable, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable, Iterator, Mapping
 
 import blake3
 import zstandard
@@ -25,6 +25,11 @@ from ..limits import ENV_MAX_OBJECT_BYTES, max_object_bytes
 COMPRESS_THRESHOLD = 512
 _ZSTD_LEVEL = 3
 _PLAIN, _ZSTD = 0, 1
+
+#: A put of an object already stored refreshes its write time when the time is older than
+#: this (docs/gc.md): gc's grace period then also protects objects a writer re-uses, while
+#: a busy writer re-putting the same nodes does not rewrite their rows on every commit.
+REFRESH_AFTER = timedelta(seconds=60)
 
 #: ``expected`` value for a CAS update that does not care what the ref holds.
 ANY = object()
@@ -119,7 +124,7 @@ def verify(oid: str, raw: bytes) -> None:
 
 
 class ObjectStore(ABC):
-    """Content-addressed, immutable objects."""
+    """Content-addressed, immutable objects, each with the time it was last written."""
 
     @abstractmethod
     def get(self, oid: str) -> bytes:
@@ -130,22 +135,39 @@ class ObjectStore(ABC):
         """The subset of ``oids`` present in the store."""
 
     @abstractmethod
-    def iter_ids(self) -> Iterator[str]:
-        """Every object id in the store (no particular order)."""
+    def iter_ids(self, written_before: datetime | None = None,
+                 written_since: datetime | None = None) -> Iterator[str]:
+        """Every object id (no particular order), optionally only those last written before
+        ``written_before`` / at or after ``written_since``. Streams: never one list of all ids."""
 
     @abstractmethod
     def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
         """Up to ``limit`` ids starting with the lowercase hex ``prefix``."""
 
     @abstractmethod
-    def delete_objects(self, oids: Iterable[str]) -> int:
-        """Remove objects (for gc only); returns how many were removed."""
+    def delete_objects(self, oids: Iterable[str], written_before: datetime | None = None) -> int:
+        """Remove objects (for gc only); returns how many were removed.
+
+        With ``written_before``, an object (re)written at or after that time is kept: a
+        writer that re-put it since gc looked is not robbed of it."""
+
+    def get_many(self, oids: Iterable[str]) -> dict[str, bytes]:
+        """Verified raw bytes of those ``oids`` that are present (absent ones are left out)."""
+        found: dict[str, bytes] = {}
+        for oid in self.has_many(list(oids)):
+            found[oid] = self.get(oid)
+        return found
+
+    def now(self) -> datetime:
+        """The store's clock (UTC), the one object write times and reflog times are taken by."""
+        return datetime.now(timezone.utc)
 
     def has(self, oid: str) -> bool:
         return bool(self.has_many([oid]))
 
     def put_many(self, objects: Mapping[str, bytes]) -> None:
-        """Store objects (id -> raw bytes); ids already present are skipped."""
+        """Store objects (id -> raw bytes); ids already present are skipped (their write
+        time refreshed when older than REFRESH_AFTER)."""
         with self.transaction() as tx:  # type: ignore[attr-defined]
             tx.put_objects(objects)
 
@@ -171,6 +193,25 @@ class RefStore(ABC):
     @abstractmethod
     def reflog(self, name: str, limit: int | None = None) -> list[RefLogEntry]:
         """Moves of ``name``, newest first."""
+
+    @abstractmethod
+    def reflog_seq(self) -> int:
+        """The sequence number of the newest reflog entry (0 if none); later entries get larger ones."""
+
+    @abstractmethod
+    def iter_reflog_targets(self, after_seq: int = 0, names: Iterable[str] | None = None) -> Iterator[str]:
+        """Distinct ids (old and new values) named by reflog entries newer than ``after_seq``
+        of refs that exist now (only ``names`` among them, if given), streamed: gc's roots."""
+
+    @abstractmethod
+    def reflog_names(self) -> list[str]:
+        """Every ref name that has reflog entries, existing or deleted."""
+
+    @abstractmethod
+    def expire_reflog(self, name: str, before: datetime,
+                      keep: Callable[[str | None, str | None], bool] | None = None) -> int:
+        """Delete ``name``'s reflog entries older than ``before`` (except those for whose
+        (old, new) values ``keep`` is true), in batches; returns how many were deleted."""
 
     def update_ref(self, name: str, new: str, expected: object = ANY, who: str = "", why: str = "") -> None:
         """Set ``name`` to ``new`` if it holds ``expected`` (None: must not exist)."""
@@ -246,6 +287,12 @@ class Store(ObjectStore, RefStore):
     @abstractmethod
     def transaction(self) -> contextlib.AbstractContextManager[Transaction]:
         """Atomic writes: objects and CAS ref updates commit together or roll back."""
+
+    @abstractmethod
+    def gc_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Exclude every write transaction while held (docs/gc.md): one that started before
+        has landed, none starts until release. Inside, this thread's reads see the latest
+        state and ``delete_objects`` runs in the lock's own transaction (atomically at release)."""
 
     def close(self) -> None:
         """Release connections; the store must not be used afterwards."""

@@ -5,20 +5,22 @@ from __future__ import annotations
 import contextlib
 import threading
 from datetime import datetime, timezone
-from typing import Iterable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 from ..errors import ObjectNotFoundError
-from .base import RefLogEntry, Store, Transaction, pack, unpack_verified
+from .base import REFRESH_AFTER, RefLogEntry, Store, Transaction, pack, unpack_verified
 
 
 class MemoryStore(Store):
-    """Objects, refs and reflog in dicts; writers serialise on one lock."""
+    """Objects, refs and reflog in dicts; writers (and gc's sweep) serialise on one lock."""
 
     def __init__(self, location: str = "memory:") -> None:
         self.location = location
         self._objects: dict[str, bytes] = {}  # id -> stored (packed) bytes, verified on read
+        self._written: dict[str, datetime] = {}  # id -> when last written (put or refreshed)
         self._refs: dict[str, str] = {}
-        self._reflog: list[RefLogEntry] = []
+        self._reflog: dict[int, RefLogEntry] = {}  # seq -> entry, in insertion (seq) order
+        self._seq = 0
         self._lock = threading.RLock()
 
     # objects
@@ -31,17 +33,29 @@ class MemoryStore(Store):
     def has_many(self, oids: Iterable[str]) -> set[str]:
         return {o for o in oids if o in self._objects}
 
-    def iter_ids(self) -> Iterator[str]:
-        return iter(list(self._objects))
+    def iter_ids(self, written_before: datetime | None = None,
+                 written_since: datetime | None = None) -> Iterator[str]:
+        with self._lock:
+            ids = list(self._written.items())  # a snapshot: the dict may change while we yield
+        for oid, when in ids:
+            if written_before is not None and when >= written_before:
+                continue
+            if written_since is not None and when < written_since:
+                continue
+            yield oid
 
     def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
         return sorted(o for o in self._objects if o.startswith(prefix))[:limit]
 
-    def delete_objects(self, oids: Iterable[str]) -> int:
+    def delete_objects(self, oids: Iterable[str], written_before: datetime | None = None) -> int:
         with self._lock:
             n = 0
             for oid in oids:
-                n += self._objects.pop(oid, None) is not None
+                when = self._written.get(oid)
+                if when is None or (written_before is not None and when >= written_before):
+                    continue
+                del self._objects[oid], self._written[oid]
+                n += 1
             return n
 
     def stored_size(self) -> int:
@@ -55,39 +69,93 @@ class MemoryStore(Store):
         return {k: v for k, v in sorted(self._refs.items()) if k.startswith(prefix)}
 
     def reflog(self, name: str, limit: int | None = None) -> list[RefLogEntry]:
-        entries = [e for e in reversed(self._reflog) if e.ref == name]
+        with self._lock:
+            entries = [e for e in reversed(self._reflog.values()) if e.ref == name]
         return entries[:limit] if limit is not None else entries
+
+    def reflog_seq(self) -> int:
+        return self._seq
+
+    def iter_reflog_targets(self, after_seq: int = 0, names: Iterable[str] | None = None) -> Iterator[str]:
+        with self._lock:
+            wanted = set(self._refs) if names is None else set(names) & set(self._refs)
+            seen: set[str] = set()
+            for seq, e in list(self._reflog.items()):
+                if seq > after_seq and e.ref in wanted:
+                    seen.update(v for v in (e.old, e.new) if v)
+        return iter(seen)
+
+    def reflog_names(self) -> list[str]:
+        with self._lock:
+            return sorted({e.ref for e in self._reflog.values()})
+
+    def expire_reflog(self, name: str, before: datetime,
+                      keep: Callable[[str | None, str | None], bool] | None = None) -> int:
+        with self._lock:
+            gone = [seq for seq, e in self._reflog.items()
+                    if e.ref == name and e.when < before and not (keep is not None and keep(e.old, e.new))]
+            for seq in gone:
+                del self._reflog[seq]
+            return len(gone)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
         with self._lock:
             tx = _MemoryTransaction(self)
             yield tx
-            self._objects.update(tx.objects)
+            now = datetime.now(timezone.utc)
+            for oid in tx.reused:
+                if oid in self._written and self._written[oid] < now - REFRESH_AFTER:
+                    self._written[oid] = now
+            for oid, stored in tx.objects.items():
+                if oid not in self._objects:
+                    self._objects[oid] = stored
+                self._written[oid] = now
             for name, value in tx.refs.items():
                 if value is None:
                     self._refs.pop(name, None)
                 else:
                     self._refs[name] = value
-            self._reflog.extend(tx.logs)
+            for entry in tx.logs:
+                self._seq += 1
+                self._reflog[self._seq] = entry
 
-    # test support: damage an object in place
+    @contextlib.contextmanager
+    def gc_lock(self) -> Iterator[None]:
+        with self._lock:
+            yield
+
+    # test support
     def _corrupt(self, oid: str) -> None:
+        """Damage an object in place."""
         stored = bytearray(self._objects[oid])
         stored[-1] ^= 0x01
         self._objects[oid] = bytes(stored)
+
+    def _backdate(self, seconds: float) -> None:
+        """Move every object write time and reflog time ``seconds`` into the past."""
+        from datetime import timedelta
+
+        shift = timedelta(seconds=seconds)
+        with self._lock:
+            self._written = {o: t - shift for o, t in self._written.items()}
+            self._reflog = {s: RefLogEntry(e.ref, e.old, e.new, e.who, e.when - shift, e.why)
+                            for s, e in self._reflog.items()}
 
 
 class _MemoryTransaction(Transaction):
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
         self.objects: dict[str, bytes] = {}
+        self.reused: list[str] = []
         self.refs: dict[str, str | None] = {}
         self.logs: list[RefLogEntry] = []
 
     def put_objects(self, objects: Mapping[str, bytes]) -> None:
         for oid, raw in objects.items():
-            if oid not in self.store._objects:
+            if oid in self.store._objects:
+                self.reused.append(oid)
+            else:
                 self.objects[oid] = pack(raw)
 
     def read_ref(self, name: str) -> str | None:

@@ -8,8 +8,13 @@ NOTHING``); a ref moves only by a conditional ``UPDATE ... WHERE value = expecte
 so two machines racing for one branch cannot both win, and nothing is half-written.
 Ref moves are announced with NOTIFY on channel ``statevcs_refs`` for watchers.
 
-The schema is versioned in ``statevcs_schema`` and migrated forward explicitly by
-:func:`migrate` (``Repository.init`` runs it).
+The schema is versioned in ``statevcs_schema`` and migrated forward by :func:`migrate`
+(``Repository.init`` runs it, and opening a repository whose schema is older does).
+
+Every object row carries ``written`` (the server's clock, refreshed when the object is
+put again) for gc's grace period. Every write transaction holds a shared advisory lock
+on its repository and gc's sweep the exclusive one, so no commit straddles a sweep
+(docs/gc.md).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import contextlib
 import os
 import threading
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import (
@@ -29,7 +34,7 @@ from ..errors import (
     StateVCSError,
     StoreUnavailableError,
 )
-from .base import RefLogEntry, Store, Transaction, pack, unpack_verified
+from .base import REFRESH_AFTER, RefLogEntry, Store, Transaction, pack, unpack_verified
 
 try:  # an optional extra: pip install "statevcs[postgres]"
     import psycopg
@@ -37,7 +42,7 @@ try:  # an optional extra: pip install "statevcs[postgres]"
 except ImportError:  # pragma: no cover - exercised only without the extra
     psycopg = None  # type: ignore[assignment]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 NOTIFY_CHANNEL = "statevcs_refs"
 DEFAULT_REPO = "default"
 
@@ -55,8 +60,20 @@ MIGRATIONS: dict[int, list[str]] = {
                who TEXT NOT NULL, time TIMESTAMPTZ NOT NULL, why TEXT NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS statevcs_reflog_by_name ON statevcs_reflog (repo, name, seq)",
     ],
+    2: [
+        # Existing objects count as written at the migration (now() is fixed for the
+        # statement, so no table rewrite): the safe side of gc's grace period.
+        "ALTER TABLE statevcs_objects ADD COLUMN IF NOT EXISTS written TIMESTAMPTZ NOT NULL DEFAULT now()",
+        # Writers of this version set it explicitly; older ones still connected get the clock.
+        "ALTER TABLE statevcs_objects ALTER COLUMN written SET DEFAULT clock_timestamp()",
+        "CREATE INDEX IF NOT EXISTS statevcs_objects_by_written ON statevcs_objects (repo, written, id)",
+    ],
 }
 _BATCH = 1000
+_PAGE = 1000
+#: First key of the advisory lock pair (class, hashtext(repo)) that write transactions
+#: take shared and gc's sweep takes exclusive.
+GC_LOCK_CLASS = 7355609
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -132,6 +149,8 @@ class PostgresStore(Store):
                 raise NotARepositoryError(f"{_public(self.url)} holds no statevcs repositories (run init)") from None
             if row[0] is None or row[0] > SCHEMA_VERSION:
                 raise NotARepositoryError(f"{_public(self.url)}: statevcs schema version {row[0]} is not supported")
+            if row[0] < SCHEMA_VERSION:
+                migrate(conn)
             found = conn.execute("SELECT 1 FROM statevcs_repos WHERE name = %s", (self.repo,)).fetchone()
         if found is None:
             raise NotARepositoryError(f"no statevcs repository {self.repo!r} in {_public(self.url)}")
@@ -192,9 +211,26 @@ class PostgresStore(Store):
         with self._guard():
             conn = self._conn()
             with conn.transaction():
+                # Shared with every other writer, exclusive against gc's sweep (gc_lock).
+                conn.execute("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))", (GC_LOCK_CLASS, self.repo))
                 tx = _PostgresTransaction(conn, self.repo)
                 yield tx
                 tx.flush()
+
+    @contextlib.contextmanager
+    def gc_lock(self) -> Iterator[None]:
+        with self._guard():
+            conn = self._conn()
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (GC_LOCK_CLASS, self.repo))
+                self._local.in_gc = True
+                try:
+                    yield
+                finally:
+                    self._local.in_gc = False
+
+    def now(self) -> datetime:
+        return self._read("SELECT clock_timestamp()")[0][0].astimezone(timezone.utc)
 
     # ------------------------------------------------------------ objects
     def get(self, oid: str) -> bytes:
@@ -212,9 +248,37 @@ class PostgresStore(Store):
             found.update(bytes(r[0]).hex() for r in rows)
         return found
 
-    def iter_ids(self) -> Iterator[str]:
-        return iter([bytes(r[0]).hex() for r in self._read("SELECT id FROM statevcs_objects WHERE repo = %s",
-                                                             (self.repo,))])
+    def get_many(self, oids: Iterable[str]) -> dict[str, bytes]:
+        wanted = [_key(o) for o in oids]
+        found: dict[str, bytes] = {}
+        for i in range(0, len(wanted), _BATCH):
+            rows = self._read("SELECT id, data FROM statevcs_objects WHERE repo = %s AND id = ANY(%s)",
+                              (self.repo, wanted[i : i + _BATCH]))
+            for key, data in rows:
+                oid = bytes(key).hex()
+                found[oid] = unpack_verified(oid, bytes(data))
+        return found
+
+    def iter_ids(self, written_before: datetime | None = None,
+                 written_since: datetime | None = None) -> Iterator[str]:
+        if written_before is None and written_since is None:  # pages in id order
+            last = b""
+            while rows := self._read("SELECT id FROM statevcs_objects WHERE repo = %s AND id > %s ORDER BY id LIMIT %s",
+                                     (self.repo, last, _PAGE)):
+                yield from (bytes(r[0]).hex() for r in rows)
+                last = bytes(rows[-1][0])
+            return
+        # pages in (written, id) order along statevcs_objects_by_written
+        lo = written_since or datetime(1970, 1, 1, tzinfo=timezone.utc)
+        hi = written_before or datetime(9999, 1, 1, tzinfo=timezone.utc)
+        at, last = lo, b""
+        while rows := self._read(
+            "SELECT written, id FROM statevcs_objects WHERE repo = %s AND written < %s AND written >= %s "
+            "AND (written, id) > (%s, %s) ORDER BY written, id LIMIT %s",
+            (self.repo, hi, lo, at, last, _PAGE),
+        ):
+            yield from (bytes(r[1]).hex() for r in rows)
+            at, last = rows[-1][0], bytes(rows[-1][1])
 
     def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
         lo = bytes.fromhex(prefix.ljust(64, "0"))
@@ -225,15 +289,17 @@ class PostgresStore(Store):
         )
         return [bytes(r[0]).hex() for r in rows]
 
-    def delete_objects(self, oids: Iterable[str]) -> int:
+    def delete_objects(self, oids: Iterable[str], written_before: datetime | None = None) -> int:
         wanted = [_key(o) for o in oids]
+        limit = written_before or datetime(9999, 1, 1, tzinfo=timezone.utc)
         n = 0
         with self._guard():
             conn = self._conn()
-            with conn.transaction():
+            # Inside gc_lock the deletes join the lock's transaction; otherwise they get their own.
+            with contextlib.nullcontext() if getattr(self._local, "in_gc", False) else conn.transaction():
                 for i in range(0, len(wanted), _BATCH):
-                    cur = conn.execute("DELETE FROM statevcs_objects WHERE repo = %s AND id = ANY(%s)",
-                                       (self.repo, wanted[i : i + _BATCH]))
+                    cur = conn.execute("DELETE FROM statevcs_objects WHERE repo = %s AND id = ANY(%s) AND written < %s",
+                                       (self.repo, wanted[i : i + _BATCH], limit))
                     n += cur.rowcount
         return n
 
@@ -261,7 +327,54 @@ class PostgresStore(Store):
         )
         return [RefLogEntry(r[0], r[1], r[2], r[3], r[4].astimezone(timezone.utc), r[5]) for r in rows]
 
+    def reflog_seq(self) -> int:
+        return int(self._read("SELECT COALESCE(MAX(seq), 0) FROM statevcs_reflog WHERE repo = %s",
+                              (self.repo,))[0][0])
+
+    def iter_reflog_targets(self, after_seq: int = 0, names: Iterable[str] | None = None) -> Iterator[str]:
+        only = None if names is None else set(names)
+        last = after_seq
+        while rows := self._read(
+            "SELECT r.seq, r.name, r.old, r.new FROM statevcs_reflog r JOIN statevcs_refs f "
+            "ON f.repo = r.repo AND f.name = r.name WHERE r.repo = %s AND r.seq > %s ORDER BY r.seq LIMIT %s",
+            (self.repo, last, _PAGE),
+        ):
+            yield from {v for _, name, old, new in rows if only is None or name in only for v in (old, new) if v}
+            last = rows[-1][0]
+
+    def reflog_names(self) -> list[str]:
+        rows = self._read("SELECT DISTINCT name FROM statevcs_reflog WHERE repo = %s ORDER BY name", (self.repo,))
+        return [r[0] for r in rows]
+
+    def expire_reflog(self, name: str, before: datetime,
+                      keep: Callable[[str | None, str | None], bool] | None = None) -> int:
+        last, n = 0, 0
+        while rows := self._read(
+            "SELECT seq, old, new FROM statevcs_reflog WHERE repo = %s AND name = %s AND seq > %s AND time < %s "
+            "ORDER BY seq LIMIT %s", (self.repo, name, last, before, _PAGE),
+        ):
+            last = rows[-1][0]
+            gone = [seq for seq, old, new in rows if keep is None or not keep(old, new)]
+            if gone:
+                n += self._read_count("DELETE FROM statevcs_reflog WHERE repo = %s AND seq = ANY(%s)",
+                                      (self.repo, gone))
+        return n
+
+    def _read_count(self, query: str, params: tuple) -> int:
+        """Run one autocommitted statement; its row count."""
+        with self._guard():
+            return int(self._conn().execute(query, params).rowcount)
+
     # test support
+    def _backdate(self, seconds: float) -> None:
+        """Move every object write time and reflog time ``seconds`` into the past."""
+        with self.transaction() as tx:
+            conn = tx.conn  # type: ignore[attr-defined]
+            shift = f"{float(seconds)} seconds"
+            conn.execute("UPDATE statevcs_objects SET written = written - %s::interval WHERE repo = %s",
+                         (shift, self.repo))
+            conn.execute("UPDATE statevcs_reflog SET time = time - %s::interval WHERE repo = %s", (shift, self.repo))
+
     def _corrupt(self, oid: str) -> None:
         with self.transaction() as tx:
             conn = tx.conn  # type: ignore[attr-defined]
@@ -310,11 +423,19 @@ class _PostgresTransaction(Transaction):
                 rows = self.conn.execute("SELECT id FROM statevcs_objects WHERE repo = %s AND id = ANY(%s)",
                                          (self.repo, chunk)).fetchall()
                 present.update(bytes(r[0]) for r in rows)
-        rows = [(self.repo, k, pack(objects[o])) for o in ids if (k := bytes.fromhex(o)) not in present]
+        # Write times come from the server's clock at each statement. An object already
+        # present gets its time refreshed when stale: the writer may be about to reference it.
+        if present:
+            self.conn.execute(
+                "UPDATE statevcs_objects SET written = clock_timestamp() WHERE repo = %s AND id = ANY(%s) "
+                "AND written < clock_timestamp() - %s", (self.repo, list(present), REFRESH_AFTER))
+        rows = [(self.repo, k, pack(objects[o]), REFRESH_AFTER) for o in ids if (k := bytes.fromhex(o)) not in present]
         if rows:
             with self.conn.cursor() as cur:
                 cur.executemany(
-                    "INSERT INTO statevcs_objects (repo, id, data) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", rows
+                    "INSERT INTO statevcs_objects AS o (repo, id, data, written) VALUES (%s, %s, %s, clock_timestamp()) "
+                    "ON CONFLICT (repo, id) DO UPDATE SET written = excluded.written "
+                    "WHERE o.written < excluded.written - %s", rows
                 )
 
     def read_ref(self, name: str) -> str | None:

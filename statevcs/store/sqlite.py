@@ -5,6 +5,10 @@ No server; many readers; writers serialise on SQLite's write lock. Every write i
 entry land together or not at all, even if the process is killed mid-way. By default
 each transaction is fsynced (``synchronous=FULL``): an acknowledged commit survives a
 power cut, not only a crash.
+
+Every object row carries ``written`` (milliseconds since the epoch, refreshed when the
+object is put again), which gc's grace period reads; gc's sweep holds the write lock
+(docs/gc.md). Schema version 1 databases gain that column when first opened.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ import contextlib
 import os
 import sqlite3
 import threading
-from datetime import datetime, timezone
-from typing import Iterable, Iterator, Mapping
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable, Iterator, Mapping
 
 from ..errors import (
     CorruptObjectError,
@@ -22,12 +27,14 @@ from ..errors import (
     ObjectNotFoundError,
     StoreLockedError,
 )
-from .base import RefLogEntry, Store, Transaction, pack, unpack_verified
+from .base import REFRESH_AFTER, RefLogEntry, Store, Transaction, pack, unpack_verified
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS objects (id BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS objects (id BLOB PRIMARY KEY, data BLOB NOT NULL, written INTEGER NOT NULL)
+    WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS objects_by_written ON objects (written);
 CREATE TABLE IF NOT EXISTS refs (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS reflog (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -36,6 +43,22 @@ CREATE TABLE IF NOT EXISTS reflog (
 CREATE INDEX IF NOT EXISTS reflog_by_name ON reflog (name, seq);
 """
 _BATCH = 500
+_PAGE = 1000
+_REFRESH_MS = int(REFRESH_AFTER.total_seconds() * 1000)
+
+
+def _ms(when: datetime) -> int:
+    """Milliseconds since the epoch: how ``written`` is stored."""
+    return int(when.timestamp() * 1000)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _iso(when: datetime) -> str:
+    """A time as the reflog stores it (UTC ISO 8601, microseconds), comparable as text."""
+    return when.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def _locked(exc: sqlite3.OperationalError) -> bool:
@@ -59,10 +82,16 @@ class SQLiteStore(Store):
         conn = self._conn()
         if create:
             with self._write() as c:
-                for statement in _SCHEMA.strip().split(";"):
-                    if statement.strip():
-                        c.execute(statement)
-                c.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                if c.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+                    for statement in _SCHEMA.strip().split(";"):
+                        if statement.strip():
+                            c.execute(statement)
+                    c.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        version = self._schema_version(conn)
+        if version < SCHEMA_VERSION:
+            self._migrate()
+
+    def _schema_version(self, conn: sqlite3.Connection) -> int:
         try:
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
@@ -71,6 +100,17 @@ class SQLiteStore(Store):
             raise NotARepositoryError(
                 f"{self.path} has schema version {row[0] if row else '?'}; this statevcs reads up to {SCHEMA_VERSION}"
             )
+        return int(row[0])
+
+    def _migrate(self) -> None:
+        """Bring an older database forward, in one write transaction (a racing opener waits)."""
+        with self._write() as c:
+            if self._schema_version(c) < 2:
+                # Existing objects count as written now: the safe side of gc's grace period.
+                # A constant default costs no rewrite of existing rows.
+                c.execute(f"ALTER TABLE objects ADD COLUMN written INTEGER NOT NULL DEFAULT {_now_ms()}")
+                c.execute("CREATE INDEX IF NOT EXISTS objects_by_written ON objects (written)")
+            c.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
     # connections: one per thread and process (a forked child must not reuse its parent's)
     def _conn(self) -> sqlite3.Connection:
@@ -162,8 +202,34 @@ class SQLiteStore(Store):
             found.update(r[0].hex() for r in self._read(f"SELECT id FROM objects WHERE id IN ({marks})", tuple(chunk)))
         return found
 
-    def iter_ids(self) -> Iterator[str]:
-        return iter([r[0].hex() for r in self._read("SELECT id FROM objects")])
+    def get_many(self, oids: Iterable[str]) -> dict[str, bytes]:
+        wanted = [_key(o) for o in oids]
+        found: dict[str, bytes] = {}
+        for i in range(0, len(wanted), _BATCH):
+            chunk = wanted[i : i + _BATCH]
+            rows = self._read(f"SELECT id, data FROM objects WHERE id IN ({','.join('?' * len(chunk))})", tuple(chunk))
+            for key, data in rows:
+                found[key.hex()] = unpack_verified(key.hex(), data)
+        return found
+
+    def iter_ids(self, written_before: datetime | None = None,
+                 written_since: datetime | None = None) -> Iterator[str]:
+        if written_before is None and written_since is None:  # pages in id order
+            last = b""
+            while rows := self._read("SELECT id FROM objects WHERE id > ? ORDER BY id LIMIT ?", (last, _PAGE)):
+                yield from (r[0].hex() for r in rows)
+                last = rows[-1][0]
+            return
+        # pages in (written, id) order along the objects_by_written index
+        lo = -1 if written_since is None else _ms(written_since)
+        hi = 1 << 62 if written_before is None else _ms(written_before)
+        at, last = lo, b""
+        while rows := self._read(
+            "SELECT written, id FROM objects WHERE written < ? AND (written, id) > (?, ?) ORDER BY written, id LIMIT ?",
+            (hi, at, last, _PAGE),
+        ):
+            yield from (r[1].hex() for r in rows if r[0] >= lo)
+            at, last = rows[-1]
 
     def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
         lo = bytes.fromhex(prefix.ljust(64, "0"))
@@ -171,14 +237,27 @@ class SQLiteStore(Store):
         rows = self._read("SELECT id FROM objects WHERE id BETWEEN ? AND ? ORDER BY id LIMIT ?", (lo, hi, limit))
         return [r[0].hex() for r in rows]
 
-    def delete_objects(self, oids: Iterable[str]) -> int:
+    def delete_objects(self, oids: Iterable[str], written_before: datetime | None = None) -> int:
         wanted = [_key(o) for o in oids]
+        limit = 1 << 62 if written_before is None else _ms(written_before)
         n = 0
-        with self._write() as conn:
+        with contextlib.ExitStack() as stack:
+            conn = self._conn() if getattr(self._local, "in_gc", False) else stack.enter_context(self._write())
             for i in range(0, len(wanted), _BATCH):
                 chunk = wanted[i : i + _BATCH]
-                n += conn.execute(f"DELETE FROM objects WHERE id IN ({','.join('?' * len(chunk))})", chunk).rowcount
+                n += conn.execute(f"DELETE FROM objects WHERE id IN ({','.join('?' * len(chunk))}) AND written < ?",
+                                  (*chunk, limit)).rowcount
         return n
+
+    @contextlib.contextmanager
+    def gc_lock(self) -> Iterator[None]:
+        # Every write is one BEGIN IMMEDIATE transaction: holding the write lock excludes them all.
+        with self._write():
+            self._local.in_gc = True
+            try:
+                yield
+            finally:
+                self._local.in_gc = False
 
     def stored_size(self) -> int:
         return int(self._read("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM objects")[0][0])
@@ -205,8 +284,50 @@ class SQLiteStore(Store):
         )
         return [RefLogEntry(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4]), r[5]) for r in rows]
 
-    # test support: damage an object in place
+    def reflog_seq(self) -> int:
+        return int(self._read("SELECT COALESCE(MAX(seq), 0) FROM reflog")[0][0])
+
+    def iter_reflog_targets(self, after_seq: int = 0, names: Iterable[str] | None = None) -> Iterator[str]:
+        only = None if names is None else set(names)
+        last = after_seq
+        while rows := self._read(
+            "SELECT r.seq, r.name, r.old, r.new FROM reflog r JOIN refs f ON f.name = r.name "
+            "WHERE r.seq > ? ORDER BY r.seq LIMIT ?", (last, _PAGE)
+        ):
+            page = {v for _, name, old, new in rows if only is None or name in only for v in (old, new) if v}
+            yield from page
+            last = rows[-1][0]
+
+    def reflog_names(self) -> list[str]:
+        return [r[0] for r in self._read("SELECT DISTINCT name FROM reflog ORDER BY name")]
+
+    def expire_reflog(self, name: str, before: datetime,
+                      keep: Callable[[str | None, str | None], bool] | None = None) -> int:
+        cutoff, last, n = _iso(before), 0, 0
+        while rows := self._read(
+            "SELECT seq, old, new FROM reflog WHERE name = ? AND seq > ? AND time < ? ORDER BY seq LIMIT ?",
+            (name, last, cutoff, _PAGE),
+        ):
+            last = rows[-1][0]
+            gone = [seq for seq, old, new in rows if keep is None or not keep(old, new)]
+            if gone:
+                with self._write() as conn:
+                    n += conn.execute(f"DELETE FROM reflog WHERE seq IN ({','.join('?' * len(gone))})",
+                                      gone).rowcount
+        return n
+
+    # test support
+    def _backdate(self, seconds: float) -> None:
+        """Move every object write time and reflog time ``seconds`` into the past."""
+        shift = timedelta(seconds=seconds)
+        with self._write() as conn:
+            conn.execute("UPDATE objects SET written = written - ?", (int(seconds * 1000),))
+            rows = conn.execute("SELECT seq, time FROM reflog").fetchall()
+            conn.executemany("UPDATE reflog SET time = ? WHERE seq = ?",
+                             [(_iso(datetime.fromisoformat(t) - shift), seq) for seq, t in rows])
+
     def _corrupt(self, oid: str) -> None:
+        """Damage an object in place."""
         with self._write() as conn:
             (data,) = conn.execute("SELECT data FROM objects WHERE id = ?", (_key(oid),)).fetchone()
             damaged = bytearray(data)
@@ -228,19 +349,27 @@ class _SQLiteTransaction(Transaction):
         self._logs: list[tuple] = []
 
     def put_objects(self, objects: Mapping[str, bytes]) -> None:
+        # The time is read inside the write transaction, so write times follow commit order
+        # (what gc's snapshot relies on). An object already present gets its time refreshed
+        # when stale: the writer may be about to reference it (docs/gc.md).
+        now = _now_ms()
         ids = list(objects)
-        if len(ids) <= 8:  # a small commit: cheaper to let the primary key skip duplicates
-            self.conn.executemany("INSERT OR IGNORE INTO objects (id, data) VALUES (?, ?)",
-                                  [(bytes.fromhex(o), pack(objects[o])) for o in ids])
+        if len(ids) <= 8:  # a small commit: cheaper to let the primary key find duplicates
+            self.conn.executemany(
+                "INSERT INTO objects (id, data, written) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE "
+                "SET written = excluded.written WHERE written < excluded.written - ?",
+                [(bytes.fromhex(o), pack(objects[o]), now, _REFRESH_MS) for o in ids])
             return
         present: set[bytes] = set()
         for i in range(0, len(ids), _BATCH):
             chunk = [bytes.fromhex(o) for o in ids[i : i + _BATCH]]
             marks = ",".join("?" * len(chunk))
             present.update(r[0] for r in self.conn.execute(f"SELECT id FROM objects WHERE id IN ({marks})", chunk))
-        rows = [(k, pack(objects[o])) for o in ids if (k := bytes.fromhex(o)) not in present]
+            self.conn.execute(f"UPDATE objects SET written = ? WHERE id IN ({marks}) AND written < ?",
+                              (now, *chunk, now - _REFRESH_MS))
+        rows = [(k, pack(objects[o]), now) for o in ids if (k := bytes.fromhex(o)) not in present]
         if rows:
-            self.conn.executemany("INSERT OR IGNORE INTO objects (id, data) VALUES (?, ?)", rows)
+            self.conn.executemany("INSERT OR IGNORE INTO objects (id, data, written) VALUES (?, ?, ?)", rows)
 
     def read_ref(self, name: str) -> str | None:
         if name not in self._refs:
