@@ -19,6 +19,7 @@ from ..errors import (
     CorruptObjectError,
     InvalidRefNameError,
     LimitExceededError,
+    NotARepositoryError,
     NotFastForwardError,
     ObjectNotFoundError,
     RepositoryExistsError,
@@ -421,7 +422,11 @@ def check_clone_target(target: str) -> None:
     if is_url(target):
         if target == "memory:":
             return
-        with open_store(target, create=True) as store:
+        try:
+            store = open_store(target)
+        except NotARepositoryError:  # nothing there yet
+            return
+        with store:
             if store.list_refs():
                 raise RepositoryExistsError(f"{target} already holds a repository; clone into an empty one")
         return
