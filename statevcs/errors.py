@@ -167,3 +167,11 @@ class UpdateContentionError(RefConflictError):
 
 class InvalidAgeError(StateVCSError, ValueError):
     """An age or expiry (``--prune``, ``--expire``: ``now``, ``2.weeks``, ``14d``, ``2h``) cannot be read."""
+
+
+class DamagedMergeStateError(WorkingStateError):
+    """The saved state of a merge in progress (.statevcs/MERGE_STATE.json) cannot be read."""
+
+
+class InvalidAttributesError(StateVCSError, ValueError):
+    """The attributes file (.statevcs/attributes: merge policies per pointer) cannot be used."""

@@ -7,12 +7,13 @@ import sys
 import click
 
 from ..porcelain.render import FORMATS
+from .admin_cmds import complete_revision
 from .context import EXIT_NEGATIVE, AppContext, pass_app, safe, use_color
 
 
 @click.command(name="diff")
-@click.argument("a", required=False)
-@click.argument("b", required=False)
+@click.argument("a", required=False, shell_complete=complete_revision)
+@click.argument("b", required=False, shell_complete=complete_revision)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for people, patch for RFC 6902 JSON Patch, unified, markdown, stat.")
 @click.option("--path", "path", default="", metavar="PTR", help="Only changes under this JSON Pointer.")

@@ -9,10 +9,26 @@ import click
 
 from ..model.objects import Commit, format_time
 from ..porcelain.graph import graph_rows
-from ..porcelain.logview import CommitFilter, all_starts, compile_pattern, parse_when, select_commits
+from ..porcelain.logview import (
+    CommitFilter,
+    all_starts,
+    compile_pattern,
+    parse_when,
+    select_commits,
+)
 from ..porcelain.render import FORMATS, Diff
 from ..porcelain.repo import Repository
-from .context import AppContext, echo_json, paged, pass_app, safe, short, styled, use_color
+from .admin_cmds import complete_revision
+from .context import (
+    AppContext,
+    echo_json,
+    paged,
+    pass_app,
+    safe,
+    short,
+    styled,
+    use_color,
+)
 
 
 def commit_json(c: Commit) -> dict:
@@ -80,7 +96,7 @@ def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 
 
 @click.command()
-@click.argument("rev", default="HEAD")
+@click.argument("rev", default="HEAD", shell_complete=complete_revision)
 @click.option("--oneline", is_flag=True, help="One line per commit: short id and summary.")
 @click.option("-n", "--max-count", "limit", type=click.IntRange(min=0), default=None,
               help="Show at most N commits (also -N, as in git log -3).")
@@ -173,7 +189,7 @@ def _log_text(repo: Repository, commits: Iterator[Commit], oneline: bool, graph:
 
 
 @click.command()
-@click.argument("rev", default="HEAD")
+@click.argument("rev", default="HEAD", shell_complete=complete_revision)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Diff format.")
 @click.option("--path", default="", metavar="PTR", help="Only the changes under this JSON Pointer.")
 @click.option("--full", is_flag=True, help="Show long values whole instead of abbreviated.")

@@ -4,14 +4,41 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
 from ..errors import StateVCSError
 from .context import EXIT_ERROR, EXIT_USAGE, AppContext, safe
 
+#: git commands statevcs has no equivalent of under that name, and what to use instead.
+GIT_ONLY_COMMANDS = {
+    "add": "there is no staging area: 'statevcs commit' records the working file",
+    "stash": "there is no stash: commit your edits on a branch ('statevcs switch -c NAME', then commit)",
+    "checkout": "use 'statevcs switch BRANCH' to change branches, 'statevcs restore REV' to bring back a state",
+    "rebase": "there is no rebase: 'statevcs merge' or 'statevcs cherry-pick' bring changes over",
+    "rm": "'statevcs unset POINTER' removes a value from the working file",
+    "config": "remotes are set with 'statevcs remote'; the repository's settings are in .statevcs/config.json",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class StateVCSGroup(click.Group):
+    """The command group: an unknown command gets a hint only when one clearly fits."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            import difflib
+
+            if name in GIT_ONLY_COMMANDS:
+                raise click.UsageError(f"no command {name!r}: {GIT_ONLY_COMMANDS[name]}", ctx)
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.75)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise click.UsageError(f"no command {safe(name)!r}{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=StateVCSGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-C", "location", default=".", metavar="DIR_OR_URL",
               help="Run as if started in DIR (the repository is found at or above it), or use the "
                    "repository at a store URL (postgresql://HOST/DB?repo=NAME).")
@@ -34,6 +61,7 @@ def cli(ctx: click.Context, location: str) -> None:
 
 def _register() -> None:
     from . import (
+        admin_cmds,
         diff_cmds,
         history_cmds,
         maintenance_cmds,
@@ -43,7 +71,8 @@ def _register() -> None:
         state_cmds,
     )
 
-    for module in (state_cmds, diff_cmds, history_cmds, ref_cmds, merge_cmds, remote_cmds, maintenance_cmds):
+    for module in (state_cmds, diff_cmds, history_cmds, ref_cmds, merge_cmds, remote_cmds, maintenance_cmds,
+                   admin_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 
@@ -86,6 +115,12 @@ def expand_count_shorthand(args: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: ``error: ...`` on stderr and exit 2 for usage errors, 3 for other failures."""
     args = expand_count_shorthand(list(sys.argv[1:] if argv is None else argv))
+    for position, arg in enumerate(args, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as lone surrogates
+            _error(f"argument {position} ({safe(arg)}) is not UTF-8 text")
+            sys.exit(EXIT_USAGE)
     try:
         code = cli.main(args=args, prog_name="statevcs", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # plain `statevcs`: the help, not an error

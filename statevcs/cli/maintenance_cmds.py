@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..porcelain.repo import DEFAULT_BRANCH, DEFAULT_WORKING_FILE, Repository
-from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app
+from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, safe
 
 
 @click.command()
@@ -30,12 +30,12 @@ def init(app: AppContext, directory: str, working_file: str, initial_branch: str
 
     if is_url(directory):
         Repository.init(directory, initial_branch=initial_branch).close()
-        click.echo(f"Initialized empty statevcs repository at {directory}")
+        click.echo(f"Initialized empty statevcs repository at {safe(directory)}")
         return
     path = directory if os.path.isabs(directory) else os.path.join(app.location, directory)
     repo = Repository.init(path, working_file=working_file, initial_branch=initial_branch)
     repo.close()
-    click.echo(f"Initialized empty statevcs repository in {os.path.join(repo.workdir or path, '.statevcs')}")
+    click.echo(f"Initialized empty statevcs repository in {safe(os.path.join(repo.workdir or path, '.statevcs'))}")
 
 
 def _age(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -118,7 +118,7 @@ def fsck(app: AppContext, as_json: bool) -> None:
         echo_json({"version": 1, "objects": report.objects, "ok": report.ok, "problems": list(report.problems)})
     else:
         for problem in report.problems:
-            click.echo(problem)
+            click.echo(safe(problem))
         click.echo(f"Checked {report.objects} object(s): " + ("ok" if report.ok else f"{len(report.problems)} problem(s)"))
     if not report.ok:
         sys.exit(EXIT_NEGATIVE)

@@ -10,11 +10,13 @@ import click
 
 from ..algo.merge import STRATEGIES, Conflict, Side, resolve_conflict
 from ..errors import (
+    DamagedMergeStateError,
     NoMergeInProgressError,
     WorkingStateError,
 )
 from ..model import refnames
 from ..model.missing import MISSING
+from ..porcelain.checkout import load_head
 from ..porcelain.merge_state import (
     MergeState,
     find_markers,
@@ -34,7 +36,8 @@ from ..porcelain.merging import (
 from ..porcelain.render import abbreviate
 from ..porcelain.repo import Repository
 from ..porcelain.worktree import parse_json_text, set_at, unset_at
-from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, short, styled
+from .admin_cmds import complete_revision
+from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, safe, short, styled
 from .ref_cmds import _require_clean, _write_working
 
 
@@ -43,12 +46,12 @@ def _state(repo: Repository) -> MergeState | None:
 
 
 def _side(value: Any) -> str:
-    return "(missing)" if value is MISSING else abbreviate(value, 60)
+    return "(missing)" if value is MISSING else safe(abbreviate(value, 60))
 
 
 def _print_conflicts(conflicts: list[Conflict]) -> None:
     for c in conflicts:
-        click.echo(styled(f"CONFLICT ({c.kind}) {c.path or '/'}", fg="red") +
+        click.echo(styled(f"CONFLICT ({safe(c.kind)}) {safe(c.path or '/')}", fg="red") +
                    f": base {_side(c.base)}, ours {_side(c.ours)}, theirs {_side(c.theirs)}")
 
 
@@ -57,7 +60,7 @@ def _is_current(repo: Repository, target_ref: str) -> bool:
 
 
 @click.command()
-@click.argument("source", required=False)
+@click.argument("source", required=False, shell_complete=complete_revision)
 @click.option("--into", default=None, metavar="BRANCH", help="Merge into BRANCH instead of the current branch.")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
               help="merge reports overlapping changes; source_wins / target_wins settle them.")
@@ -101,11 +104,11 @@ def merge(app: AppContext, source: str | None, into: str | None, strategy: str, 
     prepared = prepare_merge(repo, source, into, strategy, ff, list(paths) if paths else None)
     current = _is_current(repo, prepared.target_ref)
     if current and prepared.kind != "up-to-date":
-        _require_clean(repo, False, "merging")
+        _require_clean(repo, False, "merging", can_force=False)
     if prepared.kind == "merge" and prepared.conflicts:
         _print_conflicts(prepared.conflicts)
         if not current:
-            click.echo(f"error: {len(prepared.conflicts)} conflict(s); switch to {target_branch} and merge there "
+            click.echo(f"error: {len(prepared.conflicts)} conflict(s); switch to {safe(target_branch)} and merge there "
                        "to resolve them, or choose --strategy source_wins / target_wins", err=True)
             sys.exit(EXIT_NEGATIVE)
         _enter_conflicts(repo, prepared, source, message)
@@ -117,9 +120,9 @@ def merge(app: AppContext, source: str | None, into: str | None, strategy: str, 
     if outcome.kind == "up-to-date":
         click.echo("Already up to date.")
     elif outcome.kind == "fast-forward":
-        click.echo(f"Fast-forward {where} to {short(outcome.commit.id)}")
+        click.echo(f"Fast-forward {safe(where)} to {short(outcome.commit.id)}")
     else:
-        click.echo(f"[{where} {short(outcome.commit.id)}] {outcome.commit.summary}")
+        click.echo(f"[{safe(where)} {short(outcome.commit.id)}] {safe(outcome.commit.summary)}")
 
 
 def _enter_conflicts(repo: Repository, prepared: Any, label: str, message: str | None,
@@ -186,14 +189,22 @@ def _continue(repo: Repository, message: str | None) -> None:
                                why=state.operation)
     repo.working_file.record_base(commit.id)
     MergeState.remove(repo.meta_dir)  # type: ignore[arg-type]
-    click.echo(f"[{refnames.short_name(state.target_ref)} {short(commit.id)}] {commit.summary}")
+    click.echo(f"[{safe(refnames.short_name(state.target_ref))} {short(commit.id)}] {safe(commit.summary)}")
 
 
 def _abort(repo: Repository, message: str | None) -> None:
-    state = _require_state(repo)
+    try:
+        state = _require_state(repo)
+    except DamagedMergeStateError:  # nothing to trust in it: back to HEAD, which the merge never moved
+        with repo.working_file.locked():
+            load_head(repo)
+        MergeState.remove(repo.meta_dir)  # type: ignore[arg-type]
+        click.echo(f"Merge aborted (its saved state was damaged); the working file is back at HEAD "
+                   f"({short(repo._ref_target('HEAD'))}).")
+        return
     repo.working_file.load(repo.get(state.target_head), state.target_head)
     MergeState.remove(repo.meta_dir)  # type: ignore[arg-type]
-    click.echo(f"{state.operation.capitalize()} of {state.source_label} aborted; the working file is back at "
+    click.echo(f"{state.operation.capitalize()} of {safe(state.source_label)} aborted; the working file is back at "
                f"{short(state.target_head)}.")
 
 
@@ -219,7 +230,7 @@ def conflicts(app: AppContext, as_json: bool) -> None:
     for c in items:
         sides = ", ".join(f"{s} {abbreviate(c[s], 60) if s in c else '(missing)'}" for s in ("base", "ours", "theirs"))
         status = styled("resolved", fg="green") if c["resolved"] else styled("unresolved", fg="red")
-        click.echo(f"{status} {c['kind']} {c['path'] or '/'}: {sides}")
+        click.echo(f"{status} {safe(c['kind'])} {safe(c['path'] or '/')}: {sides}")
 
 
 @click.command()
@@ -264,7 +275,7 @@ def resolve(app: AppContext, pointer: str, side: str | None, value: str | None) 
     document = unset_at(document, pointer) if chosen is MISSING else set_at(document, pointer, chosen)
     wf.write(document)
     left = [p for p in find_markers(document)]
-    click.echo(f"Resolved {pointer or '/'}" + (f"; {len(left)} conflict(s) left" if left else
+    click.echo(f"Resolved {safe(pointer or '/')}" + (f"; {len(left)} conflict(s) left" if left else
                                                  f"; no conflicts left: run 'statevcs {state.operation} --continue'"))
 
 
@@ -279,7 +290,7 @@ def _replay(app: AppContext, rev: str | None, reverse: bool, strategy: str, mess
     if not rev:
         raise click.UsageError("give the REV to " + ("revert" if reverse else "cherry-pick"))
     refuse_during_merge(repo.meta_dir, "reverting or cherry-picking")
-    _require_clean(repo, False, "reverting" if reverse else "cherry-picking")
+    _require_clean(repo, False, "reverting" if reverse else "cherry-picking", can_force=False)
     prepared = prepare_replay(repo, rev, reverse, None, strategy)
     if prepared.conflicts:
         _print_conflicts(prepared.conflicts)
@@ -291,11 +302,11 @@ def _replay(app: AppContext, rev: str | None, reverse: bool, strategy: str, mess
     c = repo.revert(rev, strategy=strategy, message=message) if reverse else repo.cherry_pick(
         rev, strategy=strategy, message=message)
     _write_working(repo)
-    click.echo(f"[{repo.current_branch or 'detached HEAD'} {short(c.id)}] {c.summary}")
+    click.echo(f"[{safe(repo.current_branch or 'detached HEAD')} {short(c.id)}] {safe(c.summary)}")
 
 
 @click.command()
-@click.argument("rev", required=False)
+@click.argument("rev", required=False, shell_complete=complete_revision)
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
               help="How to settle overlaps with later changes.")
 @click.option("-m", "--message", default=None, help="Message of the new commit.")
@@ -316,7 +327,7 @@ def revert(app: AppContext, rev: str | None, strategy: str, message: str | None,
 
 
 @click.command(name="cherry-pick")
-@click.argument("rev", required=False)
+@click.argument("rev", required=False, shell_complete=complete_revision)
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
               help="How to settle overlaps with the current state.")
 @click.option("-m", "--message", default=None, help="Message of the new commit (default: REV's).")
@@ -338,8 +349,8 @@ def cherry_pick(app: AppContext, rev: str | None, strategy: str, message: str | 
 
 
 @click.command(name="merge-base")
-@click.argument("a")
-@click.argument("b")
+@click.argument("a", shell_complete=complete_revision)
+@click.argument("b", shell_complete=complete_revision)
 @click.option("--all", "show_all", is_flag=True, help="Print every best common ancestor.")
 @pass_app
 def merge_base(app: AppContext, a: str, b: str, show_all: bool) -> None:

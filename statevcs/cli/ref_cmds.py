@@ -6,16 +6,19 @@ import contextlib
 
 import click
 
-from ..errors import RevisionNotFoundError, WorkingStateError
+from ..errors import RefConflictError, RevisionNotFoundError, WorkingStateError
 from ..model.refnames import check_branch_name
 from ..porcelain.checkout import load_head
 from ..porcelain.merge_state import refuse_during_merge
 from ..porcelain.repo import Repository
-from .context import AppContext, echo_json, pass_app, short, styled
+from .admin_cmds import complete_branch, complete_revision
+from .context import AppContext, echo_json, pass_app, safe, short, styled
 
 
-def _require_clean(repo: Repository, force: bool, action: str) -> None:
-    """Refuse when the working file has edits of its own (since it was loaded) that ``action`` would overwrite."""
+def _require_clean(repo: Repository, force: bool, action: str, can_force: bool = True) -> None:
+    """Refuse when the working file has edits of its own (since it was loaded) that ``action`` would overwrite.
+
+    ``can_force``: whether the command has a --force to offer in the message."""
     if force or not repo.working_file.exists():
         return
     status = repo.working_status()
@@ -24,7 +27,8 @@ def _require_clean(repo: Repository, force: bool, action: str) -> None:
                  "'statevcs commit --merge' commits them onto the new head)") if status.moved else ""
         raise WorkingStateError(
             f"the working file has {len(status.edits)} uncommitted change(s) that {action} would overwrite{moved}; "
-            "commit them, or use --force to discard them"
+            + ("commit them, or use --force to discard them" if can_force else
+               "commit them, or drop them with 'statevcs reset --hard'")
         )
 
 
@@ -35,8 +39,8 @@ def _write_working(repo: Repository) -> None:
 
 
 @click.command()
-@click.argument("name", required=False)
-@click.argument("start", required=False)
+@click.argument("name", required=False, shell_complete=complete_branch)
+@click.argument("start", required=False, shell_complete=complete_revision)
 @click.option("-d", "--delete", "delete", is_flag=True, help="Delete branch NAME (must be merged into HEAD).")
 @click.option("-D", "force_delete", is_flag=True, help="Delete branch NAME even if not merged.")
 @click.option("-f", "--force", is_flag=True, help="With NAME START: move an existing branch.")
@@ -56,12 +60,16 @@ def branch(app: AppContext, name: str | None, start: str | None, delete: bool, f
     if delete or force_delete:
         if not name:
             raise click.UsageError("branch -d needs a branch NAME")
-        oid = repo.delete_branch(name, force=force_delete)
-        click.echo(f"Deleted branch {name} (was {short(oid)}).")
+        try:
+            oid = repo.delete_branch(name, force=force_delete)
+        except RefConflictError:
+            raise RefConflictError(f"branch {name!r} is not merged into HEAD; 'statevcs branch -D {name}' "
+                                   "deletes it anyway") from None
+        click.echo(f"Deleted branch {safe(name)} (was {short(oid)}).")
         return
     if name:
         oid = repo.create_branch(name, start or "HEAD", force=force)
-        click.echo(f"Created branch {name} at {short(oid)}")
+        click.echo(f"Created branch {safe(name)} at {short(oid)}")
         return
     current = repo.current_branch
     branches = repo.branches
@@ -73,11 +81,11 @@ def branch(app: AppContext, name: str | None, start: str | None, delete: bool, f
         c = repo.objects.commit(oid)
         mark = "*" if n == current else " "
         label = styled(n, fg="green") if n == current else n
-        click.echo(f"{mark} {label} {short(oid)} {c.summary}")
+        click.echo(f"{mark} {safe(label)} {short(oid)} {safe(c.summary)}")
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_branch)
 @click.option("-c", "--create", is_flag=True, help="Create branch NAME at HEAD and switch to it.")
 @click.option("--detach", is_flag=True, help="Detach HEAD at the commit NAME names.")
 @click.option("-f", "--force", is_flag=True, help="Discard uncommitted changes in the working file.")
@@ -99,7 +107,7 @@ def switch(app: AppContext, name: str, create: bool, detach: bool, force: bool) 
         if repo.head() is not None:
             repo.create_branch(name, "HEAD")
         repo.set_head(name)  # the working file is already this commit's state plus any edits
-        click.echo(f"Switched to a new branch '{name}'")
+        click.echo(f"Switched to a new branch '{safe(name)}'")
         return
     if detach:
         _require_clean(repo, force, "switching")
@@ -110,17 +118,17 @@ def switch(app: AppContext, name: str, create: bool, detach: bool, force: bool) 
     if name not in repo.branches:
         raise RevisionNotFoundError(f"no branch named {name!r} (use -c to create it)")
     if name == repo.current_branch:
-        click.echo(f"Already on '{name}'")
+        click.echo(f"Already on '{safe(name)}'")
         return
     _require_clean(repo, force, "switching")
     repo.set_head(name)
     _write_working(repo)
-    click.echo(f"Switched to branch '{name}'")
+    click.echo(f"Switched to branch '{safe(name)}'")
 
 
 @click.command()
 @click.argument("name", required=False)
-@click.argument("rev", required=False, default="HEAD")
+@click.argument("rev", required=False, default="HEAD", shell_complete=complete_revision)
 @click.option("-m", "--message", default=None, help="Make an annotated tag with this message.")
 @click.option("-d", "--delete", is_flag=True, help="Delete tag NAME.")
 @click.option("-f", "--force", is_flag=True, help="Replace an existing tag.")
@@ -140,11 +148,11 @@ def tag(app: AppContext, name: str | None, rev: str, message: str | None, delete
         if not name:
             raise click.UsageError("tag -d needs a tag NAME")
         repo.delete_tag(name)
-        click.echo(f"Deleted tag {name}")
+        click.echo(f"Deleted tag {safe(name)}")
         return
     if name:
         repo.create_tag(name, rev, message=message, force=force)
-        click.echo(f"Tagged {short(repo.rev_parse(rev))} as {name}")
+        click.echo(f"Tagged {short(repo.rev_parse(rev))} as {safe(name)}")
         return
     tags = repo.tags
     if as_json:
@@ -157,11 +165,11 @@ def tag(app: AppContext, name: str | None, rev: str, message: str | None, delete
         return
     for n, oid in tags.items():
         obj = repo.tag_object(n)
-        click.echo(f"{n} {short(oid)}" + (f" {obj.message.splitlines()[0] if obj.message else ''}" if obj else ""))
+        click.echo(f"{safe(n)} {short(oid)}" + (f" {safe(obj.message.splitlines()[0] if obj.message else '')}" if obj else ""))
 
 
 @click.command()
-@click.argument("rev")
+@click.argument("rev", shell_complete=complete_revision)
 @click.option("-m", "--message", default=None, help="Message of the new commit.")
 @click.option("-f", "--force", is_flag=True, help="Discard uncommitted changes in the working file.")
 @pass_app
@@ -179,11 +187,11 @@ def restore(app: AppContext, rev: str, message: str | None, force: bool) -> None
     _require_clean(repo, force, "restore")
     c = repo.restore(rev, message=message)
     _write_working(repo)
-    click.echo(f"[{repo.current_branch or 'detached HEAD'} {short(c.id)}] {c.summary}")
+    click.echo(f"[{safe(repo.current_branch or 'detached HEAD')} {short(c.id)}] {safe(c.summary)}")
 
 
 @click.command()
-@click.argument("rev", required=False, default="HEAD")
+@click.argument("rev", required=False, default="HEAD", shell_complete=complete_revision)
 @click.option("--hard", is_flag=True, help="Also rewrite the working file with REV's state (dropping its edits).")
 @pass_app
 def reset(app: AppContext, rev: str, hard: bool) -> None:
@@ -207,7 +215,7 @@ def reset(app: AppContext, rev: str, hard: bool) -> None:
             load_head(repo)
         elif repo.workdir and repo.working_file.exists():
             repo.working_file.record_base(c.id)
-    click.echo(f"HEAD is now at {short(c.id)} {c.summary}")
+    click.echo(f"HEAD is now at {short(c.id)} {safe(c.summary)}")
 
 
 COMMANDS = [branch, switch, tag, restore, reset]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from typing import Any, Iterator
@@ -12,10 +11,12 @@ import click
 
 from ..algo.merge import STRATEGIES
 from ..model.objects import format_time
+from ..porcelain.escaping import json_text
 from ..porcelain.merge_state import refuse_during_merge
 from ..porcelain.remotes import TransferReport
 from ..porcelain.repo import Repository
-from .context import AppContext, echo_json, pass_app, short
+from .admin_cmds import complete_branch, complete_remote
+from .context import AppContext, echo_json, pass_app, safe, short
 from .ref_cmds import _require_clean
 
 
@@ -86,7 +87,7 @@ def remote(app: AppContext, action: str | None, name: str | None, location: str 
         echo_json({"version": 1, "remotes": [{"name": n, "url": u} for n, u in remotes.items()]})
         return
     for n, u in remotes.items():
-        click.echo(f"{n}\t{u}" if verbose else n)
+        click.echo(f"{n}\t{safe(u)}" if verbose else n)
 
 
 @click.command()
@@ -110,13 +111,13 @@ def clone(app: AppContext, source: str, directory: str | None) -> None:
     target = directory if "://" in directory or os.path.isabs(directory) else os.path.join(app.location, directory)
     with progress_bar("Receiving objects") as progress:
         repo = Repository.clone(source, target, progress)
-    click.echo(f"Cloned {source} into {directory} ({len(repo.branches)} branch(es), "
+    click.echo(f"Cloned {safe(source)} into {safe(directory)} ({len(repo.branches)} branch(es), "
                f"on {repo.current_branch})")
     repo.close()
 
 
 @click.command()
-@click.argument("remote_name", metavar="REMOTE")
+@click.argument("remote_name", metavar="REMOTE", shell_complete=complete_remote)
 @pass_app
 def fetch(app: AppContext, remote_name: str) -> None:
     """Copy REMOTE's branches (as REMOTE/BRANCH) and tags; only missing objects travel.
@@ -129,13 +130,13 @@ def fetch(app: AppContext, remote_name: str) -> None:
     with progress_bar("Receiving objects") as progress:
         report = app.repo.fetch(remote_name, progress)
     for ref, (old, new) in report.updated.items():
-        click.echo(f"  {short(old) if old else '(new)'} -> {short(new)}  {ref}")
+        click.echo(f"  {short(old) if old else '(new)'} -> {short(new)}  {safe(ref)}")
     click.echo(f"Fetched {_sent(report.transfer)}" if report.transfer.objects else "Already up to date.")
 
 
 @click.command()
-@click.argument("remote_name", metavar="REMOTE")
-@click.argument("branch", required=False)
+@click.argument("remote_name", metavar="REMOTE", shell_complete=complete_remote)
+@click.argument("branch", required=False, shell_complete=complete_branch)
 @click.option("-f", "--force", is_flag=True, help="Overwrite the remote branch even if it does not fast-forward.")
 @pass_app
 def push(app: AppContext, remote_name: str, branch: str | None, force: bool) -> None:
@@ -156,12 +157,12 @@ def push(app: AppContext, remote_name: str, branch: str | None, force: bool) -> 
     if old == new:
         click.echo("Everything up to date.")
     else:
-        click.echo(f"{short(old) if old else '(new)'} -> {short(new)}  {branch}; sent {_sent(report)}")
+        click.echo(f"{short(old) if old else '(new)'} -> {short(new)}  {safe(branch)}; sent {_sent(report)}")
 
 
 @click.command()
-@click.argument("remote_name", metavar="REMOTE")
-@click.argument("branch", required=False)
+@click.argument("remote_name", metavar="REMOTE", shell_complete=complete_remote)
+@click.argument("branch", required=False, shell_complete=complete_branch)
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
               help="How the merge settles overlapping changes.")
 @pass_app
@@ -179,7 +180,7 @@ def pull(app: AppContext, remote_name: str, branch: str | None, strategy: str) -
     branch = branch or repo.current_branch
     if branch is None:
         raise click.UsageError("HEAD is detached: name the BRANCH to pull")
-    _require_clean(repo, False, "pulling")
+    _require_clean(repo, False, "pulling", can_force=False)
     with progress_bar("Receiving objects") as progress:
         repo.fetch(remote_name, progress)
     from ..porcelain.remotes import resolve_remote
@@ -195,7 +196,7 @@ def pull(app: AppContext, remote_name: str, branch: str | None, strategy: str) -
 
 
 @click.command()
-@click.argument("branch", required=False)
+@click.argument("branch", required=False, shell_complete=complete_branch)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per commit (JSON lines).")
 @click.option("--timeout", type=float, default=None, help="Stop after this many seconds without a new commit.")
 @pass_app
@@ -212,10 +213,10 @@ def watch(app: AppContext, branch: str | None, as_json: bool, timeout: float | N
         raise click.UsageError("HEAD is detached: name the BRANCH to watch")
     for c in repo.watch(branch, timeout=timeout):
         if as_json:
-            click.echo(json.dumps({"id": c.id, "branch": branch, "author": c.author, "message": c.message,
-                                   "timestamp": format_time(c.timestamp), "parents": list(c.parents)}))
+            click.echo(json_text({"id": c.id, "branch": branch, "author": c.author, "message": c.message,
+                                  "timestamp": format_time(c.timestamp), "parents": list(c.parents)}, indent=None))
         else:
-            click.echo(f"{short(c.id)} {c.author}: {c.summary}")
+            click.echo(f"{short(c.id)} {safe(c.author)}: {safe(c.summary)}")
         sys.stdout.flush()
 
 

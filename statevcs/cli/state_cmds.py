@@ -17,16 +17,19 @@ from ..errors import (
 )
 from ..model.objects import Commit
 from ..porcelain.checkout import ensure_current, load_commit, refresh
+from ..porcelain.escaping import json_text
 from ..porcelain.merge_state import MergeState, find_markers, refuse_during_merge
 from ..porcelain.merging import repository_policies
 from ..porcelain.repo import Repository
+from ..porcelain.worktree import parse_json_text, set_at, unset_at
 from ..store.base import ANY
-from ..porcelain.worktree import dump_pretty, parse_json_text, set_at, unset_at
-from .context import AppContext, echo_json, pass_app, short, styled, use_color
+from .admin_cmds import complete_revision
+from .context import AppContext, echo_json, pass_app, safe, short, styled, use_color
 
 
 @click.command()
-@click.option("-m", "--message", default="", help="Commit message.")
+@click.option("-m", "--message", default=None, help="Commit message (without it: $EDITOR on a terminal).")
+@click.option("--allow-empty-message", is_flag=True, help="Commit with an empty message.")
 @click.option("--author", default=None, help="Who made the change (default: $STATEVCS_AUTHOR or user@host).")
 @click.option("-f", "--file", "file", default=None, metavar="FILE",
               help="Commit the JSON in FILE ('-' for stdin) instead of the working file.")
@@ -39,8 +42,8 @@ from .context import AppContext, echo_json, pass_app, short, styled, use_color
               help="With --merge: source_wins keeps your edits where they overlap, target_wins the branch's.")
 @click.option("--allow-empty", is_flag=True, help="Commit even if the state equals HEAD's.")
 @pass_app
-def commit(app: AppContext, message: str, author: str | None, file: str | None, parent_rev: str | None,
-           merge: bool, strategy: str, allow_empty: bool) -> None:
+def commit(app: AppContext, message: str | None, allow_empty_message: bool, author: str | None, file: str | None,
+           parent_rev: str | None, merge: bool, strategy: str, allow_empty: bool) -> None:
     """Record the working state (or FILE) as a new commit on the current branch.
 
     The working file must have been loaded from the branch's head: if someone committed
@@ -60,6 +63,8 @@ def commit(app: AppContext, message: str, author: str | None, file: str | None, 
     refuse_during_merge(repo.meta_dir, "committing")
     if file is None and parent_rev is not None:
         raise click.UsageError("--parent goes with -f FILE (the working file knows its own base)")
+    if message is None and allow_empty_message:
+        message = ""
     try:
         if file is None:
             c = _commit_working(repo, message, author, merge, strategy, allow_empty)
@@ -68,10 +73,10 @@ def commit(app: AppContext, message: str, author: str | None, file: str | None, 
     except NothingToCommitError:
         raise NothingToCommitError("nothing to commit: the state equals HEAD's (use --allow-empty to commit anyway)")
     where = repo.current_branch or "detached HEAD"
-    click.echo(f"[{where} {short(c.id)}] {c.summary}")
+    click.echo(f"[{safe(where)} {short(c.id)}] {safe(c.summary)}")
 
 
-def _commit_working(repo: Repository, message: str, author: str | None, merge: bool, strategy: str,
+def _commit_working(repo: Repository, message: str | None, author: str | None, merge: bool, strategy: str,
                     allow_empty: bool) -> Commit:
     wf = repo.working_file
     with wf.locked():
@@ -80,13 +85,15 @@ def _commit_working(repo: Repository, message: str, author: str | None, merge: b
         else:
             ensure_current(repo, "committing")
         head = repo.head()
-        c = repo.commit(wf.read(), message=message, author=author, allow_empty=allow_empty,
+        state = wf.read()
+        message = _message(repo, state, head, message, allow_empty)
+        c = repo.commit(state, message=message, author=author, allow_empty=allow_empty,
                         parent=head.id if head else None)
         wf.record_base(c.id)
     return c
 
 
-def _commit_file(repo: Repository, file: str, parent_rev: str | None, message: str, author: str | None,
+def _commit_file(repo: Repository, file: str, parent_rev: str | None, message: str | None, author: str | None,
                  merge: bool, strategy: str, allow_empty: bool) -> Commit:
     if file == "-":
         state = parse_json_text(sys.stdin.read(), "stdin")
@@ -119,12 +126,40 @@ def _commit_file(repo: Repository, file: str, parent_rev: str | None, message: s
         parent = head.id if head else None
     old_head = head.id if head else None
     follow = _holds_exactly(repo, old_head)
+    message = _message(repo, state, head, message, allow_empty)
     c = repo.commit(state, message=message, author=author, allow_empty=allow_empty, parent=parent)
     if follow:  # keep an untouched working file on the branch, as a commit from it would
         with repo.working_file.locked():
             if _holds_exactly(repo, old_head):
                 load_commit(repo, c.id)
     return c
+
+
+EDITOR_TEMPLATE = """
+# Write the commit message above. Lines starting with '#' are left out;
+# an empty message aborts the commit.
+"""
+
+
+def _message(repo: Repository, state: Any, head: Commit | None, message: str | None, allow_empty: bool) -> str:
+    """The commit message: -m's, else one written in $EDITOR on a terminal (as git does).
+
+    Without either it is a usage error, checked after "nothing to commit", as git does."""
+    if message is not None:
+        return message
+    if not allow_empty and head is not None:
+        from ..model.tree import write_tree
+
+        if write_tree(state)[0] == head.root:
+            raise NothingToCommitError("nothing to commit")
+    if not sys.stdout.isatty():
+        raise click.UsageError("commit needs a message: -m MSG (or --allow-empty-message)")
+    text = click.edit(EDITOR_TEMPLATE, extension=".txt", require_save=True)
+    lines = [line for line in (text or "").splitlines() if not line.startswith("#")]
+    written = "\n".join(lines).strip()
+    if not written:
+        raise click.UsageError("aborting the commit: the message is empty (-m MSG, or --allow-empty-message)")
+    return written
 
 
 def _holds_exactly(repo: Repository, commit_id: str | None) -> bool:
@@ -172,18 +207,18 @@ def status(app: AppContext, as_json: bool) -> None:
                             "unresolved": unresolved, "conflicts": [c["path"] for c in merging.conflicts]}
         echo_json(out)
         return
-    click.echo(f"On branch {branch}" if branch else f"HEAD detached at {short(head.id if head else None)}")
+    click.echo(f"On branch {safe(branch)}" if branch else f"HEAD detached at {short(head.id if head else None)}")
     if head is None:
         click.echo("No commits yet")
     else:
-        click.echo(f"HEAD {short(head.id)} {head.summary}")
+        click.echo(f"HEAD {short(head.id)} {safe(head.summary)}")
     if merging is not None:
         doing = {"merge": "merging", "revert": "reverting", "cherry-pick": "cherry-picking"}[merging.operation]
-        click.echo(f"You are {doing} {merging.source_label} ({short(merging.source)}) into {branch}.")
+        click.echo(f"You are {doing} {safe(merging.source_label)} ({short(merging.source)}) into {safe(branch)}.")
         if unresolved:
             click.echo(f"Unresolved conflicts ({len(unresolved)}):")
             for p in unresolved:
-                click.echo(f"  {p or '/'}")
+                click.echo(f"  {safe(p or '/')}")
             click.echo("Resolve with 'statevcs resolve PTR --ours|--theirs|--base|--delete|--value JSON'; "
                        f"'statevcs {merging.operation} --abort' gives up.")
         else:
@@ -237,7 +272,7 @@ def refresh_cmd(app: AppContext, strategy: str) -> None:
 
 
 @click.command()
-@click.argument("rev")
+@click.argument("rev", shell_complete=complete_revision)
 @click.argument("pointer", required=False, default="")
 @click.option("--compact", is_flag=True, help="One line of JSON instead of pretty-printed.")
 @pass_app
@@ -254,12 +289,11 @@ def cat(app: AppContext, rev: str, pointer: str, compact: bool) -> None:
 
 
 def _print_value(value: Any, compact: bool) -> None:
-    import json
-
+    """The value as exact JSON (sorted keys) with every control character escaped."""
     if compact:
-        click.echo(json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+        click.echo(json_text(value, indent=None, sort_keys=True, compact=True))
     else:
-        click.echo(dump_pretty(value), nl=False)
+        click.echo(json_text(value, indent=2, sort_keys=True))
 
 
 @click.command()
@@ -296,7 +330,9 @@ def set_(app: AppContext, pointer: str, value: str) -> None:
     try:
         new = parse_json_text(value, "VALUE")
     except WorkingStateError as exc:
-        raise WorkingStateError(f"{exc} (quote JSON strings, e.g. '\"{value}\"')") from None
+        if not value.lstrip()[:1] in ('"', "{", "[") and not value.strip() in ("true", "false", "null"):
+            raise WorkingStateError(f"{exc} (quote JSON strings, e.g. '\"{value}\"')") from None
+        raise
     repo = app.repo
     wf = repo.working_file
     with wf.locked():

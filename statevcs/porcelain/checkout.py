@@ -65,7 +65,7 @@ def working_status(repo: "Repository") -> WorkingStatus:
     except StateVCSError:
         raise StaleWorkingFileError(
             f"the working file was loaded from commit {str(base)[:10]}, which this repository no longer has; "
-            "'statevcs reset --hard' loads HEAD's state (dropping the file's edits)", base, head) from None
+            "load HEAD's state into it (statevcs reset --hard; Python: repo.load_working())", base, head) from None
     return WorkingStatus(base, head, True, repo.diff_roots(base_root, working))
 
 
@@ -143,8 +143,8 @@ def refresh(repo: "Repository", strategy: str = "merge", policies: dict[str, str
         paths = ", ".join(c.path or "/" for c in merged.conflicts[:5]) + (" ..." if len(merged.conflicts) > 5 else "")
         raise MergeConflictError(
             f"{len(merged.conflicts)} of the working file's edits conflict with commits on {_where(repo)} since "
-            f"{_short(status.base)}: {paths}; choose --strategy source_wins (keep your edits) or target_wins "
-            "(keep the branch's), or 'statevcs reset --hard' to drop your edits", list(merged.conflicts))
+            f"{_short(status.base)}: {paths}; the strategy source_wins keeps your edits there, target_wins "
+            "the branch's", list(merged.conflicts))
     repo.objects.extra.update(merged.objects)
     from ..model.tree import read_tree
 

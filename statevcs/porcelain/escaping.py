@@ -51,13 +51,14 @@ def terminal_text(text: str, multiline: bool = False) -> str:
 _JSON_UNSAFE_RE = re.compile("[\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
-def json_text(value: Any, indent: int | None = 2) -> str:
+def json_text(value: Any, indent: int | None = 2, sort_keys: bool = False, compact: bool = False) -> str:
     """``value`` as JSON that decodes to exactly ``value`` but holds no raw control character.
 
     ``json.dumps`` escapes C0 already; DEL, C1, lone surrogates and bidi controls are
     escaped here as ``\\u00XX`` (a terminal may act on a raw C1 character).
     """
-    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    text = json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys,
+                      separators=(",", ":") if compact else None)
     return _JSON_UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 

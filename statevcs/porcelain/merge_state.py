@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from ..algo.merge import Conflict
-from ..errors import MergeInProgressError
+from ..errors import DamagedMergeStateError, MergeInProgressError
 from ..model.canonical import escape_token
 from ..model.missing import MISSING
 
@@ -69,10 +69,23 @@ class MergeState:
         path = os.path.join(meta_dir, STATE_FILE)
         if not os.path.exists(path):
             return None
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        data.pop("version", None)
-        return MergeState(**data)
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            data.pop("version", None)
+            state = MergeState(**data)
+            if not (isinstance(state.target_head, str) and isinstance(state.target_ref, str)
+                    and isinstance(state.conflicts, list) and all(isinstance(c, dict) and isinstance(c.get("path"), str)
+                                                                  for c in state.conflicts)
+                    and state.operation in ("merge", "revert", "cherry-pick")):
+                raise ValueError("fields of the wrong type")
+        except (ValueError, TypeError, UnicodeDecodeError) as exc:
+            raise DamagedMergeStateError(
+                f"{path} is damaged ({exc}); 'statevcs merge --abort' gives up the merge and reloads HEAD's state"
+            ) from None
+        return state
 
     @staticmethod
     def remove(meta_dir: str) -> None:

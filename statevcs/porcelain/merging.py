@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ..algo.history import is_ancestor, merge_bases
 from ..algo.merge import Conflict, apply_resolutions, check_strategy, merge_trees
 from ..algo.policies import parse_attributes
-from ..errors import MergeConflictError, NotFastForwardError
+from ..errors import InvalidAttributesError, MergeConflictError, NotFastForwardError
 from ..model import refnames
 from ..model.objects import ArrayNode, Commit, ObjectNode
 from ..model.refnames import HEAD
@@ -61,11 +61,13 @@ def repository_policies(repo: "Repository", extra: Mapping[str, str] | None) -> 
 
         path = os.path.join(repo.meta_dir, "attributes")
         if os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                try:
+            try:
+                with open(path, encoding="utf-8") as f:
                     out.update(parse_attributes(f.read()))
-                except ValueError as exc:
-                    raise ValueError(f"{path}: {exc}") from None
+            except UnicodeDecodeError:
+                raise InvalidAttributesError(f"{path} is not UTF-8 text") from None
+            except ValueError as exc:
+                raise InvalidAttributesError(f"{path}: {exc}") from None
     out.update(repo.policies)
     out.update(extra or {})
     return out

@@ -22,14 +22,14 @@ from ..errors import (
     NotARepositoryError,
     NotFastForwardError,
     ObjectNotFoundError,
-    RepositoryExistsError,
     RefConflictError,
     RemoteNotFoundError,
+    RepositoryExistsError,
     RevisionNotFoundError,
     StateVCSError,
 )
-from ..model import refnames
 from ..limits import ENV_MAX_DEPTH, max_depth
+from ..model import refnames
 from ..model.canonical import nesting
 from ..model.objects import (
     COMMIT,

@@ -149,13 +149,17 @@ class Repository:
     def config(self) -> dict[str, Any]:
         if not self.meta_dir:
             return {}
+        path = os.path.join(self.meta_dir, CONFIG_NAME)
         try:
-            with open(os.path.join(self.meta_dir, CONFIG_NAME)) as f:
-                return json.load(f)
+            with open(path, encoding="utf-8") as f:
+                config = json.load(f)
         except FileNotFoundError:
             return {}
         except ValueError as exc:
-            raise NotARepositoryError(f"{self.meta_dir}/{CONFIG_NAME} is not valid JSON: {exc}") from None
+            raise NotARepositoryError(f"{path} is not valid JSON: {exc}") from None
+        if not isinstance(config, dict) or not isinstance(config.get("remotes", {}), dict):
+            raise NotARepositoryError(f"{path} is damaged: expected an object (with \"remotes\" an object of names)")
+        return config
 
     # ---------------------------------------------------------------- working state
     @property
@@ -496,7 +500,7 @@ class Repository:
             head = self._ref_target(HEAD)
             if head is None or not is_ancestor(self.objects.commit, oid, head):
                 raise RefConflictError(
-                    f"branch {name!r} is not merged into HEAD; use force=True (CLI: -D) to delete it anyway", ref
+                    f"branch {name!r} is not merged into HEAD; delete_branch(..., force=True) deletes it anyway", ref
                 )
         self._write({}, [(ref, None, oid)], "branch: deleted")
         return oid

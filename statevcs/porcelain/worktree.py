@@ -17,21 +17,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import stat
 import tempfile
 from typing import Any, Iterator
 
 from ..errors import InvalidPointerError, PathNotFoundError, WorkingStateError
-from ..model.canonical import validate
+from ..model.canonical import surrogate_error, validate
 from ..model.pointer import array_index, parse_pointer
 from ..model.tree import write_tree
-
 
 RECORD_NAME = "WORKTREE.json"
 LOCK_NAME = "worktree.lock"
 
 #: ``WorkingFile.base()`` when no record exists (a repository made before records were kept).
 UNRECORDED = object()
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _refuse_constant(name: str) -> Any:
@@ -61,6 +64,12 @@ def parse_json_text(text: str, source: str) -> Any:
     except (ValueError, RecursionError) as exc:
         raise WorkingStateError(f"{source} is not valid JSON: {exc}") from None
     validate(value)
+    if _SURROGATE_ESCAPE.search(text):  # rare: only then look for a lone one (a pair is one character)
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            error = surrogate_error(value)
+            raise WorkingStateError(f"{source} is not valid JSON text: {error}") from None
     return value
 
 
