@@ -11,9 +11,10 @@ still older than the cutoff. Everything streams in pages except the set of marke
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Union
 
 from ..algo.history import walk
 from ..errors import InvalidAgeError, ObjectNotFoundError
@@ -127,6 +128,22 @@ def _counted(ids: Iterator[str], counter: list[int]) -> Iterator[str]:
         yield oid
 
 
+def _tick(store: Any) -> Any:
+    """The store's clock once it has moved past the last write before the lock.
+
+    Write times have a finite resolution (milliseconds on SQLite): an object written just
+    before the lock may carry the same time as ``store.now()``. Waiting for the clock to
+    tick (the lock keeps writers out meanwhile) makes every earlier write strictly older
+    than the returned time, so ``--prune=now`` removes it, and every later one newer."""
+    first = store.now()
+    for _ in range(100):
+        now = store.now()
+        if now > first:
+            return now
+        time.sleep(0.001)
+    return store.now()
+
+
 def gc(repo: "Repository", prune: Age = DEFAULT_PRUNE, expire: Age = DEFAULT_EXPIRE,
        expire_unreachable: Age = DEFAULT_EXPIRE_UNREACHABLE) -> GcReport:
     """Expire old reflog entries, then delete objects that no ref, reflog entry or object
@@ -135,7 +152,7 @@ def gc(repo: "Repository", prune: Age = DEFAULT_PRUNE, expire: Age = DEFAULT_EXP
     grace = parse_age(prune)
     expired = expire_reflogs(repo, expire, expire_unreachable)
     with store.gc_lock():  # no write in flight: every later write has a later time and reflog seq
-        start, seq0 = store.now(), store.reflog_seq()
+        start, seq0 = _tick(store), store.reflog_seq()
     if grace is None:  # --prune=never
         return GcReport(kept=sum(1 for _ in store.iter_ids()), removed=0, reflog_expired=expired)
     cutoff = start - grace

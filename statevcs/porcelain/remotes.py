@@ -443,7 +443,7 @@ def clone(cls: Any, source: str, target: str, progress: Any = None, author: str 
 
     ``target`` must be absent or an empty directory (or an empty store). Everything is
     checked before the branch is set; if the clone fails, the directory it made is removed."""
-    from .repo import DEFAULT_BRANCH
+    from .core import DEFAULT_BRANCH
 
     check_clone_target(target)
     other = open_remote(source)

@@ -47,9 +47,12 @@ _PAGE = 1000
 _REFRESH_MS = int(REFRESH_AFTER.total_seconds() * 1000)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def _ms(when: datetime) -> int:
-    """Milliseconds since the epoch: how ``written`` is stored."""
-    return int(when.timestamp() * 1000)
+    """Milliseconds since the epoch: how ``written`` is stored (exact integer arithmetic)."""
+    return (when - _EPOCH) // timedelta(milliseconds=1)
 
 
 def _now_ms() -> int:
@@ -133,6 +136,10 @@ class SQLiteStore(Store):
         with self._all_lock:
             self._all.append(conn)
         return conn
+
+    def now(self) -> datetime:
+        """The clock at the resolution write times are stored in (milliseconds)."""
+        return _EPOCH + timedelta(milliseconds=_now_ms())
 
     def close(self) -> None:
         with self._all_lock:
