@@ -6,7 +6,9 @@ import sys
 
 import click
 
+from ..errors import RevisionNotFoundError
 from ..porcelain.render import FORMATS
+from ..porcelain.revisions import is_range, split_range
 from .admin_cmds import complete_revision
 from .context import EXIT_NEGATIVE, AppContext, pass_app, safe, use_color
 
@@ -24,15 +26,26 @@ def diff_cmd(app: AppContext, a: str | None, b: str | None, fmt: str, path: str,
              exit_code: bool) -> None:
     """Show changes: HEAD to the working file, A to the working file, or A to B.
 
+    A..B is the same as A B; A...B shows B's changes since it forked from A.
+
     \b
     Example:
       statevcs diff                      # uncommitted changes
       statevcs diff main experiment
+      statevcs diff main...experiment     # what experiment changed since it forked
       statevcs diff v1 HEAD --format patch | jq .
       statevcs diff v1 HEAD --path /agent/prompt --format unified
       statevcs diff main experiment --format markdown --full > review.md
     """
     repo = app.repo
+    if a and b is None and is_range(a):  # A..B is A to B; A...B is their merge base to B
+        left, right, symmetric = split_range(a)
+        a, b = left, right
+        if symmetric:
+            base = repo.merge_base(left, right)
+            if base is None:
+                raise RevisionNotFoundError(f"{left} and {right} have no common ancestor")
+            a = base
     root_a = repo.resolve(a).root if a else repo.head_root()
     root_b = repo.resolve(b).root if b else repo.working_root()
     d = repo.diff_roots(root_a, root_b, path)

@@ -18,6 +18,7 @@ from ..porcelain.logview import (
 )
 from ..porcelain.render import FORMATS, Diff
 from ..porcelain.repo import Repository
+from ..porcelain.revisions import resolve_range
 from .admin_cmds import complete_revision
 from .context import (
     AppContext,
@@ -125,6 +126,8 @@ def log(app: AppContext, rev: str, oneline: bool, limit: int | None, all_refs: b
         no_pager: bool, as_json: bool) -> None:
     """Show commits reachable from REV (default HEAD), newest first.
 
+    REV may be a range: A..B (on B, not on A) or A...B (on either, not on both).
+
     On a terminal the output goes through a pager ($STATEVCS_PAGER, $PAGER or less -FRX).
 
     \b
@@ -139,8 +142,10 @@ def log(app: AppContext, rev: str, oneline: bool, limit: int | None, all_refs: b
         author=compile_pattern(author, ignore_case) if author is not None else None,
         grep=compile_pattern(grep, ignore_case) if grep is not None else None,
         since=since, until=until)
-    starts = all_starts(repo) if all_refs else [repo.rev_parse(rev)]
-    commits = select_commits(repo, starts, path=path, first_parent=first_parent, criteria=criteria, limit=limit)
+    span = resolve_range(repo, rev)
+    starts = all_starts(repo) if all_refs else list(span.include)
+    commits = select_commits(repo, starts, path=path, first_parent=first_parent, criteria=criteria, limit=limit,
+                             exclude=span.exclude)
     if as_json:
         echo_json({"version": 1, "commits": [commit_json(c) for c in commits]})
         return

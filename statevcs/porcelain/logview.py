@@ -99,13 +99,14 @@ def changed_at(repo: "Repository", commit: Commit, path: str) -> bool:
 
 def select_commits(repo: "Repository", starts: Sequence[str], path: str | None = None,
                    first_parent: bool = False, criteria: CommitFilter = CommitFilter(),
-                   limit: int | None = None) -> Iterator[Commit]:
-    """Commits reachable from the commit ids ``starts``, newest first (children before parents),
-    kept by ``path`` and ``criteria``, at most ``limit`` of them."""
+                   limit: int | None = None, exclude: Sequence[str] = ()) -> Iterator[Commit]:
+    """Commits reachable from the commit ids ``starts`` but not from ``exclude``, newest first
+    (children before parents), kept by ``path`` and ``criteria``, at most ``limit`` of them."""
     if path is not None:
         parse_pointer(path)
+    hidden = {c.id for c in walk(repo.objects.commit, list(exclude))} if exclude else set()
     chosen = (c for c in walk(repo.objects.commit, list(starts), first_parent=first_parent)
-              if criteria.matches(c) and (path is None or changed_at(repo, c, path)))
+              if c.id not in hidden and criteria.matches(c) and (path is None or changed_at(repo, c, path)))
     return islice(chosen, limit) if limit is not None else chosen
 
 

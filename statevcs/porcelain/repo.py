@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..algo.diff import Change, diff_children, diff_trees
-from ..algo.history import is_ancestor, merge_bases, walk
+from ..algo.history import is_ancestor, merge_bases
 from ..errors import (
     InvalidRefNameError,
     NotARepositoryError,
@@ -408,25 +408,16 @@ class Repository(RepositoryCore):
 
     def log(self, rev: str | Commit = HEAD, path: str | None = None, limit: int | None = None,
             first_parent: bool = False) -> Iterator[Commit]:
-        """Commits reachable from ``rev``, newest first; with ``path``, only those that changed it."""
-        if path is not None:
-            parse_pointer(path)
-        start = self.rev_parse(rev) if not isinstance(rev, Commit) else rev.id
-        count = 0
-        for commit in walk(self.objects.commit, [start], first_parent=first_parent):
-            if limit is not None and count >= limit:
-                return
-            if path is not None and not self._changed(commit, path):
-                continue
-            count += 1
-            yield commit
+        """Commits reachable from ``rev``, newest first; with ``path``, only those that changed it.
 
-    def _changed(self, commit: Commit, path: str) -> bool:
-        """Did ``commit`` change the value at ``path`` (relative to every parent)?"""
-        mine = self.path_token(commit.root, path)
-        if not commit.parents:
-            return mine is not None
-        return all(self.path_token(self.objects.commit(p).root, path) != mine for p in commit.parents)
+        ``rev`` may be a range: ``"A..B"`` (reachable from B, not from A) or ``"A...B"``."""
+        from .logview import select_commits
+        from .revisions import resolve_range
+
+        span = resolve_range(self, rev) if not isinstance(rev, Commit) else None
+        starts = list(span.include) if span else [rev.id]  # type: ignore[union-attr]
+        return select_commits(self, starts, path=path, first_parent=first_parent, limit=limit,
+                              exclude=span.exclude if span else ())
 
     def merge_bases(self, a: str | Commit, b: str | Commit) -> list[str]:
         """The best common ancestors of two revisions."""

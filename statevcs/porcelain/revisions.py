@@ -1,7 +1,10 @@
-"""Revision syntax: names, ids and ancestry suffixes, resolved to commit ids.
+"""Revision syntax: names, ids, reflog positions, ancestry suffixes and ranges.
 
 ``HEAD`` (or ``@``), branch, tag, ``refs/...``, a full or short (>= 4 hex digits)
-object id, each followed by any chain of ``~N``, ``~``, ``^N`` and ``^``.
+object id, or ``NAME@{N}`` (where the ref was N moves ago; ``@{N}`` is HEAD's), each
+followed by any chain of ``~N``, ``~``, ``^N`` and ``^``. Ranges (for log and diff):
+``A..B`` is what B has and A lacks; ``A...B`` what either has and their merge base
+lacks; a missing side is HEAD.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from ..errors import AmbiguousRevisionError, ObjectNotFoundError, RevisionNotFou
 from ..model import refnames
 from ..model.objects import COMMIT, TAG
 from ..model.refnames import BRANCH_PREFIX, HEAD, TAG_PREFIX
+from ..store.base import SYMBOLIC_PREFIX
 
 if TYPE_CHECKING:
     from .repo import Repository
 
 _SUFFIX = re.compile(r"(~|\^)(\d*)")
+_REFLOG_POSITION = re.compile(r"^(.*)@\{(\d+)\}$")
 _HEX = re.compile(r"^[0-9a-fA-F]{4,64}$")
 MIN_PREFIX = 4
 
@@ -84,6 +89,9 @@ def resolve_revision(repo: "Repository", rev: str) -> str:
     return oid
 
 def _resolve_base(repo: "Repository", base: str, text: str) -> str:
+    position = _REFLOG_POSITION.match(base)
+    if position:
+        return _reflog_position(repo, position.group(1) or HEAD, int(position.group(2)), text)
     if len(base) == 64 and is_hex_prefix(base):  # a full id: no ref lookups needed
         try:
             return repo.objects.peel(base.lower())
@@ -124,6 +132,57 @@ def _resolve_base(repo: "Repository", base: str, text: str) -> str:
     elif all(c in "0123456789abcdefABCDEF" for c in base) and len(base) < MIN_PREFIX:
         raise RevisionNotFoundError(f"unknown revision {text!r} (short ids need at least {MIN_PREFIX} digits)")
     raise RevisionNotFoundError(f"unknown revision {text!r}")
+
+
+def _reflog_position(repo: "Repository", name: str, n: int, text: str) -> str:
+    """Where ref ``name`` pointed ``n`` moves ago (``0``: now), from its reflog."""
+    entries = repo.reflog(HEAD if name in (HEAD, "@") else name, limit=n + 1)
+    if len(entries) <= n:
+        raise RevisionNotFoundError(
+            f"unknown revision {text!r}: the reflog of {name} has only {len(entries)} entr"
+            f"{'y' if len(entries) == 1 else 'ies'}")
+    entry = entries[n]
+    oid = entry.new
+    if oid is not None and oid.startswith(SYMBOLIC_PREFIX):  # HEAD switched to a branch: where was it then?
+        target = oid[len(SYMBOLIC_PREFIX):]
+        oid = next((e.new for e in repo.store.reflog(target) if e.when <= entry.when), None)
+    if oid is None or oid.startswith(SYMBOLIC_PREFIX):
+        raise RevisionNotFoundError(f"unknown revision {text!r}: {name} named no commit then")
+    return repo.objects.peel(oid)
+
+
+@dataclass(frozen=True)
+class RevisionRange:
+    """What a log shows: commits reachable from ``include`` but not from ``exclude``."""
+
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+
+def is_range(text: str) -> bool:
+    return isinstance(text, str) and ".." in text
+
+
+def split_range(text: str) -> tuple[str, str, bool]:
+    """``("A", "B", symmetric)`` for ``A..B`` / ``A...B``; an empty side is HEAD."""
+    symmetric = "..." in text
+    left, _, right = text.partition("..." if symmetric else "..")
+    if not left and not right:
+        raise RevisionNotFoundError(f"unknown revision {text!r}: a range needs at least one end")
+    return left or HEAD, right or HEAD, symmetric
+
+
+def resolve_range(repo: "Repository", text: str) -> RevisionRange:
+    """The commits ``A..B`` or ``A...B`` stands for (a plain revision is everything it reaches)."""
+    if not is_range(text):
+        return RevisionRange((resolve_revision(repo, text),), ())
+    left, right, symmetric = split_range(text)
+    a, b = resolve_revision(repo, left), resolve_revision(repo, right)
+    if symmetric:
+        from ..algo.history import merge_bases
+
+        return RevisionRange((a, b), tuple(merge_bases(repo.objects.commit, a, b)))
+    return RevisionRange((b,), (a,))
 
 
 def _ids(repo: "Repository", prefix: str) -> list[str]:
