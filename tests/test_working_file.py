@@ -312,3 +312,22 @@ def test_an_incomplete_statevcs_directory_is_named_with_the_way_out(tmp_path):
     assert "incomplete repository" in r.err and "rm -r" in r.err
     with pytest.raises(NotARepositoryError):
         Repository.open(str(tmp_path / "r"))
+
+
+@pytest.mark.parametrize("die_at", [1, 2])
+def test_a_killed_clone_never_looks_like_a_whole_repository(tmp_path, die_at):
+    run(tmp_path, "init", "src")
+    src = tmp_path / "src"
+    (src / "state.json").write_text('{"history": [1, 2, 3]}')
+    run(src, "commit", "-m", "history")
+    assert _crash(tmp_path, die_at, "clone", "src", "dst") == 137
+    dst = tmp_path / "dst"
+    assert not (dst / ".statevcs").exists()  # never a repository with an empty state over the history
+    r = fails(tmp_path, 3, "clone", "src", "dst")
+    assert "interrupted clone" in r.err and "rm -r" in r.err
+    import shutil
+
+    shutil.rmtree(dst)
+    run(tmp_path, "clone", "src", "dst")
+    assert _state(dst) == {"history": [1, 2, 3]}
+    assert run(dst, "status").out.endswith("Working state clean\n")

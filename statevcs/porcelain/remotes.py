@@ -11,7 +11,6 @@ it again sends the rest. Refs move last, by compare-and-swap.
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -48,6 +47,7 @@ from ..model.refnames import BRANCH_PREFIX, REMOTE_PREFIX, TAG_PREFIX
 from ..model.tree import node_children
 from ..store.base import SYMBOLIC_PREFIX, Store
 from ..store.locate import DIR_NAME, is_url, open_store, repository_dir_exactly
+from .creation import TEMP_PREFIX
 
 if TYPE_CHECKING:
     from .merging import MergeOutcome
@@ -431,7 +431,11 @@ def check_clone_target(target: str) -> None:
                 raise RepositoryExistsError(f"{target} already holds a repository; clone into an empty one")
         return
     if os.path.isdir(target):
-        if os.listdir(target):
+        if entries := os.listdir(target):
+            if any(e.startswith(TEMP_PREFIX) for e in entries):
+                raise RepositoryExistsError(
+                    f"destination {target} holds an interrupted clone or init ({TEMP_PREFIX}...); "
+                    f"remove it ('rm -r {target}') and clone again")
             raise RepositoryExistsError(f"destination {target} already exists and is not an empty directory")
     elif os.path.lexists(target):
         raise RepositoryExistsError(f"destination {target} already exists and is not a directory")
@@ -452,17 +456,21 @@ def clone(cls: Any, source: str, target: str, progress: Any = None, author: str 
         refnames.check_branch_name(branch)
     finally:
         other.close()
-    made_dir = not is_url(target) and not os.path.exists(target)
-    repo = None
+    if not is_url(target):
+        # Built under a temporary .statevcs name and renamed last: a killed clone never
+        # leaves something that looks like a whole repository (creation.py).
+        from .core import DEFAULT_WORKING_FILE
+        from .creation import creating
+
+        with creating(cls, target, DEFAULT_WORKING_FILE, branch, author) as building:
+            _clone_into(building, source, branch, progress)
+        return cls.open(target, author)
+    repo = cls.init(target, initial_branch=branch, author=author)  # a store URL
     try:
-        repo = cls.init(target, initial_branch=branch, author=author)
         _clone_into(repo, source, branch, progress)
         return repo
     except BaseException:
-        if repo is not None:
-            repo.close()
-        if not is_url(target):
-            _remove_clone(target, made_dir)
+        repo.close()
         raise
 
 
@@ -486,16 +494,3 @@ def _clone_into(repo: "Repository", source: str, branch: str, progress: Any) -> 
         repo._write({}, [(refnames.branch_ref(branch), tip, None)], f"clone: from {source}")
         if repo.workdir:
             repo.working_file.load(repo.get(tip), tip)
-
-
-def _remove_clone(target: str, made_dir: bool) -> None:
-    """Undo a failed clone: the directory it made, or what it put in the empty one it was given."""
-    if made_dir:
-        shutil.rmtree(target, ignore_errors=True)
-        return
-    for entry in os.listdir(target):  # it was empty before the clone
-        path = os.path.join(target, entry)
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            os.remove(path)
