@@ -103,3 +103,21 @@ def test_every_command_shows_hostile_text_escaped(demo):
     )]
     for out in outputs:
         assert "\x1b" not in out and "\x9b" not in out and "\x07" not in out, out
+
+
+def test_a_refused_push_names_the_cli_option_and_the_api_argument(tmp_path):
+    from statevcs import NotFastForwardError, Repository
+
+    run(tmp_path, "init", "origin")
+    (tmp_path / "origin" / "state.json").write_text('{"a": 1}')
+    run(tmp_path / "origin", "commit", "-m", "one")
+    run(tmp_path, "clone", "origin", "mine")
+    run(tmp_path / "origin", "set", "/a", "2")
+    run(tmp_path / "origin", "commit", "-m", "theirs")
+    run(tmp_path / "mine", "set", "/a", "3")
+    run(tmp_path / "mine", "commit", "-m", "mine")
+    r = fails(tmp_path / "mine", 3, "push", "origin", "main")
+    assert "'statevcs push --force'" in r.err and "force=True" not in r.err
+    with Repository.open(str(tmp_path / "mine")) as repo:
+        with pytest.raises(NotFastForwardError, match="force=True"):
+            repo.push("origin", "main")

@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import click
 
 from ..algo.merge import STRATEGIES
+from ..errors import NotFastForwardError
 from ..model.objects import format_time
 from ..porcelain.escaping import json_text
 from ..porcelain.merge_state import refuse_during_merge
@@ -153,7 +154,10 @@ def push(app: AppContext, remote_name: str, branch: str | None, force: bool) -> 
     if branch is None:
         raise click.UsageError("HEAD is detached: name the BRANCH to push")
     with progress_bar("Sending objects") as progress:
-        report, old, new = do_push(repo, remote_name, branch, force, progress)
+        try:
+            report, old, new = do_push(repo, remote_name, branch, force, progress)
+        except NotFastForwardError as exc:
+            raise NotFastForwardError(str(exc).replace("push with force=True", "'statevcs push --force'")) from None
     if old == new:
         click.echo("Everything up to date.")
     else:

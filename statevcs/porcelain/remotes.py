@@ -355,7 +355,7 @@ def push(repo: "Repository", remote: str, branch: str, force: bool = False,
             if not repo.store.has(theirs) or not repo.is_ancestor(theirs, tip):
                 raise NotFastForwardError(
                     f"the remote's {branch} has commits this repository lacks (at {theirs[:10]}): "
-                    f"fetch and merge first, or push --force to overwrite them"
+                    f"fetch and merge first, or push with force=True to overwrite them"
                 )
         report = send(repo, other.store, [tip], progress)
         try:
