@@ -175,3 +175,27 @@ class DamagedMergeStateError(WorkingStateError):
 
 class InvalidAttributesError(StateVCSError, ValueError):
     """The attributes file (.statevcs/attributes: merge policies per pointer) cannot be used."""
+
+
+class InvalidPatchError(StateVCSError, ValueError):
+    """A JSON Patch (RFC 6902) is malformed: not a list of operations, an unknown op, a missing
+    or mistyped member (path, from, value), or a path that is not a JSON Pointer."""
+
+
+class PatchConflictError(StateVCSError):
+    """A well-formed patch operation does not apply to the state: its path (or from) is missing,
+    an index is out of range, a pointer goes into a scalar, or ``-`` names no array element.
+    ``index`` is the failing operation's position in the patch (None outside a patch)."""
+
+    def __init__(self, message: str, index: int | None = None) -> None:
+        self.index = index
+        super().__init__(message)
+
+
+class PatchTestFailedError(PatchConflictError):
+    """A patch's ``test`` operation found a different value: the patch was made for another state."""
+
+
+class GitBridgeError(StateVCSError):
+    """Export to or import from a git repository failed (no pygit2, a target that is not a git
+    repository, a branch that would not fast-forward, a file the layout cannot read)."""

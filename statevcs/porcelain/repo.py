@@ -44,6 +44,7 @@ from .render import Diff
 
 if TYPE_CHECKING:
     from .checkout import Refresh, WorkingStatus
+    from .editing import EditTransaction
     from .fsck import FsckReport
     from .gc import GcReport
     from .merging import MergeOutcome
@@ -452,6 +453,29 @@ class Repository(RepositoryCore):
         from .writers import watch
 
         return watch(self, branch, timeout, poll_interval)
+
+    # ---------------------------------------------------------------- incremental writes
+    def edit(self, branch: str | None = None, message: str = "", author: str | None = None,
+             metadata: dict[str, Any] | None = None, timeout: float = 30.0) -> "EditTransaction":
+        """``with repo.edit() as tx:`` edit ``branch``'s state (default: HEAD's) in place:
+        ``tx.set/remove/append/apply/get``, rewriting only the nodes on the edited paths.
+
+        A clean exit commits (``tx.commit``; None if nothing changed), an exception commits
+        nothing. A lost race replays the edits onto the new head (PatchConflictError if one
+        no longer applies there) for up to ``timeout`` seconds. See porcelain/editing.py."""
+        from .editing import EditTransaction
+
+        return EditTransaction(self, branch, message, author, metadata, timeout)
+
+    def commit_patch(self, patch: Any, branch: str | None = None, message: str = "", author: str | None = None,
+                     metadata: dict[str, Any] | None = None, allow_empty: bool = False,
+                     timeout: float = 30.0) -> Commit:
+        """Commit an RFC 6902 JSON Patch (a list, or its JSON text) applied to ``branch``'s head,
+        without reading the whole state. InvalidPatchError / PatchConflictError (branch unchanged)
+        if it is malformed or does not apply; NothingToCommitError if it changes nothing."""
+        from .editing import commit_patch
+
+        return commit_patch(self, patch, branch, message, author, metadata, allow_empty, timeout)
 
     # ---------------------------------------------------------------- merging
     def merge(
