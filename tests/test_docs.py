@@ -217,8 +217,12 @@ class Session:
         prologue = (f"cd {shlex.quote(self.cwd)} || exit 97\n"
                     f"trap 'pwd > {shlex.quote(pwd_file)}' EXIT\n"
                     + ("set -eo pipefail\n" if strict else ""))
-        p = subprocess.run(["bash", "-c", prologue + script], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, timeout=60)
+        try:
+            p = subprocess.run(["bash", "-c", prologue + script], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, timeout=60)
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
+            return 124, out + "\n(timed out after 60 s)"
         with contextlib.suppress(OSError):
             with open(pwd_file, encoding="utf-8") as f:
                 self.cwd = f.read().strip() or self.cwd
@@ -372,8 +376,11 @@ def run_doc(doc: pathlib.Path, tmp: pathlib.Path) -> list[str]:
         name = str(doc.resolve().relative_to(ROOT))
     except ValueError:
         name = doc.name
-    p = subprocess.run([sys.executable, __file__, str(doc), "--name", name, "--report", str(report)],
-                       cwd=root, env=session_env(bin_dir, home), capture_output=True, text=True, timeout=300)
+    try:
+        p = subprocess.run([sys.executable, __file__, str(doc), "--name", name, "--report", str(report)],
+                           cwd=root, env=session_env(bin_dir, home), capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        return [f"{name}: its blocks did not finish within 300 s (a python block waiting forever?)"]
     if not report.exists():
         return [f"{name}: the doc runner crashed (exit {p.returncode}):\n{p.stdout}{p.stderr}"]
     return json.loads(report.read_text(encoding="utf-8"))
