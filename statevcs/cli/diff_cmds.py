@@ -6,8 +6,11 @@ import sys
 
 import click
 
-from ..errors import RevisionNotFoundError
-from ..porcelain.render import FORMATS
+from ..errors import RevisionNotFoundError, WorkingStateError
+from ..model.tree import write_tree
+from ..porcelain.render import FORMATS, Diff
+from ..porcelain.repo import Repository
+from ..porcelain.worktree import parse_json_text
 from ..porcelain.revisions import is_range, split_range
 from .admin_cmds import complete_revision
 from .context import EXIT_NEGATIVE, AppContext, pass_app, safe, use_color
@@ -21,9 +24,11 @@ from .context import EXIT_NEGATIVE, AppContext, pass_app, safe, use_color
 @click.option("--path", "path", default="", metavar="PTR", help="Only changes under this JSON Pointer.")
 @click.option("--full", is_flag=True, help="Show long values whole instead of abbreviated (text, markdown).")
 @click.option("--exit-code", is_flag=True, help="Exit 1 if there are differences, 0 if none.")
+@click.option("--no-index", "no_index", is_flag=True,
+              help="A and B are two JSON files, compared outside any repository (as git diff --no-index).")
 @pass_app
 def diff_cmd(app: AppContext, a: str | None, b: str | None, fmt: str, path: str, full: bool,
-             exit_code: bool) -> None:
+             exit_code: bool, no_index: bool) -> None:
     """Show changes: HEAD to the working file, A to the working file, or A to B.
 
     A..B is the same as A B; A...B shows B's changes since it forked from A.
@@ -36,7 +41,14 @@ def diff_cmd(app: AppContext, a: str | None, b: str | None, fmt: str, path: str,
       statevcs diff v1 HEAD --format patch | jq .
       statevcs diff v1 HEAD --path /agent/prompt --format unified
       statevcs diff main experiment --format markdown --full > review.md
+      statevcs diff --no-index before.json after.json
     """
+    if no_index:
+        if not (a and b):
+            raise click.UsageError("--no-index compares two files: statevcs diff --no-index A.json B.json")
+        repo, root_a, root_b = _files_as_trees(a, b)
+        _show(repo.diff_roots(root_a, root_b, path), (safe(a), safe(b)), fmt, full, exit_code)
+        return
     repo = app.repo
     if a and b is None and is_range(a):  # A..B is A to B; A...B is their merge base to B
         left, right, symmetric = split_range(a)
@@ -49,11 +61,31 @@ def diff_cmd(app: AppContext, a: str | None, b: str | None, fmt: str, path: str,
     root_a = repo.resolve(a).root if a else repo.head_root()
     root_b = repo.resolve(b).root if b else repo.working_root()
     d = repo.diff_roots(root_a, root_b, path)
-    labels = (safe(a or "HEAD"), safe(b or "working"))
+    _show(d, (safe(a or "HEAD"), safe(b or "working")), fmt, full, exit_code)
+
+
+def _show(d: Diff, labels: tuple[str, str], fmt: str, full: bool, exit_code: bool) -> None:
     out = d.render(fmt, color=use_color(), labels=labels, full=full)
     click.echo(out, nl=False)
     if exit_code and d:
         sys.exit(EXIT_NEGATIVE)
+
+
+def _files_as_trees(a: str, b: str) -> tuple[Repository, str, str]:
+    """Two JSON files as trees of a throw-away repository in memory (no repository is opened)."""
+    repo = Repository.memory()
+    roots = []
+    for name in (a, b):
+        with open(name, "rb") as f:
+            data = f.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise WorkingStateError(f"{name} is not UTF-8 text") from None
+        root, objects = write_tree(parse_json_text(text, name))
+        repo.objects.extra.update(objects)
+        roots.append(root)
+    return repo, roots[0], roots[1]
 
 
 COMMANDS = [diff_cmd]

@@ -63,6 +63,7 @@ def _register() -> None:
     from . import (
         admin_cmds,
         diff_cmds,
+        git_cmds,
         history_cmds,
         maintenance_cmds,
         merge_cmds,
@@ -72,7 +73,7 @@ def _register() -> None:
     )
 
     for module in (state_cmds, diff_cmds, history_cmds, ref_cmds, merge_cmds, remote_cmds, maintenance_cmds,
-                   admin_cmds):
+                   admin_cmds, git_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,0 +1,201 @@
+"""Commands for code review in git: ``statevcs git export|import|install-driver|textconv|resolve``
+and ``statevcs merge-file`` (git's merge driver protocol)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ..algo.merge import STRATEGIES
+from ..model.missing import MISSING
+from ..porcelain.worktree import parse_json_text
+from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, safe
+
+
+@click.group(name="git")
+def git_group() -> None:
+    """Review states in git: export history to a git repository, import it back, and set up
+    git's merge and diff drivers for JSON state files.
+
+    \b
+    Example:
+      statevcs git export ../review --all --split '/agents/*'
+      statevcs git import ../review
+      statevcs git install-driver --pattern '*.state.json'
+    """
+
+
+@git_group.command(name="export")
+@click.argument("target")
+@click.option("--branch", "branches", multiple=True, metavar="B", help="Export this branch (repeatable; default HEAD's).")
+@click.option("--all", "all_refs", is_flag=True, help="Export every branch and every tag.")
+@click.option("--split", "split", multiple=True, metavar="PATTERN",
+              help="One file per value matching this pointer pattern (e.g. '/agents/*'); repeatable. "
+                   "Recorded at the first export: later exports keep it.")
+@click.option("--bare", is_flag=True, help="Create a bare git repository (when TARGET does not exist yet).")
+@click.option("--force", is_flag=True, help="Move git refs even when git commits would be dropped.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_app
+def export_cmd(app: AppContext, target: str, branches: tuple[str, ...], all_refs: bool, split: tuple[str, ...],
+               bare: bool, force: bool, as_json: bool) -> None:
+    """Write the history as git commits into TARGET (a directory, created if needed, or a git URL to push to).
+
+    Each statevcs commit becomes one git commit (same author, time, message, parents); a
+    second export writes only the new commits. The same history always gives the same git ids.
+
+    \b
+    Example:
+      statevcs git export ../review --all
+      statevcs git export ../review --branch main --branch experiment --split '/agents/*'
+      statevcs git export git@example.com:team/agent-state.git --all
+    """
+    from ..gitbridge.export import export
+
+    report = export(app.repo, target, list(branches) or None, all_refs, list(split) if split else None, bare, force)
+    if as_json:
+        echo_json({"version": 1, "target": report.target, "written": report.written, "refs": report.refs,
+                   "split": list(report.layout.split)})
+        return
+    click.echo(f"Exported {report.written} new commit(s) to {safe(target)}")
+    for ref, oid in sorted(report.refs.items()):
+        click.echo(f"  {safe(ref)} -> {oid[:10]}")
+
+
+@git_group.command(name="import")
+@click.argument("source")
+@click.option("--branch", "branches", multiple=True, metavar="B", help="Import this branch (repeatable; default all).")
+@click.option("--force", is_flag=True, help="Move branches and tags even when statevcs commits would be dropped.")
+@pass_app
+def import_cmd(app: AppContext, source: str, branches: tuple[str, ...], force: bool) -> None:
+    """Read a git repository written by 'statevcs git export' (and perhaps edited in git) into this repository.
+
+    Exporting then importing gives the same statevcs commits: same state root ids, same ids, same graph.
+
+    \b
+    Example:
+      statevcs init copy && cd copy
+      statevcs git import ../review
+    """
+    from ..gitbridge.import_ import import_git
+    from ..porcelain.checkout import load_head
+
+    repo = app.repo
+    unborn = repo.head() is None
+    report = import_git(repo, source, list(branches) or None, force)
+    if unborn and repo.workdir and repo.head() is not None:
+        load_head(repo)
+    click.echo(f"Imported {report.commits} commit(s) from {safe(source)}")
+    for ref, oid in sorted(report.refs.items()):
+        click.echo(f"  {safe(ref)} -> {oid[:10]}")
+
+
+@git_group.command(name="install-driver")
+@click.option("--global", "global_", is_flag=True, help="Set the drivers up for every repository of this user.")
+@click.option("--pattern", default="*.state.json", show_default=True, help="Which files are JSON states.")
+@click.option("--command", "command", default=None, metavar="CMD",
+              help="How git runs statevcs (default: this Python with -m statevcs).")
+def install_driver_cmd(global_: bool, pattern: str, command: str | None) -> None:
+    """Configure git to merge (merge=statevcs) and diff (diff=statevcs) JSON state files with statevcs.
+
+    Writes merge.statevcs.* and diff.statevcs.textconv into the git config and the line
+    'PATTERN merge=statevcs diff=statevcs' into .gitattributes (or the global attributes file).
+
+    \b
+    Example:
+      cd my-project && statevcs git install-driver --pattern '*.state.json'
+    """
+    from ..gitbridge.driver import install_driver
+
+    entries, attributes, added = install_driver(os.getcwd(), pattern, global_, command)
+    for key, value in entries:
+        click.echo(f"git config {'--global ' if global_ else ''}{key} {safe(value)!r}")
+    click.echo(f"{'added to' if added else 'already in'} {safe(attributes)}: {safe(pattern)} merge=statevcs diff=statevcs")
+
+
+@git_group.command(name="textconv")
+@click.argument("file", type=click.Path(dir_okay=False))
+def textconv_cmd(file: str) -> None:
+    """Print a JSON state file as canonical pretty JSON (sorted keys): git's diff.statevcs.textconv.
+
+    \b
+    Example:
+      statevcs git textconv agents.state.json
+    """
+    from ..gitbridge.driver import textconv
+
+    sys.stdout.buffer.write(textconv(file))
+    sys.stdout.flush()
+
+
+@git_group.command(name="resolve")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("pointer")
+@click.option("--ours", "side", flag_value="ours", help="Keep ours (the branch merged into).")
+@click.option("--theirs", "side", flag_value="theirs", help="Take theirs (the branch merged in).")
+@click.option("--both", "side", flag_value="both", help="Array conflicts: keep ours' items, then theirs'.")
+@click.option("--base", "side", flag_value="base", help="Go back to the common ancestor's value.")
+@click.option("--delete", "side", flag_value="delete", help="Remove the value.")
+@click.option("--value", "value", default=None, metavar="JSON", help="Use this JSON value.")
+@click.option("--attributes", "attributes", default=None, type=click.Path(dir_okay=False),
+              help="Merge policies file (default: .statevcs-attributes at or above the file).")
+def resolve_cmd(file: str, pointer: str, side: str | None, value: str | None, attributes: str | None) -> None:
+    """Settle a {"$conflict": ...} marker that 'statevcs merge-file' left in FILE during a git merge.
+
+    Then 'git add FILE' once no marker is left, as with any conflict.
+
+    \b
+    Example:
+      statevcs git resolve agents.state.json /agents/alice/status --theirs
+      statevcs git resolve agents.state.json /budget --value 75
+    """
+    from ..gitbridge.driver import find_attributes, load_policies, resolve_file
+
+    if (side is None) == (value is None):
+        raise click.UsageError("give exactly one of --ours, --theirs, --both, --base, --delete, --value JSON")
+    chosen = parse_json_text(value, "--value") if value is not None else MISSING
+    policies = load_policies(attributes or find_attributes(os.path.dirname(os.path.abspath(file))))
+    left = resolve_file(file, pointer, None if side in (None, "delete") else side, chosen, side == "delete", policies)
+    click.echo(f"Resolved {safe(pointer or '/')}" + (f"; {len(left)} conflict(s) left" if left else
+                                                 f"; no conflicts left: 'git add {safe(file)}'"))
+
+
+@click.command(name="merge-file")
+@click.argument("current", type=click.Path(dir_okay=False))
+@click.argument("base", type=click.Path(dir_okay=False))
+@click.argument("other", type=click.Path(dir_okay=False))
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
+              help="Overlapping changes: conflicts (merge), take OTHER (source_wins), keep CURRENT (target_wins).")
+@click.option("--path-name", "path_name", default=None, metavar="P", help="The file's path in the repository (git's %P).")
+@click.option("--attributes", "attributes", default=None, type=click.Path(dir_okay=False),
+              help="Merge policies file (default: .statevcs-attributes here or above, up to the git work tree's top).")
+def merge_file_cmd(current: str, base: str, other: str, strategy: str, path_name: str | None,
+                   attributes: str | None) -> None:
+    """Three-way merge of JSON state files, as git's merge driver (%A %O %B %P): the result goes to CURRENT.
+
+    Exit 0 when clean. With conflicts, exit 1 and CURRENT holds the merge with each conflict
+    written in place as {"$conflict": {"kind", "base", "ours", "theirs"}}: settle them with
+    'statevcs git resolve' or an editor, then 'git add'. A side that is not JSON is refused
+    (exit 3, CURRENT untouched).
+
+    \b
+    Example:
+      statevcs merge-file ours.json base.json theirs.json
+      git config merge.statevcs.driver 'statevcs merge-file %A %O %B --path-name %P'
+    """
+    from ..gitbridge.driver import find_attributes, load_policies, merge_file
+
+    policies = load_policies(attributes or find_attributes(os.getcwd()))
+    name = path_name or current
+    outcome = merge_file(current, base, other, strategy, name, policies)
+    if not outcome.clean:
+        click.echo(f"CONFLICT (statevcs): {len(outcome.conflicts)} conflict(s) in {safe(name)}:", err=True)
+        for conflict in outcome.conflicts:
+            click.echo(f"  {safe(conflict.path or '/')} ({conflict.kind})", err=True)
+        click.echo(f"Settle them with 'statevcs git resolve {safe(name)} POINTER --ours|--theirs|--value JSON' "
+                   "(or edit the $conflict markers), then 'git add'.", err=True)
+        sys.exit(EXIT_NEGATIVE)
+
+
+COMMANDS = [git_group, merge_file_cmd]

@@ -1,0 +1,309 @@
+"""Export a statevcs history to a git repository: one git commit per statevcs commit.
+
+Same author, time, message and parents (merges stay merges); branches and tags become git
+branches and tags (annotated stay annotated); the state is written by the layout
+(layout.py). Deterministic: every byte comes from the statevcs objects and the layout, so
+the same history gives the same git ids anywhere. Incremental: the record in idmap.py
+says which commits the target already has, and only newer ones are written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import GitBridgeError, RevisionNotFoundError
+from ..model.objects import TAG, Ref, format_time
+from ..model.refnames import BRANCH_PREFIX, TAG_PREFIX
+from ..model.tree import OBJECT, materialize, view
+from .gitobjects import HEADER, commit_bytes, commit_extra, git_message, tag_bytes
+from .idmap import ExportMap, load_map, save_map
+from .layout import LAYOUT_FILE, ROOT_FILE, Layout, dir_name, file_name, pretty_bytes
+
+if TYPE_CHECKING:
+    from ..porcelain.repo import Repository
+
+_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
+
+
+def pygit2_module() -> Any:
+    """pygit2, or GitBridgeError saying how to get it."""
+    try:
+        import pygit2
+    except ImportError:
+        raise GitBridgeError("the git bridge needs pygit2: pip install 'statevcs[git]'") from None
+    return pygit2
+
+
+def is_remote(target: str) -> bool:
+    """A URL (``https://``, ``ssh://``, ``file://``) or scp-like ``user@host:path`` to push to."""
+    return "://" in target or bool(_SCP_LIKE.match(target))
+
+
+def target_key(target: str) -> str:
+    return target if is_remote(target) else os.path.realpath(target)
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What an export did: git commits written, and the refs it set (name -> git id)."""
+
+    target: str
+    written: int
+    refs: dict[str, str] = field(default_factory=dict)
+    layout: Layout = Layout()
+    worktree_updated: bool = False
+
+
+class TreeWriter:
+    """Builds git trees of states by the layout, reusing blobs and trees of unchanged nodes."""
+
+    def __init__(self, git: Any, source: Any, layout: Layout) -> None:
+        self.git, self.source, self.layout = git, source, layout
+        self.pygit2 = pygit2_module()
+        self.blobs: dict[str, Any] = {}
+        self.trees: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self.layout_blob = git.create_blob(layout.describe())
+
+    def root_tree(self, root: str) -> Any:
+        key = (root, ())
+        if key not in self.trees:
+            builder = self.git.TreeBuilder()
+            builder.insert(LAYOUT_FILE, self.layout_blob, self.pygit2.GIT_FILEMODE_BLOB)
+            kind, contents = view(self.source, Ref(root))
+            if kind == OBJECT:
+                self._fill(builder, contents, ())
+            else:
+                builder.insert(ROOT_FILE, self._blob(Ref(root)), self.pygit2.GIT_FILEMODE_BLOB)
+            self.trees[key] = builder.write()
+        return self.trees[key]
+
+    def _fill(self, builder: Any, children: dict[str, Any], tokens: tuple[str, ...]) -> None:
+        for key, child in children.items():
+            here = tokens + (key,)
+            if self.layout.splits(here):
+                kind, contents = view(self.source, child)
+                if kind == OBJECT and contents:
+                    builder.insert(dir_name(key), self._dir(child, contents, here), self.pygit2.GIT_FILEMODE_TREE)
+                    continue
+            builder.insert(file_name(key), self._blob(child), self.pygit2.GIT_FILEMODE_BLOB)
+
+    def _dir(self, child: Any, contents: dict[str, Any], tokens: tuple[str, ...]) -> Any:
+        key = (child.id, tokens) if type(child) is Ref else None
+        if key is not None and key in self.trees:
+            return self.trees[key]
+        builder = self.git.TreeBuilder()
+        self._fill(builder, contents, tokens)
+        oid = builder.write()
+        if key is not None:
+            self.trees[key] = oid
+        return oid
+
+    def _blob(self, child: Any) -> Any:
+        if type(child) is not Ref:
+            return self.git.create_blob(pretty_bytes(child))
+        oid = self.blobs.get(child.id)
+        if oid is None:
+            oid = self.blobs[child.id] = self.git.create_blob(pretty_bytes(materialize(self.source, child)))
+        return oid
+
+
+def open_git(path: str, bare: bool, initial_branch: str | None) -> Any:
+    """The git repository at ``path``, created (bare or not) when the directory is absent or empty."""
+    pygit2 = pygit2_module()
+    if os.path.isdir(path) and os.listdir(path):
+        try:
+            return pygit2.Repository(path)
+        except pygit2.GitError:
+            raise GitBridgeError(f"{path} exists and is not a git repository") from None
+    head = f"refs/heads/{initial_branch}" if initial_branch else None
+    return pygit2.init_repository(path, bare=bare, initial_head=head)
+
+
+def _pending(repo: "Repository", tips: list[str], done: dict[str, str], git: Any) -> list[Any]:
+    """Commits reachable from ``tips`` not yet in the target, parents before children."""
+    order: list[Any] = []
+    seen: set[str] = set()
+    stack: list[tuple[str, bool]] = [(t, False) for t in reversed(tips)]
+    while stack:
+        oid, expanded = stack.pop()
+        if expanded:
+            order.append(repo.objects.commit(oid))
+            continue
+        if oid in seen:
+            continue
+        seen.add(oid)
+        mapped = done.get(oid)
+        if mapped is not None and mapped in git:
+            continue
+        stack.append((oid, True))
+        commit = repo.objects.commit(oid)
+        stack.extend((p, False) for p in reversed(commit.parents) if p not in seen)
+    return order
+
+
+def _check_ref_name(pygit2: Any, ref: str) -> None:
+    if not pygit2.reference_is_valid_name(ref):
+        raise GitBridgeError(f"{ref} is not a valid git ref name (rename it in statevcs to export it)")
+
+
+def export(repo: "Repository", target: str, branches: list[str] | None = None, all_refs: bool = False,
+           split: list[str] | None = None, bare: bool = False, force: bool = False) -> ExportReport:
+    """Export ``branches`` (default: HEAD's branch; ``all_refs``: every branch and tag) to ``target``."""
+    pygit2 = pygit2_module()
+    key = target_key(target)
+    record = load_map(repo, key)
+    layout = _choose_layout(record, split)
+    remote = is_remote(target)
+    scratch = None
+    if remote:
+        if repo.meta_dir:
+            git_dir = os.path.join(repo.meta_dir, "git-export", os.path.basename(_ref_leaf(key)) + ".git")
+        else:
+            scratch = git_dir = tempfile.mkdtemp(prefix="statevcs-git-")
+        git = open_git(git_dir, True, repo.current_branch)
+    else:
+        git = open_git(target, bare, repo.current_branch)
+    try:
+        report = _export_into(repo, git, pygit2, record, layout, branches, all_refs, force, target)
+        if remote:
+            _push(git.path, target, list(report.refs), force)
+        save_map(repo, record)
+        return report
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _ref_leaf(key: str) -> str:
+    from .idmap import map_ref
+
+    return map_ref(key).rsplit("/", 1)[1]
+
+
+def _choose_layout(record: ExportMap, split: list[str] | None) -> Layout:
+    if split is None:
+        return record.layout or Layout()
+    layout = Layout.make(split)
+    if record.layout is not None and record.layout != layout:
+        was = " ".join(f"--split {p}" for p in record.layout.split) or "no --split"
+        raise GitBridgeError(f"{record.target} was exported with {was}; the layout of a target never changes "
+                             "(export to a new target for another layout)")
+    return layout
+
+
+def _select(repo: "Repository", branches: list[str] | None, all_refs: bool) -> dict[str, str]:
+    heads = repo.branches
+    if all_refs:
+        return {BRANCH_PREFIX + name: oid for name, oid in heads.items()}
+    names = branches or ([repo.current_branch] if repo.current_branch in heads else [])
+    if not names:
+        raise RevisionNotFoundError("nothing to export: HEAD's branch has no commits (name one with --branch)")
+    out = {}
+    for name in names:
+        if name not in heads:
+            raise RevisionNotFoundError(f"no branch named {name!r}")
+        out[BRANCH_PREFIX + name] = heads[name]
+    return out
+
+
+def _export_into(repo: "Repository", git: Any, pygit2: Any, record: ExportMap, layout: Layout,
+                 branches: list[str] | None, all_refs: bool, force: bool, target: str) -> ExportReport:
+    selected = _select(repo, branches, all_refs)
+    tag_refs = repo.store.list_refs(TAG_PREFIX)
+    if all_refs:
+        tips = list(selected.values()) + [repo.objects.peel(v) for v in tag_refs.values()]
+    else:
+        tips = list(selected.values())
+    for ref in list(selected) + list(tag_refs):
+        _check_ref_name(pygit2, ref)
+    writer = TreeWriter(git, repo.objects, layout)
+    pending = _pending(repo, tips, record.commits, git)
+    for commit in pending:
+        parents = [record.commits[p] for p in commit.parents]
+        extra = commit_extra(commit.id, commit.author, commit.timestamp, commit.message, commit.metadata)
+        raw = commit_bytes(str(writer.root_tree(commit.root)), parents, commit.author, commit.timestamp,
+                           commit.message, extra)
+        record.commits[commit.id] = str(git.odb.write(pygit2.GIT_OBJECT_COMMIT, raw))
+    record.layout = layout
+    wanted = {ref: record.commits[oid] for ref, oid in selected.items()}
+    for ref, value in tag_refs.items():
+        target_commit = repo.objects.peel(value)
+        if target_commit not in record.commits:
+            continue  # a tag on a commit this target has not been given
+        wanted[ref] = _tag_value(repo, git, pygit2, value, record.commits[target_commit])
+    moves = _check_moves(git, wanted, force)
+    updated = _move_refs(git, pygit2, moves, repo.current_branch)
+    return ExportReport(target, len(pending), wanted, layout, updated)
+
+
+def _tag_value(repo: "Repository", git: Any, pygit2: Any, value: str, git_target: str) -> str:
+    """The git value of a statevcs tag ref: the commit, or a new annotated tag object."""
+    if repo.objects.kind(value) != TAG:
+        return git_target
+    tag = repo.objects.tag(value)
+    extra: dict[str, Any] = {"id": tag.id, "tagger": tag.tagger, "time": format_time(tag.timestamp)}
+    if git_message(tag.message) != tag.message:
+        extra["message"] = tag.message
+    raw = tag_bytes(git_target, tag.name, tag.tagger, tag.timestamp, tag.message, extra)
+    return str(git.odb.write(pygit2.GIT_OBJECT_TAG, raw))
+
+
+def _check_moves(git: Any, wanted: dict[str, str], force: bool) -> dict[str, tuple[str | None, str]]:
+    """{ref: (old, new)} of refs that change; GitBridgeError before anything moves if one would
+    lose git commits (a branch not fast-forwarding, a tag moving) without ``force``."""
+    moves = {}
+    for ref, new in wanted.items():
+        existing = git.references.get(ref)
+        old = str(existing.target) if existing is not None else None
+        if old == new:
+            continue
+        if old is not None and not force:
+            from pygit2 import Oid
+
+            if ref.startswith(TAG_PREFIX) or not git.descendant_of(Oid(hex=new), Oid(hex=old)):
+                raise GitBridgeError(f"{ref} in the git repository is at {old[:10]}, which the export would "
+                                     "drop (it is not an ancestor of the new commit); --force replaces it")
+        moves[ref] = (old, new)
+    return moves
+
+
+def _move_refs(git: Any, pygit2: Any, moves: dict[str, tuple[str | None, str]], current: str | None) -> bool:
+    """Set the refs; a non-bare repository whose checked-out branch moved gets its files
+    updated when they were clean (never over someone's edits). True if the files were updated."""
+    head_ref = None if git.head_is_detached else git.references.get("HEAD").target
+    clean = not git.is_bare and head_ref in moves and not _dirty(git)
+    for ref, (_, new) in sorted(moves.items()):
+        git.references.create(ref, pygit2.Oid(hex=new), force=True)
+    if git.head_is_unborn and current and f"refs/heads/{current}" in git.references:
+        git.set_head(f"refs/heads/{current}")
+    if clean:
+        git.checkout_head(strategy=pygit2.GIT_CHECKOUT_FORCE)
+        return True
+    return False
+
+
+def _dirty(git: Any) -> bool:
+    if git.head_is_unborn:
+        return any(True for _ in git.status())
+    return bool(git.status())
+
+
+def _push(git_dir: str, url: str, refs: list[str], force: bool) -> None:
+    """Push ``refs`` from the local copy to the remote with the real git (its credentials, its transports)."""
+    if not refs:
+        return
+    specs = [("+" if force else "") + f"{ref}:{ref}" for ref in sorted(refs)]
+    proc = subprocess.run(["git", "--git-dir", git_dir, "push", "--quiet", url, *specs],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["git push failed"])[-1]
+        raise GitBridgeError(f"git push to {url} failed: {last}")
+
+
+__all__ = ["ExportReport", "export", "is_remote", "pygit2_module", "HEADER"]

@@ -1,0 +1,226 @@
+"""Import a git repository written by the exporter (or edited by people since) into statevcs.
+
+Each git commit's tree is read back by the layout into a state; the commit's ``statevcs``
+header (gitobjects.py) gives back the exact author, time and metadata, so exporting then
+importing gives the very same statevcs commits: same root ids, same commit ids, same graph.
+A commit made in git by hand (no header) is imported with git's author and time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import GitBridgeError, WorkingStateError
+from ..model.objects import encode_commit, encode_tag
+from ..model.refnames import BRANCH_PREFIX, HEAD, TAG_PREFIX
+from ..model.tree import write_tree
+from ..porcelain.worktree import parse_json_text
+from ..store.base import SYMBOLIC_PREFIX
+from .export import is_remote, pygit2_module
+from .gitobjects import extra_time, parse_object, person
+from .layout import LAYOUT_FILE, ROOT_FILE, SUFFIX, decode_key, read_layout
+
+if TYPE_CHECKING:
+    from ..porcelain.repo import Repository
+
+_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did: statevcs commits made, and the refs it set (name -> statevcs id)."""
+
+    source: str
+    commits: int
+    refs: dict[str, str] = field(default_factory=dict)
+
+
+class StateReader:
+    """Reads states out of git trees, each blob and tree once."""
+
+    def __init__(self, git: Any) -> None:
+        self.git = git
+        self.pygit2 = pygit2_module()
+        self.values: dict[str, Any] = {}
+
+    def state(self, tree_id: str) -> Any:
+        tree = self.git[tree_id]
+        names = {entry.name for entry in tree}
+        if LAYOUT_FILE in names:
+            read_layout(tree[LAYOUT_FILE].data)  # refuses a format this version does not know
+        if ROOT_FILE in names:
+            return self._blob(tree[ROOT_FILE], ROOT_FILE)
+        return self._object(tree, "")
+
+    def _object(self, tree: Any, prefix: str) -> dict[str, Any]:
+        key = str(tree.id)
+        if key in self.values:
+            return self.values[key]
+        out: dict[str, Any] = {}
+        for entry in tree:
+            name, path = entry.name, prefix + entry.name
+            if name.startswith("."):
+                continue  # never a key: ours (.statevcs-*) or git's (.gitattributes)
+            if entry.type_str == "tree":
+                child_key = decode_key(name)
+                value: Any = self._object(self.git[entry.id], path + "/")
+                if not value:
+                    continue
+            elif entry.type_str == "blob" and name.endswith(SUFFIX) and entry.filemode != self.pygit2.GIT_FILEMODE_LINK:
+                child_key = decode_key(name[: -len(SUFFIX)])
+                value = self._blob(self.git[entry.id], path)
+            else:
+                raise GitBridgeError(f"{path} is not a state file (a .json file or a directory of them)")
+            if child_key in out:
+                raise GitBridgeError(f"{path}: key {child_key!r} is stored twice (as a file and a directory)")
+            out[child_key] = value
+        self.values[key] = out
+        return out
+
+    def _blob(self, blob: Any, path: str) -> Any:
+        key = str(blob.id)
+        if key not in self.values:
+            try:
+                text = blob.data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise GitBridgeError(f"{path} is not UTF-8 text") from None
+            try:
+                self.values[key] = parse_json_text(text, path)
+            except WorkingStateError as exc:
+                raise GitBridgeError(str(exc)) from None
+        return self.values[key]
+
+
+def open_source(source: str) -> tuple[Any, str | None]:
+    """(git repository, scratch directory to remove) for a path, or a URL fetched with git."""
+    pygit2 = pygit2_module()
+    if not is_remote(source):
+        try:
+            return pygit2.Repository(source), None
+        except pygit2.GitError:
+            raise GitBridgeError(f"{source} is not a git repository") from None
+    scratch = tempfile.mkdtemp(prefix="statevcs-git-")
+    proc = subprocess.run(["git", "clone", "--quiet", "--mirror", source, os.path.join(scratch, "g.git")],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        shutil.rmtree(scratch, ignore_errors=True)
+        last = (proc.stderr.strip().splitlines() or ["git clone failed"])[-1]
+        raise GitBridgeError(f"cannot read {source}: {last}")
+    return pygit2.Repository(os.path.join(scratch, "g.git")), scratch
+
+
+def import_git(repo: "Repository", source: str, branches: list[str] | None = None,
+               force: bool = False) -> ImportReport:
+    """Bring ``source``'s branches (default: all) and the tags on them into ``repo``."""
+    git, scratch = open_source(source)
+    try:
+        return _import(repo, git, source, branches, force)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _import(repo: "Repository", git: Any, source: str, branches: list[str] | None, force: bool) -> ImportReport:
+    pygit2 = pygit2_module()
+    heads = {r: git.references[r].resolve().target for r in git.references if r.startswith(BRANCH_PREFIX)}
+    if branches is not None:
+        missing = [b for b in branches if BRANCH_PREFIX + b not in heads]
+        if missing:
+            raise GitBridgeError(f"{source} has no branch {missing[0]!r}")
+        heads = {BRANCH_PREFIX + b: heads[BRANCH_PREFIX + b] for b in branches}
+    reader = StateReader(git)
+    mapping: dict[str, str] = {}
+    objects: dict[str, bytes] = {}
+    made = 0
+    generations: dict[str, int] = {}
+    for tip in heads.values():
+        for gc in git.walk(tip, pygit2.GIT_SORT_TOPOLOGICAL | pygit2.GIT_SORT_REVERSE):
+            gid = str(gc.id)
+            if gid in mapping:
+                continue
+            mapping[gid], gen, new = _convert(gc, git, reader, mapping, generations, pygit2)
+            generations[mapping[gid]] = gen
+            objects.update(new)
+            made += 1
+            if len(objects) >= _BATCH:
+                _flush(repo, objects)
+    refs: dict[str, str] = {ref: mapping[str(oid)] for ref, oid in heads.items()}
+    for ref in git.references:
+        if not ref.startswith(TAG_PREFIX):
+            continue
+        value = _tag(repo, git, ref, mapping, objects, pygit2)
+        if value is not None:
+            refs[ref] = value
+    _flush(repo, objects)
+    _set_refs(repo, refs, force, git)
+    return ImportReport(source, made, refs)
+
+
+def _convert(gc: Any, git: Any, reader: StateReader, mapping: dict[str, str], generations: dict[str, int],
+             pygit2: Any) -> tuple[str, int, dict[str, bytes]]:
+    """The statevcs commit (id, generation, objects) for one git commit whose parents are mapped."""
+    info = parse_object(git.odb.read(gc.id)[1])
+    extra = info.extra
+    parents = tuple(mapping[str(p)] for p in gc.parent_ids)
+    state = reader.state(str(gc.tree_id))
+    root, objects = write_tree(state)
+    who, when = person(info.first("author") or "")
+    author = extra["author"] if extra and isinstance(extra.get("author"), str) else who
+    message = extra["message"] if extra and isinstance(extra.get("message"), str) else info.message
+    metadata = extra["metadata"] if extra and isinstance(extra.get("metadata"), dict) else {}
+    generation = 1 + max((generations[p] for p in parents), default=0)
+    commit, raw = encode_commit(root, parents, generation, author, extra_time(extra, when), message, metadata)
+    objects[commit.id] = raw
+    return commit.id, generation, objects
+
+
+def _tag(repo: "Repository", git: Any, ref: str, mapping: dict[str, str], objects: dict[str, bytes],
+         pygit2: Any) -> str | None:
+    """The statevcs value of a git tag on an imported commit (None: a tag on something else)."""
+    oid = git.references[ref].target
+    obj = git[oid]
+    if obj.type == pygit2.GIT_OBJECT_COMMIT:
+        return mapping.get(str(oid))
+    if obj.type != pygit2.GIT_OBJECT_TAG or str(obj.target) not in mapping:
+        return None
+    info = parse_object(git.odb.read(oid)[1])
+    extra = info.extra
+    who, when = person(info.first("tagger") or "")
+    tagger = extra["tagger"] if extra and isinstance(extra.get("tagger"), str) else who
+    message = extra["message"] if extra and isinstance(extra.get("message"), str) else info.message
+    tag, raw = encode_tag(mapping[str(obj.target)], info.first("tag") or ref[len(TAG_PREFIX):], tagger,
+                          extra_time(extra, when), message)
+    objects[tag.id] = raw
+    return tag.id
+
+
+def _flush(repo: "Repository", objects: dict[str, bytes]) -> None:
+    if objects:
+        with repo.store.transaction() as tx:
+            tx.put_objects(objects)
+        objects.clear()
+
+
+def _set_refs(repo: "Repository", refs: dict[str, str], force: bool, git: Any) -> None:
+    """Move every ref in one transaction; a branch that would lose statevcs commits (not a
+    fast-forward) or a tag that would move needs ``force``."""
+    current = {ref: repo.store.read_ref(ref) for ref in refs}
+    for ref, new in refs.items():
+        old = current[ref]
+        if old is None or old == new or force:
+            continue
+        if ref.startswith(TAG_PREFIX) or not repo.is_ancestor(old, new):
+            raise GitBridgeError(f"{ref} is at {old[:10]} in this repository, which the import would drop; "
+                                 "--force replaces it")
+    head = repo.store.read_ref(HEAD)
+    with repo.store.transaction() as tx:
+        for ref, new in refs.items():
+            if current[ref] != new:
+                tx.set_ref(ref, new, current[ref], repo.author, "git import")
+        if head is None and not git.head_is_unborn:
+            tx.set_ref(HEAD, SYMBOLIC_PREFIX + git.references["HEAD"].target, None, repo.author, "git import")
