@@ -34,6 +34,7 @@ from statevcs.model.tree import ObjectsSource, write_tree
 from statevcs.model.treeedit import TreeEditor
 from statevcs.porcelain.editing import json_equal
 
+from .cli_helpers import fails, run
 from .strategies import json_values, keys
 
 DATA = pathlib.Path(__file__).parent / "data"
@@ -404,3 +405,63 @@ def test_chunked_container_shrinking_to_one_chunk_is_written_flat():
         editor.remove(("big", "0"))
     assert editor.get(()) == {"big": [27, 28, 29], "x": 1}
     assert editor.root == write_tree({"big": [27, 28, 29], "x": 1})[0]
+
+
+# ---------------------------------------------------------------- the apply command (real subprocesses)
+
+def _cli_repo(tmp_path):
+    run(tmp_path, "init", "r")
+    work = tmp_path / "r"
+    (work / "state.json").write_text('{"agent": {"status": "idle", "tasks": []}}')
+    run(work, "commit", "-m", "first")
+    return work
+
+
+def _committed(work, rev="HEAD", pointer="/agent/status"):
+    return json.loads(run(work, "cat", rev, pointer).out)
+
+
+def test_cli_apply_commits_and_the_clean_working_file_follows(tmp_path):
+    work = _cli_repo(tmp_path)
+    (work / "p.json").write_text('[{"op": "replace", "path": "/agent/status", "value": "busy"}]')
+    out = run(work, "apply", "p.json", "-m", "busy").out
+    assert out.startswith("[main ") and out.strip().endswith("busy")
+    assert _committed(work) == "busy"
+    assert json.loads((work / "state.json").read_text())["agent"]["status"] == "busy"
+    run(work, "apply", "-", stdin='[{"op": "add", "path": "/agent/tasks/-", "value": "t1"}]')
+    assert json.loads((work / "state.json").read_text())["agent"]["tasks"] == ["t1"]
+    assert "Apply patch from stdin" in run(work, "log", "-1").out
+    assert "Working state clean" in run(work, "status").out
+
+
+def test_cli_apply_leaves_an_edited_working_file(tmp_path):
+    work = _cli_repo(tmp_path)
+    (work / "state.json").write_text('{"agent": {"status": "mine", "tasks": []}}')
+    run(work, "apply", "-", "-m", "other", stdin='[{"op": "replace", "path": "/agent/status", "value": "other"}]')
+    assert json.loads((work / "state.json").read_text())["agent"]["status"] == "mine"
+    assert "moved" in run(work, "status").out
+    assert _committed(work) == "other"
+
+
+def test_cli_apply_to_another_branch_leaves_the_working_file(tmp_path):
+    work = _cli_repo(tmp_path)
+    run(work, "branch", "exp")
+    run(work, "apply", "-", "--branch", "exp", stdin='[{"op": "replace", "path": "/agent/status", "value": "x"}]')
+    assert _committed(work, "exp") == "x" and _committed(work, "main") == "idle"
+    assert json.loads((work / "state.json").read_text())["agent"]["status"] == "idle"
+
+
+@pytest.mark.parametrize("patch", [
+    '[{"op": "test", "path": "/agent/status", "value": "busy"}]',
+    '[{"op": "add", "path": "/agent/status/x", "value": 1}]',
+    '[{"op": "add", "path": "/agent/-", "value": 1}, {"op": "remove", "path": "/nope"}]',
+    '[{"op": "jump", "path": "/agent"}]',
+    "{not json",
+    '[{"op": "test", "path": "/agent/status", "value": "idle"}]',  # changes nothing
+])
+def test_cli_apply_errors_exit_3_and_leave_the_branch(tmp_path, patch):
+    work = _cli_repo(tmp_path)
+    before = run(work, "log", "-1").out
+    fails(work, 3, "apply", "-", stdin=patch)
+    assert run(work, "log", "-1").out == before
+    fails(work, 3, "apply", "missing.json")

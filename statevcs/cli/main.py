@@ -62,6 +62,7 @@ def cli(ctx: click.Context, location: str) -> None:
 def _register() -> None:
     from . import (
         admin_cmds,
+        apply_cmds,
         diff_cmds,
         git_cmds,
         history_cmds,
@@ -76,6 +77,8 @@ def _register() -> None:
                    admin_cmds, git_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
+    for command in apply_cmds.COMMANDS:
+        cli.add_command(command)
 
 
 _register()
