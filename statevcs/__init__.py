@@ -10,6 +10,7 @@ from .errors import (
     AmbiguousRevisionError,
     ConflictResolutionError,
     CorruptObjectError,
+    InvalidPatchError,
     InvalidPointerError,
     InvalidRefNameError,
     InvalidStateError,
@@ -20,6 +21,8 @@ from .errors import (
     NotFastForwardError,
     NothingToCommitError,
     ObjectNotFoundError,
+    PatchConflictError,
+    PatchTestFailedError,
     PathNotFoundError,
     RefConflictError,
     RefExistsError,
@@ -36,6 +39,7 @@ from .errors import (
 from .model.missing import MISSING
 from .model.objects import Commit, Tag
 from .porcelain.render import Diff
+from .porcelain.editing import EditTransaction
 from .porcelain.repo import Repository
 
 __version__ = "0.1.0"
@@ -49,4 +53,5 @@ __all__ = [
     "RepositoryExistsError", "StoreLockedError", "WorkingStateError", "MergeConflictError",
     "NothingToCommitError", "NotFastForwardError", "MergeInProgressError", "NoMergeInProgressError",
     "StoreUnavailableError", "RemoteNotFoundError", "StaleWorkingFileError",
+    "EditTransaction", "InvalidPatchError", "PatchConflictError", "PatchTestFailedError",
 ]
