@@ -1,0 +1,127 @@
+"""Channel values <-> readable JSON, so statevcs can diff, merge and log them.
+
+JSON stays JSON (exact types only: a ``str`` enum or a tuple is not JSON here); messages
+from langchain_core become their LangChain JSON form (``{"lc": 1, "type":
+"constructor", ...}``) and load back as the same message classes; anything else
+(bytes, sets, tuples, datetimes, custom objects, NaN) becomes one tagged leaf
+``{"$lg": {"type": T, "data": BASE64}}`` made by LangGraph's own serializer. A plain
+dict that could be mistaken for either form is stored as a tagged leaf too, so
+decoding is exact.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import warnings
+from typing import Any
+
+from langchain_core.load import dumpd, load
+from langchain_core.messages import BaseMessage
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+TAG = "$lg"
+_MARKERS = (TAG, "lc")
+
+
+def encode_value(value: Any, serde: SerializerProtocol) -> Any:
+    """``value`` as plain JSON (see the module docstring)."""
+    t = type(value)
+    if value is None or t is bool or t is int:
+        return value
+    if t is str:
+        return value if _is_text(value) else tagged(value, serde)
+    if t is float:
+        return value if math.isfinite(value) else tagged(value, serde)
+    if t is list:
+        return [encode_value(v, serde) for v in value]
+    if t is dict:
+        if any(type(k) is not str or not _is_text(k) for k in value) or any(m in value for m in _MARKERS):
+            return tagged(value, serde)
+        return {k: encode_value(v, serde) for k, v in value.items()}
+    if isinstance(value, BaseMessage):
+        form = _message_json(value)
+        return form if form is not None else tagged(value, serde)
+    return tagged(value, serde)
+
+
+def decode_value(value: Any, serde: SerializerProtocol) -> Any:
+    """Inverse of ``encode_value``."""
+    t = type(value)
+    if t is list:
+        return [decode_value(v, serde) for v in value]
+    if t is dict:
+        if len(value) == 1 and TAG in value:
+            leaf = value[TAG]
+            return serde.loads_typed((leaf["type"], base64.b64decode(leaf["data"])))
+        if value.get("lc") == 1 and value.get("type") == "constructor":
+            return _load_message(value)
+        return {k: decode_value(v, serde) for k, v in value.items()}
+    return value
+
+
+def _load_message(form: dict[str, Any]) -> Any:
+    """A message class from its LangChain JSON form, allowing message classes only."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # load() is marked beta
+        try:
+            return load(form, allowed_objects="messages")
+        except TypeError:  # langchain-core before allowed_objects: messages are in its default mapping
+            return load(form)
+
+
+def tagged(value: Any, serde: SerializerProtocol) -> dict[str, Any]:
+    """One opaque leaf made by LangGraph's serializer."""
+    type_, data = serde.dumps_typed(value)
+    return {TAG: {"type": type_, "data": base64.b64encode(data).decode("ascii")}}
+
+
+def encode_channels(values: dict[str, Any], serde: SerializerProtocol) -> dict[str, Any]:
+    """Channel name -> encoded value: the state a checkpoint commit records.
+
+    Channel names are keys as they are; a name that is not text (never made by
+    LangGraph) would be refused by the store."""
+    return {k: encode_value(v, serde) for k, v in values.items()}
+
+
+def decode_channels(state: Any, serde: SerializerProtocol) -> dict[str, Any]:
+    if not isinstance(state, dict):
+        return {}
+    return {k: decode_value(v, serde) for k, v in state.items()}
+
+
+def _is_text(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return False
+    return True
+
+
+def _message_json(message: BaseMessage) -> dict[str, Any] | None:
+    """LangChain's JSON form of a message, or None when it would not load back as the same."""
+    try:
+        form = dumpd(message)
+    except Exception:  # a message holding something LangChain cannot serialize
+        return None
+    if not _plain_json(form):
+        return None
+    return form
+
+
+def _plain_json(value: Any) -> bool:
+    """Exact JSON types all the way down, and nothing LangChain marks as not serializable."""
+    t = type(value)
+    if value is None or t in (bool, int):
+        return True
+    if t is str:
+        return _is_text(value)
+    if t is float:
+        return math.isfinite(value)
+    if t is list:
+        return all(_plain_json(v) for v in value)
+    if t is dict:
+        if value.get("lc") == 1 and value.get("type") == "not_implemented":
+            return False
+        return all(type(k) is str and _plain_json(v) for k, v in value.items())
+    return False

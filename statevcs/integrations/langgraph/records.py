@@ -1,0 +1,69 @@
+"""Pure pieces of the checkpoint <-> commit mapping: metadata records, writes, ids.
+
+A checkpoint commit carries ``metadata["langgraph"] = {"checkpoint": {...}, "metadata":
+{...}, "parent": id | None}``: the checkpoint without its channel values (those are
+the commit's state), LangGraph's checkpoint metadata, and the parent checkpoint id.
+Pending writes of one checkpoint are a small state of their own (a list of records).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any, Sequence
+
+from langgraph.checkpoint.base import WRITES_IDX_MAP
+
+LG_KEY = "langgraph"
+#: Checkpoint format version given to commits made outside LangGraph (merge, restore).
+DEFAULT_CHECKPOINT_V = 4
+_UUID_EPOCH_OFFSET = 0x01B21DD213814000  # 100-ns intervals from 1582-10-15 to 1970-01-01
+
+
+def split_checkpoint(checkpoint: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(channel values, everything else) of a LangGraph checkpoint."""
+    rest = {k: v for k, v in checkpoint.items() if k != "channel_values"}
+    return dict(checkpoint.get("channel_values") or {}), rest
+
+
+def commit_message(metadata: dict[str, Any]) -> str:
+    """A one-line summary for ``statevcs log``: ``loop step 3``."""
+    source = metadata.get("source", "checkpoint")
+    step = metadata.get("step")
+    return f"{source} step {step}" if step is not None else str(source)
+
+
+def synthetic_checkpoint_id(commit_id: str, timestamp: datetime) -> str:
+    """A stable, time-ordered uuid6 for a commit LangGraph did not make (a merge, a restore):
+    its time is the commit's, its other bits come from the commit id."""
+    ns = int(timestamp.timestamp() * 1_000_000) * 10 + _UUID_EPOCH_OFFSET
+    bits = int(hashlib.blake2b(commit_id.encode("ascii"), digest_size=8).hexdigest(), 16)
+    value = ((ns >> 12) & 0xFFFFFFFFFFFF) << 80
+    value |= (0x6000 | (ns & 0x0FFF)) << 64
+    value |= (0x8000 | ((bits >> 48) & 0x3FFF)) << 48
+    value |= bits & 0xFFFFFFFFFFFF
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def merge_writes(existing: list[dict[str, Any]], task_id: str, task_path: str,
+                 writes: Sequence[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """``existing`` write records plus ``writes`` of one task, as LangGraph's savers keep them.
+
+    A record is keyed by (task id, index); the index of a special channel (error,
+    interrupt, resume, scheduled) is fixed and negative, and such a write replaces an
+    earlier one; a regular write whose key exists is ignored (puts are idempotent).
+    Sorted by (task path, task id, index): the order LangGraph applies them in."""
+    by_key = {(w["task_id"], w["idx"]): w for w in existing}
+    for i, (channel, value) in enumerate(writes):
+        idx = WRITES_IDX_MAP.get(channel, i)
+        key = (task_id, idx)
+        if idx >= 0 and key in by_key:
+            continue
+        by_key[key] = {"task_id": task_id, "idx": idx, "channel": channel, "value": value, "task_path": task_path}
+    return sorted(by_key.values(), key=lambda w: (w["task_path"], w["task_id"], w["idx"]))
+
+
+def metadata_matches(metadata: dict[str, Any], query: dict[str, Any] | None) -> bool:
+    """``list(filter=...)``: every key of the query equals the metadata's."""
+    return not query or all(metadata.get(k) == v for k, v in query.items())

@@ -1,0 +1,441 @@
+"""StateVCSSaver: a LangGraph checkpointer whose checkpoints are statevcs commits.
+
+A thread (and namespace) is the branch ``threads/<thread>[/<ns>]``; each ``put`` is a
+commit on it whose parent is the thread's previous checkpoint and whose state is the
+channel values as readable JSON, so the normal statevcs API and CLI (log, diff, tag,
+branch, merge) work on agent runs. See docs/langgraph.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    get_checkpoint_id,
+    get_checkpoint_metadata,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from ...errors import NotARepositoryError, RefConflictError, RepositoryExistsError
+from ...model.canonical import validate
+from ...model.objects import Commit, encode_commit
+from ...model.tree import read_tree, write_tree
+from ...porcelain.repo import Repository
+from ...store.base import ANY
+from ...store.locate import DIR_NAME, is_url
+from . import naming
+from .codec import decode_channels, decode_value, encode_channels, encode_value
+from .records import (
+    DEFAULT_CHECKPOINT_V,
+    LG_KEY,
+    commit_message,
+    merge_writes,
+    metadata_matches,
+    split_checkpoint,
+    synthetic_checkpoint_id,
+)
+
+#: How often a put retries after another writer moved the thread (compare-and-swap lost).
+CAS_RETRIES = 20
+
+
+class StateVCSSaver(BaseCheckpointSaver[int]):
+    """Checkpoints in a statevcs repository (embedded SQLite, PostgreSQL or memory).
+
+    The async methods run the sync ones on the calling thread (fine for scripts and
+    tests); ``AsyncStateVCSSaver`` runs them in a worker thread instead."""
+
+    def __init__(self, repo: Repository, *, serde: SerializerProtocol | None = None) -> None:
+        super().__init__(serde=serde)
+        self.repo = repo
+        self._lock = threading.RLock()  # one repository (reader cache, connection) per saver
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    @contextlib.contextmanager
+    def from_conn_string(cls, conn_string: str, *, serde: SerializerProtocol | None = None) -> Iterator["StateVCSSaver"]:
+        """A saver on the repository at ``conn_string``, closed on exit.
+
+        A directory opens (or creates) the embedded repository there; a
+        ``postgresql://...?repo=NAME`` URL the shared one; ``memory:`` a throw-away one."""
+        repo = open_or_create(conn_string)
+        try:
+            yield cls(repo, serde=serde)
+        finally:
+            repo.close()
+
+    # ------------------------------------------------------------------ reading
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The checkpoint ``config`` names (its ``checkpoint_id``, else the thread's latest), or None."""
+        conf = config["configurable"]
+        thread_id, ns = conf["thread_id"], conf.get("checkpoint_ns", "")
+        checkpoint_id = get_checkpoint_id(config)
+        with self._lock:
+            ref = naming.thread_ref(thread_id, ns)
+            head = self.repo.store.read_ref(ref)
+            if head is None:
+                return None
+            for commit in self._chain(head):
+                record = self._record(commit)
+                if checkpoint_id is None or record["checkpoint"]["id"] == checkpoint_id:
+                    writes = self.repo.store.read_ref(naming.writes_ref(thread_id, ns, record["checkpoint"]["id"]))
+                    return self._tuple(commit, record, thread_id, ns, writes)
+            return None
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Checkpoints newest first: of one thread (one namespace if the config names it), or all."""
+        with self._lock:
+            found = self._list(config, filter, before, limit)
+        yield from found
+
+    def _list(self, config: RunnableConfig | None, query: dict[str, Any] | None, before: RunnableConfig | None,
+              limit: int | None) -> list[CheckpointTuple]:
+        wanted_id = get_checkpoint_id(config) if config else None
+        before_id = get_checkpoint_id(before) if before else None
+        found: list[CheckpointTuple] = []
+        for (thread_id, ns), head in self._thread_heads(config).items():
+            writes = {naming.parse_writes_ref(r)[2]: v  # type: ignore[index]
+                      for r, v in self.repo.store.list_refs(naming.writes_ns_prefix(thread_id, ns)).items()}
+            for commit in self._chain(head):
+                if limit is not None and len(found) >= limit:
+                    return found
+                record = self._record(commit)
+                cid = record["checkpoint"]["id"]
+                if wanted_id and cid != wanted_id:
+                    continue
+                if before_id and cid >= before_id:
+                    continue
+                if not metadata_matches(decode_value(record["metadata"], self.serde), query):
+                    continue
+                found.append(self._tuple(commit, record, thread_id, ns, writes.get(cid)))
+        return found
+
+    def _thread_heads(self, config: RunnableConfig | None) -> dict[tuple[str, str], str]:
+        """(thread, namespace) -> head commit of the threads ``config`` selects."""
+        store = self.repo.store
+        if config is None:
+            refs = store.list_refs(naming.THREADS_REF_PREFIX)
+        else:
+            conf = config["configurable"]
+            thread_id, ns = conf["thread_id"], conf.get("checkpoint_ns")
+            if ns is not None:
+                ref = naming.thread_ref(thread_id, ns)
+                head = store.read_ref(ref)
+                return {(str(thread_id), ns): head} if head else {}
+            root, others = naming.thread_refs_prefixes(thread_id)
+            refs = dict(store.list_refs(others))
+            if (head := store.read_ref(root)) is not None:
+                refs[root] = head
+        heads = {}
+        for ref, value in sorted(refs.items()):
+            parsed = naming.parse_thread_ref(ref)
+            if parsed is not None and not value.startswith("ref: "):
+                heads[parsed] = value
+        return heads
+
+    def _chain(self, head: str) -> Iterator[Commit]:
+        """A thread's checkpoints, newest first (first parents from the head)."""
+        oid: str | None = head
+        while oid is not None:
+            commit = self.repo.objects.commit(oid)
+            yield commit
+            oid = commit.parents[0] if commit.parents else None
+
+    def _record(self, commit: Commit) -> dict[str, Any]:
+        """The LangGraph record of a commit; for a commit made outside LangGraph (merge,
+        restore, revert), one derived from its nearest LangGraph ancestor with a new id."""
+        record = commit.metadata.get(LG_KEY)
+        if isinstance(record, dict) and "checkpoint" in record:
+            return record
+        base: dict[str, Any] | None = None
+        parent_id = None
+        if commit.parents:
+            first = self.repo.objects.commit(commit.parents[0])
+            base = self._record(first)
+            parent_id = base["checkpoint"]["id"]
+        checkpoint = dict(base["checkpoint"]) if base else {
+            "v": DEFAULT_CHECKPOINT_V, "channel_versions": {}, "versions_seen": {}, "updated_channels": None}
+        checkpoint["id"] = synthetic_checkpoint_id(commit.id, commit.timestamp)
+        checkpoint["ts"] = commit.timestamp.isoformat()
+        step = decode_value(base["metadata"], self.serde).get("step", -1) if base else -1
+        metadata = {"source": "update", "step": step + 1 if isinstance(step, int) else 0, "parents": {},
+                    "statevcs": {"commit": commit.id, "message": commit.message}}
+        return {"checkpoint": checkpoint, "metadata": metadata, "parent": parent_id}
+
+    def _tuple(self, commit: Commit, record: dict[str, Any], thread_id: str, ns: str,
+               writes_head: str | None) -> CheckpointTuple:
+        checkpoint = decode_value(record["checkpoint"], self.serde)
+        checkpoint["channel_values"] = decode_channels(read_tree(self.repo.objects, commit.root), self.serde)
+        parent = record.get("parent")
+        return CheckpointTuple(
+            config=_config(thread_id, ns, checkpoint["id"]),
+            checkpoint=checkpoint,
+            metadata=decode_value(record["metadata"], self.serde),
+            parent_config=_config(thread_id, ns, parent) if parent else None,
+            pending_writes=[(w["task_id"], w["channel"], decode_value(w["value"], self.serde))
+                            for w in self._writes(writes_head)],
+        )
+
+    def _writes(self, writes_head: str | None) -> list[dict[str, Any]]:
+        if writes_head is None:
+            return []
+        state = read_tree(self.repo.objects, self.repo.objects.commit(writes_head).root)
+        return list(state) if isinstance(state, list) else []
+
+    # ------------------------------------------------------------------ writing
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Commit ``checkpoint`` on its thread's branch; the parent checkpoint is the config's."""
+        conf = config["configurable"]
+        thread_id, ns = conf["thread_id"], conf.get("checkpoint_ns", "")
+        values, rest = split_checkpoint(dict(checkpoint))
+        state = encode_channels(values, self.serde)
+        full_metadata = get_checkpoint_metadata(config, metadata)
+        record = {
+            "checkpoint": encode_value(rest, self.serde),
+            "metadata": encode_value(dict(full_metadata), self.serde),
+            "parent": conf.get("checkpoint_id"),
+        }
+        branch = naming.thread_branch(thread_id, ns)
+        message = commit_message(full_metadata)
+        with self._lock:
+            ref = naming.thread_ref(thread_id, ns)
+            for attempt in range(CAS_RETRIES):
+                head = self.repo.store.read_ref(ref)
+                try:
+                    self.repo.commit(state, message=message, branch=branch, parent=head,
+                                     metadata={LG_KEY: record}, allow_empty=True)
+                    break
+                except RefConflictError:  # another writer moved the thread: append after it
+                    if attempt == CAS_RETRIES - 1:
+                        raise
+        return _config(thread_id, ns, checkpoint["id"])
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Keep ``writes`` of one task as pending writes of the config's checkpoint."""
+        conf = config["configurable"]
+        thread_id, ns, checkpoint_id = conf["thread_id"], conf.get("checkpoint_ns", ""), conf["checkpoint_id"]
+        encoded = [(channel, encode_value(value, self.serde)) for channel, value in writes]
+        ref = naming.writes_ref(thread_id, ns, checkpoint_id)
+        with self._lock:
+            for attempt in range(CAS_RETRIES):
+                old = self.repo.store.read_ref(ref)
+                existing = self._writes(old)
+                merged = merge_writes(existing, task_id, task_path, encoded)
+                if merged == existing:
+                    return
+                try:
+                    self._commit_to_ref(ref, merged, old, f"writes of task {task_id}",
+                                        {LG_KEY: {"writes_of": checkpoint_id}})
+                    return
+                except RefConflictError:
+                    if attempt == CAS_RETRIES - 1:
+                        raise
+
+    def _commit_to_ref(self, ref: str, state: Any, parent: str | None, message: str,
+                       metadata: dict[str, Any]) -> str:
+        """A commit of ``state`` on ``parent`` that moves ``ref`` (compare-and-swap) outside refs/heads."""
+        validate(state)
+        root, objects = write_tree(state)
+        generation = 1 + (self.repo.objects.commit(parent).generation if parent else 0)
+        commit, raw = encode_commit(root, (parent,) if parent else (), generation, self.repo.author,
+                                    datetime.now(timezone.utc), message, metadata)
+        with self.repo.store.transaction() as tx:
+            tx.put_objects({**objects, commit.id: raw})
+            tx.set_ref(ref, commit.id, parent, self.repo.author, f"langgraph: {message}")
+        return commit.id
+
+    # ------------------------------------------------------------------ threads
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete a thread's branches (every namespace) and pending writes; its commits stay
+        until ``gc`` (tags and other branches keep them for good)."""
+        with self._lock:
+            self._delete_refs(self._thread_refs(thread_id), f"langgraph: deleted thread {thread_id}")
+
+    def _thread_refs(self, thread_id: str) -> dict[str, str]:
+        store = self.repo.store
+        root, others = naming.thread_refs_prefixes(thread_id)
+        refs = dict(store.list_refs(others))
+        if (head := store.read_ref(root)) is not None:
+            refs[root] = head
+        refs.update(store.list_refs(naming.writes_thread_prefix(thread_id)))
+        return refs
+
+    def _delete_refs(self, refs: dict[str, str], why: str) -> None:
+        if not refs:
+            return
+        with self.repo.store.transaction() as tx:
+            for ref, value in refs.items():
+                tx.delete_ref(ref, value, self.repo.author, why)
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Make ``target`` a copy of ``source``: new branches at the same commits (no object
+        is copied), and the same pending writes."""
+        with self._lock:
+            moves = {}
+            for ref, value in self._thread_refs(source_thread_id).items():
+                if (parsed := naming.parse_thread_ref(ref)) is not None:
+                    moves[naming.thread_ref(target_thread_id, parsed[1])] = value
+                elif (w := naming.parse_writes_ref(ref)) is not None:
+                    moves[naming.writes_ref(target_thread_id, w[1], w[2])] = value
+            if not moves:
+                return
+            with self.repo.store.transaction() as tx:
+                for ref, value in moves.items():
+                    tx.set_ref(ref, value, ANY, self.repo.author, f"langgraph: copied from thread {source_thread_id}")
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """``keep_latest``: each namespace of each thread keeps only its latest checkpoint
+        (and its writes); ``delete``: the threads are deleted."""
+        if strategy not in ("keep_latest", "delete"):
+            raise ValueError(f"unknown prune strategy {strategy!r} (keep_latest or delete)")
+        with self._lock:
+            for thread_id in thread_ids:
+                if strategy == "delete":
+                    self.delete_thread(thread_id)
+                    continue
+                for (tid, ns), head in self._thread_heads({"configurable": {"thread_id": thread_id}}).items():
+                    latest = self.repo.objects.commit(head)
+                    self._rewrite(tid, ns, head, [latest], keep=True)
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete every checkpoint (and its writes) whose metadata ``run_id`` is one of ``run_ids``;
+        later checkpoints of the same thread are re-linked to the ones kept."""
+        runs = set(run_ids)
+        if not runs:
+            return
+        with self._lock:
+            for (thread_id, ns), head in self._thread_heads(None).items():
+                chain = list(self._chain(head))
+                kept = [c for c in chain
+                        if decode_value(self._record(c)["metadata"], self.serde).get("run_id") not in runs]
+                if len(kept) != len(chain):
+                    self._rewrite(thread_id, ns, head, kept, keep=False)
+
+    def _rewrite(self, thread_id: str, ns: str, head: str, kept: list[Commit], keep: bool) -> None:
+        """Point the thread's branch at a chain of ``kept`` (newest first) in one transaction;
+        writes of checkpoints no longer on it are deleted. Commits below the first removed
+        one are reused, the ones above re-made on the new parents with the same state and record."""
+        chain = list(self._chain(head))
+        kept_ids = {c.id for c in kept}
+        records = {c.id: self._record(c) for c in chain}
+        objects: dict[str, bytes] = {}
+        new_head: str | None = None
+        parent: Commit | None = None
+        rewriting = False
+        for commit in reversed(chain):  # oldest first
+            if commit.id not in kept_ids:
+                rewriting = True
+                continue
+            old_parent = commit.parents[0] if commit.parents else None
+            if not rewriting and (parent.id if parent else None) == old_parent:
+                parent = commit
+                continue
+            rewriting = True
+            parents = ((parent.id,) if parent else ()) + tuple(commit.parents[1:])
+            generation = 1 + max([parent.generation if parent else 0]
+                                 + [self.repo.objects.commit(p).generation for p in commit.parents[1:]])
+            metadata = dict(commit.metadata)
+            metadata[LG_KEY] = records[commit.id]
+            new, raw = encode_commit(commit.root, parents, generation, commit.author, commit.timestamp,
+                                     commit.message, metadata)
+            objects[new.id] = raw
+            parent = new
+        new_head = parent.id if parent else None
+        keep_ids = {records[c.id]["checkpoint"]["id"] for c in kept}
+        writes = {r: v for r, v in self.repo.store.list_refs(naming.writes_ns_prefix(thread_id, ns)).items()
+                  if naming.parse_writes_ref(r)[2] not in keep_ids}  # type: ignore[index]
+        ref = naming.thread_ref(thread_id, ns)
+        why = "langgraph: pruned" if keep else "langgraph: deleted runs"
+        with self.repo.store.transaction() as tx:
+            if objects:
+                tx.put_objects(objects)
+            if new_head is None:
+                tx.delete_ref(ref, head, self.repo.author, why)
+            elif new_head != head:
+                tx.set_ref(ref, new_head, head, self.repo.author, why)
+            for wref, value in writes.items():
+                tx.delete_ref(wref, value, self.repo.author, why)
+
+    # ------------------------------------------------------------------ async (same thread)
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return self.get_tuple(config)
+
+    async def alist(self, config: RunnableConfig | None, *, filter: dict[str, Any] | None = None,
+                    before: RunnableConfig | None = None, limit: int | None = None) -> AsyncIterator[CheckpointTuple]:
+        for item in self.list(config, filter=filter, before=before, limit=limit):
+            yield item
+
+    async def aput(self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata,
+                   new_versions: ChannelVersions) -> RunnableConfig:
+        return self.put(config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str,
+                          task_path: str = "") -> None:
+        self.put_writes(config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        self.delete_thread(thread_id)
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        self.copy_thread(source_thread_id, target_thread_id)
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        self.prune(thread_ids, strategy=strategy)
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        self.delete_for_runs(run_ids)
+
+
+def _config(thread_id: str, ns: str, checkpoint_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}}
+
+
+def open_or_create(location: str) -> Repository:
+    """The repository at a directory (created there if it has none), a store URL (created
+    if absent) or ``memory:``."""
+    if location == "memory:":
+        return Repository.memory()
+    if is_url(location):
+        try:
+            return Repository.open(location)
+        except NotARepositoryError:
+            try:
+                return Repository.init(location)
+            except RepositoryExistsError:  # created meanwhile by another process
+                return Repository.open(location)
+    if os.path.isdir(os.path.join(location, DIR_NAME)):
+        return Repository.open(location)
+    try:
+        return Repository.init(location)
+    except RepositoryExistsError:
+        return Repository.open(location)
