@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import blake3
 import pytest
 from hypothesis import given
 
@@ -24,11 +25,16 @@ from statevcs.model.tree import (
     write_tree,
 )
 
+from statevcs.model.chunked import ChunkParams
+from statevcs.model.chunktree import use_chunk_params
+
+from .chunking import SMALL_CHUNKS
 from .strategies import big_values
 
 
-def reference_write_tree(value):
-    """The encoding spelled out naively (docs/storage-format.md): write_tree must agree byte for byte."""
+def reference_write_tree(value, params=ChunkParams()):
+    """The encoding spelled out naively (docs/storage-format.md, "Merkle tree of a state" and
+    "Chunked containers"): write_tree must agree byte for byte."""
     objects = {}
 
     def child(v):
@@ -41,24 +47,80 @@ def reference_write_tree(value):
                 return ("ref", node(v))
         return ("inline", v)
 
-    def node(v):
-        if isinstance(v, dict):
-            kids = {k: child(x) for k, x in v.items()}
-            payload = {"i": {k: c[1] for k, c in kids.items() if c[0] == "inline"},
-                       "r": {k: c[1] for k, c in kids.items() if c[0] == "ref"}}
-            oid, raw = encode(OBJECT_NODE, payload)
-        else:
-            kids = [child(x) for x in v]
-            payload = {"i": [c[1] for c in kids], "r": [i for i, c in enumerate(kids) if c[0] == "ref"]}
-            oid, raw = encode(ARRAY_NODE, payload)
+    def put(kind, payload):
+        oid, raw = encode(kind, payload)
         objects[oid] = raw
         return oid
 
+    def token(c):
+        return c[1] if c[0] == "ref" else "=" + canonical_str(c[1])
+
+    def boundary(h, identity):
+        key = blake3.blake3(b"statevcs chunk boundary level %d" % h).digest()
+        return int.from_bytes(blake3.blake3(identity.encode("utf-8"), key=key).digest()[:8], "big")
+
+    def cut(h, entries):  # entries: (identity, weight, payload part); returns lists of entries
+        chunks, current, weight = [], [], 0
+        for identity, w, part in entries:
+            current.append(part)
+            weight += w
+            if len(current) >= 2 and (weight >= params.max_weight or (
+                    weight >= params.min_weight and boundary(h, identity) * params.span < w * 2**64)):
+                chunks.append(current)
+                current, weight = [], 0
+        if current:
+            chunks.append(current)
+        return chunks
+
+    def flat_or_chunked(is_object, kids):  # kids: [(key or index, (kind, value))], keys sorted
+        if is_object:
+            leaves = cut(0, [(k, len(k) + len(token(c)), (k, c)) for k, c in kids])
+        else:
+            leaves = cut(0, [(token(c), len(token(c)), c) for _, c in kids])
+        if len(leaves) <= 1:
+            return None
+        level = []  # (id, count, last key)
+        for leaf in leaves:
+            if is_object:
+                payload = {"i": {k: c[1] for k, c in leaf if c[0] == "inline"},
+                           "r": {k: c[1] for k, c in leaf if c[0] == "ref"}}
+                level.append((put(b"objl1", payload), len(leaf), leaf[-1][0]))
+            else:
+                payload = {"i": [c[1] for c in leaf], "r": [i for i, c in enumerate(leaf) if c[0] == "ref"]}
+                level.append((put(b"arrl1", payload), len(leaf), None))
+        h = 1
+        while len(level) > 1:
+            entries = [((last if is_object else oid), 64 + (len(last) if is_object else 0), (oid, n, last))
+                       for oid, n, last in level]
+            level = []
+            for chunk in cut(h, entries):
+                payload = {"c": [e[0] for e in chunk], "h": h, "n": [e[1] for e in chunk]}
+                if is_object:
+                    payload["k"] = [e[2] for e in chunk]
+                level.append((put(b"objn1" if is_object else b"arrn1", payload),
+                              sum(e[1] for e in chunk), chunk[-1][2]))
+            h += 1
+        return level[0][0]
+
+    def node(v):
+        if isinstance(v, dict):
+            kids = {k: child(x) for k, x in v.items()}
+            chunked = flat_or_chunked(True, sorted(kids.items()))
+            if chunked:
+                return chunked
+            payload = {"i": {k: c[1] for k, c in kids.items() if c[0] == "inline"},
+                       "r": {k: c[1] for k, c in kids.items() if c[0] == "ref"}}
+            return put(OBJECT_NODE, payload)
+        kids = [child(x) for x in v]
+        chunked = flat_or_chunked(False, list(enumerate(kids)))
+        if chunked:
+            return chunked
+        payload = {"i": [c[1] for c in kids], "r": [i for i, c in enumerate(kids) if c[0] == "ref"]}
+        return put(ARRAY_NODE, payload)
+
     if isinstance(value, (dict, list)):
         return node(value), objects
-    oid, raw = encode(VALUE_NODE, {"v": value})
-    objects[oid] = raw
-    return oid, objects
+    return put(VALUE_NODE, {"v": value}), objects
 
 
 def _is_ref(c):
@@ -68,6 +130,12 @@ def _is_ref(c):
 @given(big_values)
 def test_write_tree_matches_the_documented_encoding(value):
     assert write_tree(value) == reference_write_tree(value)
+
+
+@given(big_values)
+def test_write_tree_matches_the_documented_encoding_with_small_chunks(value):
+    with use_chunk_params(SMALL_CHUNKS):
+        assert write_tree(value) == reference_write_tree(value, SMALL_CHUNKS)
 
 
 def test_small_states_are_one_node():
@@ -91,8 +159,12 @@ def test_one_leaf_change_rewrites_only_its_path(fixture_state):
     changed["agents"]["agent-0042"]["status"] = "paused"
     _, after = write_tree(changed)
     new = set(after) - set(before)
-    assert len(new) == 3  # the agent's node, the agents map, the root
-    assert sum(len(after[o]) for o in new) < 100_000
+    # The agent's node, one leaf chunk of the agents map and one chunk per level above it, the root.
+    kinds = sorted(after[o].split(b" ", 1)[0] for o in new)
+    chunks = [k for k in kinds if k in (b"objl1", b"objn1")]
+    assert kinds.count(b"objl1") == 1 and len(kinds) == len(chunks) + 2
+    assert len(chunks) == 1 + max(decode_node(o, after[o]).height for o in new if after[o].startswith(b"objn1"))
+    assert sum(len(after[o]) for o in new) < 12_000  # was 60 KB with one flat node of 1,000 ids
 
 
 @given(big_values)

@@ -5,6 +5,11 @@ so the cost follows the size of the change. Objects diff key by key (keys in sor
 order), arrays element-wise over element identities (a longest-matching-blocks
 alignment, as git aligns lines), scalars by value with types (``true`` != ``1``).
 Output is deterministic: the same pair gives the same ops in every process.
+
+Chunked containers (format 2) compare chunk ids first (model.chunkdiff): two chunked
+objects give only the keys under differing chunks, two chunked arrays only the windows
+where they differ, each aligned element-wise; a flat container against a chunked one is
+compared as one window. A 10-change diff of a huge state reads O(changes x depth) nodes.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from ..model.canonical import JSONValue, canonical_str, strict_equal, validate
+from ..model.chunkdiff import array_windows, object_changes
+from ..model.chunktree import ChunkedArray, ChunkedObject, plain_children
 from ..model.missing import MISSING
 from ..model.objects import Child, Ref
 from ..model.pointer import format_pointer
@@ -99,6 +106,17 @@ def _diff(source: NodeSource, a: Child, b: Child, path: list, out: list[Change])
     kind_a, va = view(source, a)
     kind_b, vb = view(source, b)
     if kind_a == _OBJECT and kind_b == _OBJECT:
+        if type(va) is ChunkedObject and type(vb) is ChunkedObject:
+            for change in object_changes(source, va.id, vb.id):
+                where = path + [change.key]
+                if change.new is MISSING:
+                    out.append(Change("remove", format_pointer(where), materialize(source, change.old)))
+                elif change.old is MISSING:
+                    out.append(Change("add", format_pointer(where), MISSING, materialize(source, change.new)))
+                else:
+                    _diff(source, change.old, change.new, where, out)
+            return
+        va, vb = plain_children(va), plain_children(vb)
         for key in sorted(va.keys() | vb.keys()):
             if key not in vb:
                 out.append(Change("remove", format_pointer(path + [key]), materialize(source, va[key])))
@@ -107,7 +125,12 @@ def _diff(source: NodeSource, a: Child, b: Child, path: list, out: list[Change])
             else:
                 _diff(source, va[key], vb[key], path + [key], out)
     elif kind_a == _ARRAY and kind_b == _ARRAY:
-        _diff_arrays(source, va, vb, path, out)
+        if type(va) is ChunkedArray and type(vb) is ChunkedArray:
+            for window in array_windows(source, va.id, vb.id):
+                # Before a window both arrays hold the same items: b's positions apply there.
+                _diff_arrays(source, list(window.a_items), list(window.b_items), path, out, window.b_start)
+            return
+        _diff_arrays(source, plain_children(va), plain_children(vb), path, out)
     elif kind_a == _SCALAR and kind_b == _SCALAR and strict_equal(va, vb):
         return
     else:
@@ -137,7 +160,9 @@ def align(tokens_a: list[str], tokens_b: list[str]) -> list[tuple[str, int, int,
     return ops
 
 
-def _diff_arrays(source: NodeSource, items_a: list, items_b: list, path: list, out: list[Change]) -> None:
+def _diff_arrays(source: NodeSource, items_a: list, items_b: list, path: list, out: list[Change],
+                 offset: int = 0) -> None:
+    """Element-wise changes between two item lists that start at index ``offset`` of the patched array."""
     tokens_a = [child_token(c) for c in items_a]
     tokens_b = [child_token(c) for c in items_b]
     for tag, i1, i2, j1, j2 in align(tokens_a, tokens_b):
@@ -145,9 +170,10 @@ def _diff_arrays(source: NodeSource, items_a: list, items_b: list, path: list, o
             continue
         paired = min(i2 - i1, j2 - j1) if tag == "replace" else 0
         for t in range(paired):  # a replaced run: edit element by element
-            _diff(source, items_a[i1 + t], items_b[j1 + t], path + [j1 + t], out)
+            _diff(source, items_a[i1 + t], items_b[j1 + t], path + [offset + j1 + t], out)
         # Removals from the highest index down, so each path names the element removed.
         for t in range(i2 - i1 - 1, paired - 1, -1):
-            out.append(Change("remove", format_pointer(path + [j1 + t]), materialize(source, items_a[i1 + t])))
+            out.append(Change("remove", format_pointer(path + [offset + j1 + t]), materialize(source, items_a[i1 + t])))
         for t in range(paired, j2 - j1):
-            out.append(Change("add", format_pointer(path + [j1 + t]), MISSING, materialize(source, items_b[j1 + t])))
+            out.append(Change("add", format_pointer(path + [offset + j1 + t]), MISSING,
+                              materialize(source, items_b[j1 + t])))

@@ -7,6 +7,9 @@ keyed:FIELD, atomic, ours, theirs, counter); what still overlaps is a Conflict, 
 by the strategy: ``merge`` reports it, ``source_wins`` takes theirs, ``target_wins``
 takes ours. Conflicts are data, never exceptions. Subtrees whose ids are equal on the
 sides that matter are taken whole without being read, so the cost follows the change.
+Chunked containers (format 2) on all three sides merge through chunk ids: objects take
+the key changes base->each side (model.chunkdiff) and apply them to ours' chunks;
+arrays run diff3 only inside the windows where a side differs from the base.
 ``resolve_conflict`` settles a reported conflict by a Side afterwards; for an array it
 merges again so that the side applies to the overlapping regions only.
 
@@ -21,6 +24,10 @@ from typing import Any, Mapping
 
 from ..errors import ConflictResolutionError
 from ..model.canonical import JSONValue, canonical_str, loads, validate
+from ..model.chunkdiff import array_windows, object_changes
+from ..model.chunkedit import array_splice, object_remove, object_set
+from ..model.chunkread import array_range
+from ..model.chunktree import ChunkedArray, ChunkedObject, chunk_params, plain_children
 from ..model.missing import MISSING
 from ..model.objects import Ref
 from ..model.pointer import format_pointer, parse_pointer
@@ -32,7 +39,10 @@ from ..model.tree import (
     child_token,
     graft,
     materialize,
+    reachable_new,
+    settle_chunked,
     view,
+    write_child,
     write_tree,
 )
 from .diff import diff_children, same_child
@@ -154,22 +164,22 @@ def merge_trees(
     if paths is None:
         merged, conflicts = merger.merge(b, Ref(ours), Ref(theirs), [])
         root, objects = write_tree(merged)
-        return TreeMerge(root, objects, conflicts)
+        return TreeMerge(root, reachable_new(root, {**merger.objects, **objects}), conflicts)
     conflicts: list[Conflict] = []
     objects: dict[str, bytes] = {}
     root = ours
     for pointer in paths:
         tokens = list(parse_pointer(pointer))
-        sub_b = child_at(source, b, tokens)
-        sub_o = child_at(source, Ref(root), tokens)
-        sub_t = child_at(source, Ref(theirs), tokens)
+        sub_b = child_at(merger.source, b, tokens)
+        sub_o = child_at(merger.source, Ref(root), tokens)
+        sub_t = child_at(merger.source, Ref(theirs), tokens)
         merged, found = merger.merge(sub_b, sub_o, sub_t, tokens)
         conflicts += found
-        root, objs = graft(source, root, tokens, merged)
+        root, objs = graft(merger.source, root, tokens, merged)
         objects.update(objs)
         if objs:
-            source = LayeredSource(source, objs)
-    return TreeMerge(root, objects, conflicts)
+            merger.source = LayeredSource(merger.source, objs)
+    return TreeMerge(root, reachable_new(root, {**merger.objects, **objects}), conflicts)
 
 
 def check_strategy(strategy: str) -> None:
@@ -191,7 +201,9 @@ class Merger:
     """One merge: the source of nodes, the strategy and the policies."""
 
     def __init__(self, source: NodeSource, strategy: str, rules: list[PolicyRule]) -> None:
-        self.source = source
+        #: Nodes written while merging (edited chunked containers), seen by ``source``.
+        self.objects: dict[str, bytes] = {}
+        self.source = LayeredSource(source, self.objects)
         self.strategy = strategy
         self.rules = rules
 
@@ -229,10 +241,93 @@ class Merger:
         kt, vt = view(self.source, t)
         kb, vb = view(self.source, b) if b is not MISSING else (None, None)
         if ko == kt == "object" and kb == "object":
-            return self._merge_objects(vb, vo, vt, path, conflicts)
+            if type(vb) is type(vo) is type(vt) is ChunkedObject:
+                return self._merge_chunked_objects(vb, vo, vt, path, conflicts)
+            return self._merge_objects(plain_children(vb), plain_children(vo), plain_children(vt), path, conflicts)
         if ko == kt == "array" and kb == "array":
-            return self._merge_arrays(vb, vo, vt, path, conflicts)
+            if type(vb) is type(vo) is type(vt) is ChunkedArray:
+                return self._merge_chunked_arrays(vb, vo, vt, path, conflicts)
+            return self._merge_arrays(plain_children(vb), plain_children(vo), plain_children(vt), path, conflicts)
         return self._conflict(b, o, t, path, conflicts)
+
+    def _place(self, value: Any) -> Any:
+        """A merged value as a child for a chunk entry (Ref to its new node, or inline)."""
+        placed, written = write_child(value)
+        self.objects.update(written)
+        return placed
+
+    def _merge_chunked_objects(self, vb: ChunkedObject, vo: ChunkedObject, vt: ChunkedObject, path: list,
+                               conflicts: list[Conflict]) -> Any:
+        """Theirs' key changes (merged with ours' where both changed a key) applied to ours' chunks."""
+        ours = {c.key: c for c in object_changes(self.source, vb.id, vo.id)}
+        root = vo.id
+        params = chunk_params()
+        for change in object_changes(self.source, vb.id, vt.id):
+            mine = ours.get(change.key)
+            if mine is None:
+                merged, present = change.new, change.old is not MISSING
+            else:
+                merged = self._merge(change.old, mine.new, change.new, path + [change.key], conflicts)
+                present = mine.new is not MISSING
+                if _same(merged, mine.new):
+                    continue
+            if merged is MISSING:
+                if present:
+                    root, chunks = object_remove(self.source, root, change.key, params)
+                    self.objects.update(chunks)
+            else:
+                root, chunks = object_set(self.source, root, change.key, self._place(merged), params)
+                self.objects.update(chunks)
+        return Ref(root) if root == vo.id else settle_chunked(self.source, root)
+
+    def _merge_chunked_arrays(self, vb: ChunkedArray, vo: ChunkedArray, vt: ChunkedArray, path: list,
+                              conflicts: list[Conflict]) -> Any:
+        """diff3 inside each region where a side differs from the base; ours elsewhere."""
+        source = self.source
+        windows = sorted([(w.a_start, w.a_start + len(w.a_items), 0, len(w.b_items) - len(w.a_items))
+                          for w in array_windows(source, vb.id, vo.id)]
+                         + [(w.a_start, w.a_start + len(w.a_items), 1, len(w.b_items) - len(w.a_items))
+                            for w in array_windows(source, vb.id, vt.id)])
+        groups: list[list] = []  # [base start, base end, ours delta, theirs delta, sides]
+        for start, end, side, delta in windows:
+            if groups and start <= groups[-1][1]:
+                group = groups[-1]
+                group[1] = max(group[1], end)
+            else:
+                group = [start, end, 0, 0, set()]
+                groups.append(group)
+            group[2 + side] += delta
+            group[4].add(side)
+        splices: list[tuple[int, int, list]] = []
+        regions: list[tuple[int, int, int, int]] = []
+        before = [0, 0]  # ours', theirs' length change before the current group
+        shift = 0  # the merged array's length change before the current group
+        for b0, b1, d_ours, d_theirs, sides in groups:
+            o0, t0 = b0 + before[0], b0 + before[1]
+            o1, t1 = b1 + before[0] + d_ours, b1 + before[1] + d_theirs
+            before[0] += d_ours
+            before[1] += d_theirs
+            if sides == {0}:
+                continue
+            if sides == {1}:
+                merged = array_range(source, vt.id, t0, t1)
+            else:
+                found: list[tuple[int, int, int, int]] = []
+                merged = self._merge_arrays(array_range(source, vb.id, b0, b1), array_range(source, vo.id, o0, o1),
+                                            array_range(source, vt.id, t0, t1), path, conflicts,
+                                            at=o0 + shift, offsets=(o0, t0), regions_out=found)
+                regions += found
+            splices.append((o0, o1, merged))
+            shift += len(merged) - (o1 - o0)
+        if regions:
+            conflicts.append(Conflict(format_pointer(path), self._plain(Ref(vb.id)), self._plain(Ref(vo.id)),
+                                      self._plain(Ref(vt.id)), ARRAY, tuple(regions)))
+        root = vo.id
+        params = chunk_params()
+        for o0, o1, merged in reversed(splices):  # from the end: earlier positions stay valid
+            root, chunks = array_splice(source, root, o0, o1 - o0, [self._place(x) for x in merged], params)
+            self.objects.update(chunks)
+        return Ref(root) if root == vo.id else settle_chunked(source, root)
 
     def _merge_objects(self, vb: dict, vo: dict, vt: dict, path: list, conflicts: list[Conflict]) -> dict:
         out: dict[str, Any] = {}
@@ -246,7 +341,11 @@ class Merger:
     # ------------------------------------------------------------ arrays
 
     def _merge_arrays(self, vb: list, vo: list, vt: list, path: list, conflicts: list[Conflict],
-                      union: bool = False) -> list:
+                      union: bool = False, at: int = 0, offsets: tuple[int, int] = (0, 0),
+                      regions_out: list | None = None) -> list:
+        """diff3 of three item lists; ``at`` is the merged array's index of the first item out
+        (for paths), ``offsets`` ours' and theirs' indices of vo[0], vt[0] (for conflict
+        ranges); with ``regions_out`` overlapping regions go there instead of a Conflict."""
         tb = [child_token(c) for c in vb]
         to = [child_token(c) for c in vo]
         tt = [child_token(c) for c in vt]
@@ -266,10 +365,10 @@ class Merger:
             elif b1 - b0 == o1 - o0 == t1 - t0 == 1:
                 # One element replaced on both sides: merge the element itself.
                 if self.strategy != "both":
-                    out.append(self._merge(vb[b0], vo[o0], vt[t0], path + [len(out)], conflicts))
+                    out.append(self._merge(vb[b0], vo[o0], vt[t0], path + [at + len(out)], conflicts))
                     continue
                 inner: list[Conflict] = []
-                merged = self._merge(vb[b0], vo[o0], vt[t0], path + [len(out)], inner)
+                merged = self._merge(vb[b0], vo[o0], vt[t0], path + [at + len(out)], inner)
                 # What BOTH cannot settle inside the element makes it an overlapping region.
                 out.extend([vo[o0], vt[t0]] if inner else [merged])
             elif self.strategy == "source_wins":
@@ -281,9 +380,11 @@ class Merger:
             elif self.strategy == "both":
                 out.extend(_pick(combine_region(bs, os_, ts, dedupe=False), vo[o0:o1], vt[t0:t1]))
             else:
-                regions.append((o0, o1, t0, t1))
+                regions.append((o0 + offsets[0], o1 + offsets[0], t0 + offsets[1], t1 + offsets[1]))
                 out.extend(vo[o0:o1])
-        if regions:
+        if regions_out is not None:
+            regions_out += regions
+        elif regions:
             conflicts.append(Conflict(format_pointer(path), self._plain(vb), self._plain(vo), self._plain(vt), ARRAY,
                                       tuple(regions)))
         return out
@@ -358,7 +459,7 @@ class Merger:
                 return _UNSETTLED
             kinds = [view(self.source, x) if x is not MISSING else ("array", []) for x in (b, o, t)]
             if all(k == "array" for k, _ in kinds):
-                return self._merge_arrays(kinds[0][1], kinds[1][1], kinds[2][1], path, conflicts, union=True)
+                return self._merge_arrays(*(plain_children(c) for _, c in kinds), path, conflicts, union=True)
             return _UNSETTLED
         if policy.startswith("keyed:"):
             if o is MISSING or t is MISSING:

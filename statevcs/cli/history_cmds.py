@@ -78,11 +78,11 @@ def _stat_lines(d: Diff) -> list[str]:
 
 def _empty_root(repo: Repository, like: str) -> str:
     """An empty state of the same kind as the tree ``like``: what a root commit is shown against."""
-    from ..model.objects import ArrayNode, ObjectNode
-    from ..model.tree import write_tree
+    from ..model.objects import Ref
+    from ..model.tree import ARRAY, OBJECT, view, write_tree
 
-    node = repo.objects.node(like)
-    root, objects = write_tree({} if isinstance(node, ObjectNode) else [] if isinstance(node, ArrayNode) else None)
+    kind = view(repo.objects, Ref(like))[0]  # chunked containers too
+    root, objects = write_tree({} if kind == OBJECT else [] if kind == ARRAY else None)
     repo.objects.extra.update(objects)
     return root
 

@@ -30,9 +30,9 @@ from typing import Any, Protocol
 
 import blake3
 
-from ..errors import CorruptObjectError, InvalidStateError, UnsupportedObjectError
-from .canonical import canonical_str, loads
-from .objects import KNOWN_KINDS, Child, Ref, object_id, split_kind
+from ..errors import CorruptObjectError, InvalidStateError, NonCanonicalObjectError, UnsupportedObjectError
+from .canonical import canonical_str, parse_canonical
+from .objects import KNOWN_KINDS, Child, Ref, check_nesting, nesting_bound, object_id, split_kind
 
 ARRAY_LEAF = b"arrl1"
 ARRAY_INTERIOR = b"arrn1"
@@ -42,6 +42,9 @@ CHUNK_KINDS = (ARRAY_LEAF, ARRAY_INTERIOR, OBJECT_LEAF, OBJECT_INTERIOR)
 
 ARRAY = "array"
 OBJECT = "object"
+
+#: Chunks hold at least two entries, so no tree of fewer than 2**64 entries is higher.
+MAX_HEIGHT = 64
 
 #: Weight of a chunk id in an interior entry (its 64 hex characters).
 ID_WEIGHT = 64
@@ -177,6 +180,20 @@ class ChunkLevel:
         if ends_chunk(self.builder.params, self.height, len(self.pending), self.weight, identity, w):
             self.cut()
 
+    def add_leaf(self, entry: Any, token: str) -> None:
+        """``add`` for a leaf entry whose token (entry_token of its child) is already known;
+        for objects ``entry`` is ``(key, anything)``: only the key is read."""
+        if self.builder.container == ARRAY:
+            identity, w = token, len(token)
+        else:
+            identity = entry[0]
+            w = len(identity) + len(token)
+        self.pending.append(entry)
+        self.tokens.append(token)
+        self.weight += w
+        if ends_chunk(self.builder.params, 0, len(self.pending), self.weight, identity, w):
+            self.cut()
+
     def cut(self) -> None:
         self.last = self.builder.emit(self.height, self.pending, self.tokens)
         self.emitted += 1
@@ -260,6 +277,23 @@ def build_object(children: Mapping[str, Child], params: ChunkParams = DEFAULT_PA
     return _build(OBJECT, ((k, children[k]) for k in sorted(children)), params)
 
 
+def build_tokens(container: str, entries: Sequence[Any], tokens: Sequence[str],
+                 params: ChunkParams = DEFAULT_PARAMS) -> tuple[str, dict[str, bytes]] | None:
+    """Chunk a container from its leaf entries (objects: ``(key, _)`` in key order) and their
+    tokens, computed once by the caller; None when the entries fit in one chunk (the
+    caller then writes a flat node)."""
+    builder = ChunkBuilder(container, params)
+    leaves = builder.level(0)
+    add = leaves.add_leaf
+    for entry, token in zip(entries, tokens):
+        add(entry, token)
+    if leaves.emitted == 0 or (leaves.emitted == 1 and not leaves.pending):
+        return None
+    leaves.flush()
+    root = builder.top(0)
+    return root.id, builder.reachable(root.id)
+
+
 def _build(container: str, entries: Iterable[Any], params: ChunkParams) -> tuple[str, dict[str, bytes]]:
     builder = ChunkBuilder(container, params)
     leaves = builder.level(0)
@@ -340,8 +374,8 @@ def _counts(p: dict) -> tuple[list[str], int, list[int]]:
     ids, height, counts = p["c"], p["h"], p["n"]
     if type(ids) is not list or type(counts) is not list or not ids or len(ids) != len(counts):
         raise ValueError("c and n must be non-empty lists of one length")
-    if type(height) is not int or height < 1:
-        raise ValueError("h must be an integer >= 1")
+    if type(height) is not int or not 1 <= height <= MAX_HEIGHT:
+        raise ValueError(f"h must be an integer from 1 to {MAX_HEIGHT}")
     if any(type(n) is not int or n < 1 for n in counts):
         raise ValueError("counts must be integers >= 1")
     return [_id(c) for c in ids], height, counts
@@ -405,8 +439,12 @@ def is_chunk(raw: bytes) -> bool:
     return raw.split(b" ", 1)[0] in CHUNK_KINDS
 
 
-def decode_chunk(oid: str, raw: bytes) -> ChunkNode:
-    """Decode a chunk node; malformed bytes raise CorruptObjectError, unknown kinds UnsupportedObjectError."""
+def decode_chunk(oid: str, raw: bytes, depth: int = 1) -> ChunkNode:
+    """Decode and check a chunk node: canonical bytes, structure, and inline entries nesting
+    within the depth limit for a container at depth ``depth`` (the root is 1).
+
+    Malformed bytes raise CorruptObjectError (NonCanonicalObjectError for a non-canonical
+    payload), unknown kinds UnsupportedObjectError, too deep LimitExceededError."""
     kind, body = split_kind(raw)
     decoder = _DECODERS.get(kind)
     if decoder is None:
@@ -416,9 +454,17 @@ def decode_chunk(oid: str, raw: bytes) -> ChunkNode:
             f"object {oid} has kind {kind.decode(errors='replace')!r}, unknown to this statevcs version"
         )
     try:
-        return decoder(loads(body))
+        payload = parse_canonical(body)
+    except ValueError as exc:
+        raise NonCanonicalObjectError(f"object {oid} is not valid: {exc}") from None
+    try:
+        node = decoder(payload)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
         raise CorruptObjectError(f"chunk node {oid} is malformed: {exc}") from None
+    if node.height == 0:
+        values = [c for _, c in node.entries] if node.container == OBJECT else list(node.entries)
+        check_nesting(oid, values, depth, nesting_bound(body))
+    return node
 
 
 def chunk_links(oid: str, raw: bytes) -> list[str]:

@@ -23,8 +23,9 @@ class ChunkReader:
     ``read`` holds the ids fetched from the source, so callers can count and exclude them.
     """
 
-    def __init__(self, source: RawSource, fresh: dict[str, bytes] | None = None) -> None:
+    def __init__(self, source: RawSource, fresh: dict[str, bytes] | None = None, depth: int = 1) -> None:
         self.source = source
+        self.depth = depth  # container depth of the tree's root: checks inline nesting (LimitExceededError)
         self.fresh = fresh if fresh is not None else {}
         self.read: set[str] = set()
         self._cache: dict[str, ChunkNode] = {}
@@ -33,11 +34,14 @@ class ChunkReader:
         node = self._cache.get(oid)
         if node is None:
             raw = self.fresh.get(oid)
-            if raw is None:
-                raw = self.source.raw(oid)
+            if raw is not None:
+                node = decode_chunk(oid, raw, self.depth)
+            else:
+                node = load_chunk(self.source, oid, self.depth)
                 self.read.add(oid)
-            node = self._cache[oid] = decode_chunk(oid, raw)
+            self._cache[oid] = node
         return node
+
 
     def root(self, oid: str, container: str | None = None) -> ChunkNode:
         node = self.load(oid)
@@ -56,6 +60,19 @@ class ChunkReader:
         ):
             raise CorruptObjectError(f"chunk {ref.id} does not match its entry in its parent")
         return node
+
+
+def load_chunk(source: RawSource, oid: str, depth: int = 1) -> ChunkNode:
+    """A decoded chunk node from ``source``: through its node cache when it has one
+    (model.reader.ObjectReader, tree.ObjectsSource) and ``depth`` is 1, else decoded from
+    its raw bytes (fresh values, nesting checked for a root at container depth ``depth``)."""
+    node_of = getattr(source, "node", None)
+    if node_of is None or depth != 1:
+        return decode_chunk(oid, source.raw(oid), depth)
+    node = node_of(oid)
+    if type(node) is not ChunkNode:
+        raise CorruptObjectError(f"object {oid} is not a chunk node where a chunk was expected")
+    return node
 
 
 def walk_chunks(source: RawSource, root: str) -> Iterator[tuple[str, ChunkNode]]:
@@ -104,6 +121,34 @@ def array_get(source: RawSource, root: str, index: int) -> Child:
                 break
             index -= ref.count
     return node.entries[index]
+
+
+def array_range(source: RawSource, root: str, start: int, stop: int) -> list[Child]:
+    """Items ``start:stop`` of a chunked array (0 <= start <= stop <= length), reading only the
+    chunks that hold them and their spine."""
+    reader = ChunkReader(source)
+    node = reader.root(root, ARRAY)
+    if not 0 <= start <= stop <= node.count:
+        raise PathNotFoundError(f"items {start}..{stop} are out of range for an array of {node.count}")
+    out: list[Child] = []
+    _range(reader, node, start, stop, out)
+    return out
+
+
+def _range(reader: ChunkReader, node: ChunkNode, start: int, stop: int, out: list[Child]) -> None:
+    if start >= stop:
+        return
+    if node.height == 0:
+        out.extend(node.entries[start:stop])
+        return
+    at = 0
+    for ref in node.entries:
+        end = at + ref.count
+        if end > start and at < stop:
+            _range(reader, reader.child(node, ref), max(start - at, 0), min(stop, end) - at, out)
+        if end >= stop:
+            return
+        at = end
 
 
 def object_get(source: RawSource, root: str, key: str) -> Any:

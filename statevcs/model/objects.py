@@ -9,6 +9,8 @@ State node kinds (see docs/storage-format.md):
   obj1   ``{"i": {key: inline value}, "r": {key: child id}}`` - an object
   arr1   ``{"i": [item or child id], "r": [indices of items that are child ids]}``
   val1   ``{"v": value}`` - a whole state that is a scalar
+  arrl1, arrn1, objl1, objn1 - chunks of a big array or object (format 2, see chunked.py);
+         decoded as ``chunked.ChunkNode``
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ ARRAY_NODE = b"arr1"
 VALUE_NODE = b"val1"
 COMMIT = b"commit1"
 TAG = b"tag1"
-NODE_KINDS = (OBJECT_NODE, ARRAY_NODE, VALUE_NODE)
+#: Chunk nodes of big containers (format 2, statevcs.model.chunked; spelled here so that
+#: this module needs no import of it).
+CHUNK_KINDS = (b"arrl1", b"arrn1", b"objl1", b"objn1")
+FLAT_NODE_KINDS = (OBJECT_NODE, ARRAY_NODE, VALUE_NODE)
+NODE_KINDS = FLAT_NODE_KINDS + CHUNK_KINDS
 KNOWN_KINDS = NODE_KINDS + (COMMIT, TAG)
 
 ID_HEX_LENGTH = 64
@@ -64,7 +70,7 @@ class ValueNode:
     value: Any
 
 
-Node = Union[ObjectNode, ArrayNode, ValueNode]
+Node = Union[ObjectNode, ArrayNode, ValueNode, Any]  # Any: a chunked.ChunkNode
 
 
 @dataclass(frozen=True)
@@ -269,8 +275,15 @@ def decode_tag(oid: str, raw: bytes) -> Tag:
 
 
 def decode_node(oid: str, raw: bytes) -> Node:
-    """Decode and check a state node (children that are their own nodes become Ref)."""
+    """Decode and check a state node (children that are their own nodes become Ref).
+
+    Chunk kinds decode to a ``chunked.ChunkNode`` (its inline entries checked against the
+    depth limit as if it were the root)."""
     kind, body = node_kind(oid, raw)
+    if kind in CHUNK_KINDS:
+        from .chunked import decode_chunk  # chunked imports this module
+
+        return decode_chunk(oid, raw, 1)
     p = _parse(oid, body)
     check_node_payload(oid, kind, p, 1, nesting_bound(body))
     if kind == OBJECT_NODE:
@@ -328,6 +341,13 @@ def check_node_payload(oid: str, kind: bytes, p: Any, depth: int = 1, bound: int
                 raise CorruptObjectError(f"node {oid} is malformed: child index {index!r} is out of order or range")
             _id_field(oid, "node", f"item {index}", inline[index])
             previous = index
+    check_nesting(oid, inline, depth, bound)
+
+
+def check_nesting(oid: str, inline: Any, depth: int = 1, bound: int | None = None) -> None:
+    """LimitExceededError if the inline values of a node at container depth ``depth`` (a
+    list standing for the node's own level) nest past the depth limit; ``bound`` as in
+    check_node_payload."""
     limit = max_depth()
     if bound is not None and depth - 1 + bound <= limit:
         return
@@ -365,6 +385,10 @@ def child_ids(raw: bytes, oid: str = "") -> list[str]:
         return [commit.root, *commit.parents]
     if kind == TAG:
         return [decode_tag(oid, raw).target]
+    if kind in CHUNK_KINDS:
+        from .chunked import chunk_links  # chunked imports this module
+
+        return chunk_links(oid, raw)
     node = decode_node(oid, raw)
     if isinstance(node, ObjectNode):
         return [c.id for c in node.children.values() if type(c) is Ref]

@@ -2,8 +2,12 @@
 
 Containers whose canonical JSON is longer than ``INLINE_LIMIT`` characters are stored
 as their own node and referenced by id; smaller values are inlined in their parent.
+A container node whose entries do not fit in one chunk (chunked.py's boundary rule) is
+written as a tree of chunks (format 2), else as one flat ``obj1``/``arr1`` node.
 The choice depends only on the value, so one value always gets the same place and
-ids; unchanged subtrees keep their ids across commits and are stored once.
+ids; unchanged subtrees keep their ids across commits and are stored once. Readers
+follow chunked containers through lazy views (chunktree.py) that read only the chunks
+on the paths they use.
 
 The root of a state is always a node (``val1`` for a scalar), so a commit always
 points at exactly one node id.
@@ -17,9 +21,16 @@ from typing import Any, Iterator, Protocol
 from ..errors import InvalidStateError, LimitExceededError, NonCanonicalObjectError, PathNotFoundError
 from ..limits import ENV_MAX_DEPTH, ENV_MAX_OBJECT_BYTES, max_depth, max_object_bytes
 from .canonical import canonical_str, loads, nesting, parse_canonical, surrogate_error
+from .chunked import ARRAY as CHUNKED_ARRAY
+from .chunked import OBJECT as CHUNKED_OBJECT
+from .chunked import ChunkNode, build_tokens
+from .chunkedit import array_insert, array_remove, array_set, object_remove, object_set
+from .chunkread import ChunkReader, array_get, object_get
+from .chunktree import chunk_params, chunked_view, is_chunked, plain_children
 from .missing import MISSING
 from .objects import (
     ARRAY_NODE,
+    CHUNK_KINDS,
     OBJECT_NODE,
     VALUE_NODE,
     ArrayNode,
@@ -55,13 +66,42 @@ def write_tree(value: Any) -> tuple[str, dict[str, bytes]]:
     subtrees are reused as they are, and only the containers above them are written.
 
     Bottom-up: a container with a child node is a node itself; otherwise its canonical
-    text is measured once and kept, so each node's payload is assembled from the texts
-    of its children instead of encoding every byte again at every level.
+    text is measured once and kept, so each node's payload (flat, or its chunks) is
+    assembled from the texts of its children instead of encoding every byte again.
     """
-    objects: dict[str, bytes] = {}
-    size_limit = max_object_bytes()
+    writer = _Writer(value)
+    if type(value) is Ref:
+        return value.id, writer.objects
+    if isinstance(value, dict):
+        return writer.dict_node({k: writer.child(x) for k, x in value.items()}), writer.objects
+    if isinstance(value, list):
+        return writer.list_node([writer.child(x) for x in value]), writer.objects
+    oid, raw = encode(VALUE_NODE, {"v": value})
+    writer.check_size(raw, "the value")
+    writer.objects[oid] = raw
+    return oid, writer.objects
 
-    def child(v: Any) -> tuple[bool, str]:
+
+def write_child(value: Any) -> tuple[Child, dict[str, bytes]]:
+    """Encode a validated value for a place inside a container: (Ref to its node, new nodes),
+    or (the value itself, {}) when it is inlined in its parent (the write_tree rule)."""
+    writer = _Writer(value)
+    is_ref, text = writer.child(value)
+    return (Ref(text) if is_ref else value), writer.objects
+
+
+class _Writer:
+    """One write_tree: the nodes written so far, and the rule choosing inline, flat or chunked."""
+
+    __slots__ = ("objects", "params", "size_limit", "value")
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self.objects: dict[str, bytes] = {}
+        self.size_limit = max_object_bytes()
+        self.params = chunk_params()
+
+    def child(self, v: Any) -> tuple[bool, str]:
         """(is_ref, text): a child node's id, or the canonical text of an inline value."""
         t = type(v)
         if t is str:
@@ -80,58 +120,69 @@ def write_tree(value: Any) -> tuple[str, dict[str, bytes]]:
                 text = None
             if text is not None and len(text) <= INLINE_LIMIT:
                 return False, text
+        child = self.child
         if isinstance(v, dict):
             parts = {k: child(x) for k, x in v.items()}
             if any(is_ref for is_ref, _ in parts.values()):
-                return True, dict_node(parts)
+                return True, self.dict_node(parts)
             text = "{" + ",".join(_key(k) + ":" + parts[k][1] for k in sorted(parts)) + "}"
         elif isinstance(v, list):
             items = [child(x) for x in v]
             if any(is_ref for is_ref, _ in items):
-                return True, list_node(items)
+                return True, self.list_node(items)
             text = "[" + ",".join(t for _, t in items) + "]"
         else:
             return False, _scalar(v)
         if len(text) > INLINE_LIMIT:
-            return True, dict_node(parts) if isinstance(v, dict) else list_node(items)
+            return True, self.dict_node(parts) if isinstance(v, dict) else self.list_node(items)
         return False, text
 
-    def dict_node(parts: dict[str, tuple[bool, str]]) -> str:
+    def dict_node(self, parts: dict[str, tuple[bool, str]]) -> str:
         keys = sorted(parts)
+        chunked = self.chunk(CHUNKED_OBJECT, [(k, None) for k in keys],
+                             [parts[k][1] if parts[k][0] else "=" + parts[k][1] for k in keys])
+        if chunked is not None:
+            return self.keep(*chunked)
         inline = ",".join(_key(k) + ":" + parts[k][1] for k in keys if not parts[k][0])
         refs = ",".join(_key(k) + ':"' + parts[k][1] + '"' for k in keys if parts[k][0])
-        return store(OBJECT_NODE, '{"i":{' + inline + '},"r":{' + refs + "}}")
+        return self.store(OBJECT_NODE, '{"i":{' + inline + '},"r":{' + refs + "}}")
 
-    def list_node(items: list[tuple[bool, str]]) -> str:
+    def list_node(self, items: list[tuple[bool, str]]) -> str:
+        tokens = [t if is_ref else "=" + t for is_ref, t in items]
+        chunked = self.chunk(CHUNKED_ARRAY, tokens, tokens)
+        if chunked is not None:
+            return self.keep(*chunked)
         texts = ",".join('"' + t + '"' if is_ref else t for is_ref, t in items)
         refs = ",".join(str(i) for i, (is_ref, _) in enumerate(items) if is_ref)
-        return store(ARRAY_NODE, '{"i":[' + texts + '],"r":[' + refs + "]}")
+        return self.store(ARRAY_NODE, '{"i":[' + texts + '],"r":[' + refs + "]}")
 
-    def store(kind: bytes, payload: str) -> str:
+    def chunk(self, container: str, entries: list, tokens: list[str]) -> tuple[str, dict[str, bytes]] | None:
+        try:
+            return build_tokens(container, entries, tokens, self.params)
+        except UnicodeEncodeError:
+            raise surrogate_error(self.value) from None
+
+    def keep(self, root: str, chunks: dict[str, bytes]) -> str:
+        for raw in chunks.values():
+            self.check_size(raw, "a chunk")
+        self.objects.update(chunks)
+        return root
+
+    def store(self, kind: bytes, payload: str) -> str:
         try:
             raw = kind + b" " + payload.encode("utf-8")
         except UnicodeEncodeError:
-            raise surrogate_error(value) from None
-        if len(raw) > size_limit:
-            raise InvalidStateError(
-                f"a container encodes to {len(raw)} bytes, more than the {size_limit}-byte object size "
-                f"limit ({ENV_MAX_OBJECT_BYTES} raises it, see docs/security.md)")
+            raise surrogate_error(self.value) from None
+        self.check_size(raw, "a container")
         oid = object_id(raw)
-        objects[oid] = raw
+        self.objects[oid] = raw
         return oid
 
-    if type(value) is Ref:
-        return value.id, objects
-    if isinstance(value, dict):
-        return dict_node({k: child(x) for k, x in value.items()}), objects
-    if isinstance(value, list):
-        return list_node([child(x) for x in value]), objects
-    oid, raw = encode(VALUE_NODE, {"v": value})
-    if len(raw) > size_limit:
-        raise InvalidStateError(f"the value encodes to {len(raw)} bytes, more than the {size_limit}-byte "
-                                f"object size limit ({ENV_MAX_OBJECT_BYTES} raises it, see docs/security.md)")
-    objects[oid] = raw
-    return oid, objects
+    def check_size(self, raw: bytes, what: str) -> None:
+        if len(raw) > self.size_limit:
+            raise InvalidStateError(
+                f"{what} encodes to {len(raw)} bytes, more than the {self.size_limit}-byte object size "
+                f"limit ({ENV_MAX_OBJECT_BYTES} raises it, see docs/security.md)")
 
 
 #: Containers with at most this many entries are first encoded whole, in one C call.
@@ -166,6 +217,8 @@ def _read(source: NodeSource, oid: str, depth: int, limit: int) -> Any:
     kind, body = node_kind(oid, source.raw(oid))
     if depth > limit:
         raise _too_deep(oid, limit)
+    if kind in CHUNK_KINDS:
+        return _read_chunked(source, oid, depth, limit)
     try:
         payload = parse_canonical(body)  # fresh objects every time: callers can never touch a cache
     except ValueError as exc:
@@ -186,6 +239,43 @@ def _read(source: NodeSource, oid: str, depth: int, limit: int) -> Any:
             items[index] = _read(source, items[index], depth + 1, limit)
         return items
     return payload["v"]
+
+
+class _RawOnly:
+    """A source seen through its raw bytes only: chunks decode afresh (values the caller may mutate)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, source: NodeSource) -> None:
+        self.raw = source.raw
+
+
+def _read_chunked(source: NodeSource, oid: str, depth: int, limit: int) -> Any:
+    """``read_tree`` of a chunked container: its leaves in order, child nodes one level deeper."""
+    reader = ChunkReader(_RawOnly(source), depth=depth)
+    try:
+        root = reader.root(oid)
+        stack = [root]
+        leaves = []
+        while stack:
+            node = stack.pop()
+            if node.height:
+                stack.extend(reader.child(node, ref) for ref in reversed(node.entries))
+            else:
+                leaves.append(node)
+    except LimitExceededError:
+        raise _too_deep(oid, limit) from None
+    if root.container == CHUNKED_OBJECT:
+        result: dict[str, Any] = {}
+        for leaf in leaves:
+            for key, child in leaf.entries:
+                result[key] = _read(source, child.id, depth + 1, limit) if type(child) is Ref else child
+        return result
+    items: list[Any] = []
+    for leaf in leaves:
+        for child in leaf.entries:
+            items.append(_read(source, child.id, depth + 1, limit) if type(child) is Ref else child)
+    return items
 
 
 def _too_deep(oid: str, limit: int) -> LimitExceededError:
@@ -210,7 +300,15 @@ def lookup(source: NodeSource, root: str, pointer: str) -> Any:
     for depth, token in enumerate(tokens):
         if type(current) is Ref:
             node = source.node(current.id)
-            if isinstance(node, ObjectNode):
+            if type(node) is ChunkNode:  # reads only the chunks on the path
+                if node.container == CHUNKED_OBJECT:
+                    current = object_get(source, current.id, token)
+                    if current is MISSING:
+                        raise PathNotFoundError(
+                            f"{pointer}: no key {token!r} at {format_pointer(tokens[:depth]) or '/'}")
+                else:
+                    current = array_get(source, current.id, array_index(token, node.count, pointer))
+            elif isinstance(node, ObjectNode):
                 if token not in node.children:
                     raise PathNotFoundError(f"{pointer}: no key {token!r} at {format_pointer(tokens[:depth]) or '/'}")
                 current = node.children[token]
@@ -247,7 +345,12 @@ def child_token(child: Child) -> str:
 
 
 def node_children(node: Node) -> dict[str, Child] | list[Child] | None:
-    """The children of a container node, or None for a value node."""
+    """The children of a container node, or None for a value node; for a chunk node, the
+    entries of a leaf, or Refs to the chunks below an interior chunk."""
+    if type(node) is ChunkNode:
+        if node.height:
+            return [Ref(ref.id) for ref in node.entries]
+        return dict(node.entries) if node.container == CHUNKED_OBJECT else list(node.entries)
     if isinstance(node, ObjectNode):
         return node.children
     if isinstance(node, ArrayNode):
@@ -299,9 +402,14 @@ OBJECT, ARRAY, SCALAR = "object", "array", "scalar"
 
 
 def view(source: NodeSource, child: Child) -> tuple[str, Any]:
-    """(kind, contents) of a child: an object's dict, an array's list, or a scalar."""
+    """(kind, contents) of a child: an object's dict, an array's list, or a scalar.
+
+    A chunked container comes as a lazy ChunkedObject (a Mapping) or ChunkedArray (a
+    Sequence) that reads only the chunks a lookup needs (chunktree.py)."""
     if type(child) is Ref:
         node = source.node(child.id)
+        if type(node) is ChunkNode:
+            return (OBJECT if node.container == CHUNKED_OBJECT else ARRAY), chunked_view(source, child.id, node)
         if isinstance(node, ObjectNode):
             return OBJECT, node.children
         if isinstance(node, ArrayNode):
@@ -347,6 +455,7 @@ def child_at(source: NodeSource, child: Any, tokens: list[str]) -> Any:
 def shallow(source: NodeSource, child: Any) -> Any:
     """A container child as a fresh dict/list of children (Refs stay Refs); scalars as they are."""
     kind, contents = view(source, child)
+    contents = plain_children(contents)
     if kind == "object":
         return dict(contents)
     if kind == "array":
@@ -357,8 +466,9 @@ def shallow(source: NodeSource, child: Any) -> Any:
 def graft(source: NodeSource, root: str, tokens: list[str], new: Any) -> tuple[str, dict[str, bytes]]:
     """The tree ``root`` with the value at ``tokens`` replaced by ``new`` (MISSING removes it).
 
-    Missing parents are created as objects. InvalidStateError if the result would nest
-    past the depth limit (it could not be read back).
+    Missing parents are created as objects. Only the nodes on the path are rewritten; in a
+    chunked container, only the chunk holding the entry and its spine (chunkedit.py).
+    InvalidStateError if the result would nest past the depth limit (it could not be read back).
     """
     limit = max_depth()
     if new is not MISSING and len(tokens) + nesting(new) > limit:
@@ -367,37 +477,104 @@ def graft(source: NodeSource, root: str, tokens: list[str], new: Any) -> tuple[s
         if new is MISSING:
             new = None
         return write_tree(new)
-    top = shallow(source, Ref(root))
-    stack = [top]
-    current = top
-    for token in tokens[:-1]:
-        if isinstance(current, dict):
-            nxt = current.get(token, MISSING)
-            nxt = {} if nxt is MISSING else shallow(source, nxt)
-            if not isinstance(nxt, (dict, list)):
-                nxt = {}
-            current[token] = nxt
+    objects: dict[str, bytes] = {}
+    layered = LayeredSource(source, objects)
+    value = _edit(layered, Ref(root), list(tokens), new, objects)
+    top, written = write_tree(value)
+    objects.update(written)
+    return top, reachable_new(top, objects)
+
+
+def _edit(source: NodeSource, child: Any, tokens: list[str], new: Any, objects: dict[str, bytes]) -> Any:
+    """``child`` with the value at ``tokens`` replaced by ``new`` (MISSING removes it), as a
+    value for write_tree (plain containers may hold Refs); new chunks go to ``objects``."""
+    if not tokens:
+        return new
+    token, rest = tokens[0], tokens[1:]
+    kind, contents = view(source, child) if child is not MISSING else (SCALAR, None)
+    if kind == SCALAR:  # a missing or scalar parent becomes an object
+        kind, contents = OBJECT, {}
+    if is_chunked(contents):
+        return _edit_chunked(source, contents, token, rest, new, objects)
+    if kind == OBJECT:
+        result: Any = dict(contents)
+        if rest or new is not MISSING:
+            result[token] = _edit(source, result.get(token, MISSING), rest, new, objects)
         else:
-            index = int(token)
-            nxt = shallow(source, current[index])
-            current[index] = nxt
-        stack.append(nxt)
-        current = nxt
-    last = tokens[-1]
-    if isinstance(current, dict):
-        if new is MISSING:
-            current.pop(last, None)
-        else:
-            current[last] = new
+            result.pop(token, None)
+        return result
+    result = list(contents)
+    index = int(token)
+    if rest:
+        result[index] = _edit(source, result[index], rest, new, objects)
+    elif new is MISSING:
+        del result[index]
+    elif index == len(result):
+        result.append(new)
     else:
-        index = int(last)
-        if new is MISSING:
-            del current[index]
-        elif index == len(current):
-            current.append(new)
+        result[index] = new
+    return result
+
+
+def _edit_chunked(source: NodeSource, contents: Any, token: str, rest: list[str], new: Any,
+                  objects: dict[str, bytes]) -> Any:
+    """One entry of a chunked container edited in place: the leaf chunk and its spine are new."""
+    params = chunk_params()
+    oid = contents.id
+    if contents.node.container == CHUNKED_OBJECT:
+        if not rest and new is MISSING:
+            if token not in contents:
+                return Ref(oid)
+            root, chunks = object_remove(source, oid, token, params)
         else:
-            current[index] = new
-    return write_tree(top)
+            placed, written = write_child(_edit(source, contents.get(token, MISSING), rest, new, objects))
+            objects.update(written)
+            root, chunks = object_set(source, oid, token, placed, params)
+    else:
+        index = int(token)
+        if not rest and new is MISSING:
+            root, chunks = array_remove(source, oid, index, params)
+        elif not rest and index == len(contents):
+            placed, written = write_child(new)
+            objects.update(written)
+            root, chunks = array_insert(source, oid, index, placed, params)
+        else:
+            placed, written = write_child(_edit(source, contents[index] if rest else MISSING, rest, new, objects))
+            objects.update(written)
+            root, chunks = array_set(source, oid, index, placed, params)
+    objects.update(chunks)
+    return settle_chunked(source, root)
 
 
+#: A chunked container with at most INLINE_LIMIT // this many entries may encode within
+#: INLINE_LIMIT (each entry takes at least this many characters with its separator):
+#: after an edit it is rebuilt by the writer's rule (a bounded cost).
+_SETTLE_SHARE = 2
 
+
+def settle_chunked(source: NodeSource, root: str) -> Any:
+    """The child for a chunked container an edit produced: Ref(root), or, when it may now be
+    small enough to be flat or inline (one leaf chunk, or few entries), its children as a
+    plain dict/list for write_tree to place by the usual rule (same ids as a fresh write)."""
+    node = source.node(root)
+    if type(node) is not ChunkNode or (node.height and node.count > INLINE_LIMIT // _SETTLE_SHARE):
+        return Ref(root)
+    return plain_children(view(source, Ref(root))[1])
+
+
+def reachable_new(root: str, objects: dict[str, bytes]) -> dict[str, bytes]:
+    """The nodes of ``objects`` reachable from ``root`` through nodes of ``objects`` only:
+    what to store of a write (edits leave behind chunks that a later edit replaced)."""
+    keep: dict[str, bytes] = {}
+    nodes = ObjectsSource(objects)
+    stack = [root]
+    while stack:
+        oid = stack.pop()
+        raw = objects.get(oid)
+        if raw is None or oid in keep:
+            continue
+        keep[oid] = raw
+        kids = node_children(nodes.node(oid))
+        if kids is not None:
+            stack.extend(c.id for c in (kids.values() if isinstance(kids, dict) else kids) if type(c) is Ref)
+    return keep

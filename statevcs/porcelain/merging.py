@@ -14,9 +14,9 @@ from ..algo.merge import Conflict, apply_resolutions, check_strategy, merge_tree
 from ..algo.policies import parse_attributes
 from ..errors import InvalidAttributesError, MergeConflictError, NotFastForwardError
 from ..model import refnames
-from ..model.objects import ArrayNode, Commit, ObjectNode
+from ..model.objects import Commit, Ref
 from ..model.refnames import HEAD
-from ..model.tree import LayeredSource, write_tree
+from ..model.tree import ARRAY, OBJECT, LayeredSource, view, write_tree
 
 if TYPE_CHECKING:
     from .repo import Repository
@@ -75,8 +75,8 @@ def repository_policies(repo: "Repository", extra: Mapping[str, str] | None) -> 
 
 def empty_root_like(repo: "Repository", root: str | None) -> str:
     """The root of an empty state of the same kind as ``root`` ({} by default)."""
-    node = repo.objects.node(root) if root else None
-    value: Any = [] if isinstance(node, ArrayNode) else ({} if node is None or isinstance(node, ObjectNode) else None)
+    kind = view(repo.objects, Ref(root))[0] if root else OBJECT  # chunked containers too
+    value: Any = [] if kind == ARRAY else ({} if kind == OBJECT else None)
     empty, objects = write_tree(value)
     repo.objects.extra.update(objects)
     return empty

@@ -30,6 +30,7 @@ from ..errors import (
 from ..limits import ENV_MAX_DEPTH, max_depth
 from ..model import refnames
 from ..model.canonical import nesting
+from ..model.chunked import ChunkNode
 from ..model.objects import (
     COMMIT,
     NODE_KINDS,
@@ -176,7 +177,9 @@ def _check_depth(src: "Repository", root: str, new: set[str]) -> None:
             continue
         own = _own_height(node)
         below = max((height.get(k, 1) for k in refs), default=0)
-        height[oid] = max(own, 1 + below)
+        # The chunks below an interior chunk hold the same container's entries: no level.
+        interior = type(node) is ChunkNode and node.height > 0
+        height[oid] = max(own, below if interior else 1 + below)
         if height[oid] > limit:
             raise LimitExceededError(
                 f"the tree at {root} nests deeper than the limit of {limit} levels (at node {oid}; "
@@ -184,6 +187,10 @@ def _check_depth(src: "Repository", root: str, new: set[str]) -> None:
 
 
 def _own_height(node: object) -> int:
+    if type(node) is ChunkNode:
+        if node.height:
+            return 0
+        return nesting([c for _, c in node.entries] if node.container == "object" else list(node.entries))
     if isinstance(node, ObjectNode):
         return nesting(list(node.children.values()))
     if isinstance(node, ArrayNode):
@@ -251,7 +258,7 @@ def send(src: "Repository", dst: Store, tips: Iterable[str], progress: Progress 
 
 
 def looks_like_location(text: str) -> bool:
-    return "://" in text or os.sep in text or text.startswith(".") or os.path.isdir(text)
+    return "://" in text or os.sep in text or text.startswith(".") or os.path.isdir(text) or os.path.isfile(text)
 
 
 def resolve_remote(repo: "Repository", name_or_url: str) -> tuple[str, str]:
@@ -270,13 +277,17 @@ def open_remote(location: str) -> "Repository":
 
     if is_url(location):
         return Repository.open(location)
+    if os.path.isfile(location):  # a bundle file, read-only (store/bundle.py)
+        from ..store.bundle import BundleStore
+
+        return Repository(BundleStore(location), None)
     workdir = repository_dir_exactly(location)
     return Repository(open_store(os.path.join(workdir, DIR_NAME)), workdir)
 
 
 def check_remote_location(location: str) -> None:
     """NotARepositoryError unless a directory ``location`` holds a repository itself."""
-    if not is_url(location):
+    if not is_url(location) and not os.path.isfile(location):  # a file: a bundle, checked when read
         repository_dir_exactly(location)
 
 
