@@ -275,3 +275,11 @@ def test_from_conn_string_creates_then_reopens_and_keeps_the_thread(tmp_path):
             return tup.checkpoint["channel_values"]["messages"][-1].content
 
     assert asyncio.run(again()) == "reply 1 to hi"
+
+
+def test_fork_example_runs_and_prints_the_fork_diff(tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "langgraph_fork.py"), str(tmp_path / "demo")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "main-run: 20 steps; bold-run: 13 steps" in out.stdout
+    assert "step 13: bold move" in out.stdout and '+ /strategy: "bold"' in out.stdout
