@@ -67,6 +67,9 @@ class TreeEditor:
     def __init__(self, source: NodeSource, root: str, fresh: dict[str, bytes] | None = None,
                  params: ChunkParams | None = None) -> None:
         self.fresh: dict[str, bytes] = dict(fresh or {})
+        # What each write made: its root -> (the ids it wrote, ids of older nodes it links to),
+        # so the nodes a root reaches are found without decoding anything again.
+        self._made: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self.source = LayeredSource(source, self.fresh)
         self.root = root
         self.params = params if params is not None else _writer_params()
@@ -117,7 +120,7 @@ class TreeEditor:
             canonical_bytes(value)  # refuses lone surrogates, naming where
             return loads(text)  # a fresh copy the caller cannot mutate under us
         oid, objects = write_tree(value)
-        self.fresh.update(objects)
+        self._record(oid, objects)
         return Ref(oid)
 
     def as_child(self, child: Child) -> Child:
@@ -138,7 +141,7 @@ class TreeEditor:
             self.root = child.id
             return
         oid, objects = write_tree(child)
-        self.fresh.update(objects)
+        self._record(oid, objects)
         self.root = oid
 
     def add(self, tokens: tuple[str, ...], child: Child) -> None:
@@ -210,9 +213,22 @@ class TreeEditor:
             oid = stack.pop()
             if oid in keep or oid not in self.fresh:
                 continue
-            raw = keep[oid] = self.fresh[oid]
-            stack.extend(chunk_links(oid, raw) if raw[: raw.find(b" ")] in CHUNK_KINDS else child_ids(raw, oid))
+            made = self._made.get(oid)
+            if made is None:  # given at the start (fresh=): read its links
+                raw = keep[oid] = self.fresh[oid]
+                stack.extend(chunk_links(oid, raw) if raw[: raw.find(b" ")] in CHUNK_KINDS else child_ids(raw, oid))
+                continue
+            written, links = made
+            for written_id in written:
+                keep[written_id] = self.fresh[written_id]
+            stack.extend(links)
         return keep
+
+    def _record(self, root: str, objects: dict[str, bytes], links: Any = ()) -> None:
+        """Keep the nodes one write made (all reachable from ``root``) and the older nodes it links to."""
+        self.fresh.update(objects)
+        if objects:
+            self._made[root] = (tuple(objects), tuple(c.id for c in links if type(c) is Ref))
 
     # ---------------------------------------------------------------- internals
     def _frame(self, child: Child) -> _Frame | None:
@@ -316,13 +332,13 @@ class TreeEditor:
                 if len(canonical_str(container)) <= _tree.INLINE_LIMIT:
                     return container
         oid, objects = write_tree(container)
-        self.fresh.update(objects)
+        self._record(oid, objects, container.values() if isinstance(container, dict) else container)
         return Ref(oid)
 
     def _chunked(self, result: tuple[str, dict[str, bytes]], at_root: bool) -> Child:
         """A chunk edit's new root as a child; a tree that shrank to one leaf chunk is written flat."""
         root, objects = result
-        self.fresh.update(objects)
+        self.fresh.update(objects)  # objects() reads chunk links (small nodes): a splice may reuse earlier new chunks
         node = ChunkReader(self.source).root(root)
         if node.height:
             return Ref(root)
