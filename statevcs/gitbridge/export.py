@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import GitBridgeError, RevisionNotFoundError
 from ..model.objects import TAG, Ref, format_time
 from ..model.refnames import BRANCH_PREFIX, TAG_PREFIX
+from ..algo.diff import diff_trees
+from ..model.pointer import parse_pointer
 from ..model.tree import OBJECT, materialize, view
 from .gitobjects import HEADER, commit_bytes, commit_extra, git_message, tag_bytes
 from .idmap import ExportMap, load_map, save_map
@@ -61,7 +63,9 @@ class ExportReport:
 
 
 class TreeWriter:
-    """Builds git trees of states by the layout, reusing blobs and trees of unchanged nodes."""
+    """Builds git trees of states by the layout. A commit's tree is its first parent's tree with
+    only the entries its changes touch rewritten (found by a diff that skips equal node ids),
+    so the cost follows the size of a change; blobs of unchanged nodes are reused."""
 
     def __init__(self, git: Any, source: Any, layout: Layout) -> None:
         self.git, self.source, self.layout = git, source, layout
@@ -70,21 +74,57 @@ class TreeWriter:
         self.trees: dict[tuple[str, tuple[str, ...]], Any] = {}
         self.layout_blob = git.create_blob(layout.describe())
 
-    def root_tree(self, root: str) -> Any:
+    def root_tree(self, root: str, parent_root: str | None = None, parent_tree: Any = None) -> Any:
+        """The tree of state ``root``; from ``parent_tree`` (the tree of ``parent_root``) when given."""
         key = (root, ())
-        if key not in self.trees:
-            builder = self.git.TreeBuilder()
-            builder.insert(LAYOUT_FILE, self.layout_blob, self.pygit2.GIT_FILEMODE_BLOB)
-            kind, contents = view(self.source, Ref(root))
-            if kind == OBJECT:
-                self._fill(builder, contents, ())
-            else:
-                builder.insert(ROOT_FILE, self._blob(Ref(root)), self.pygit2.GIT_FILEMODE_BLOB)
-            self.trees[key] = builder.write()
+        if key in self.trees:
+            return self.trees[key]
+        kind, contents = view(self.source, Ref(root))
+        if parent_tree is not None and parent_root is not None and kind == OBJECT:
+            pkind, _ = view(self.source, Ref(parent_root))
+            paths = [parse_pointer(c.path) for c in diff_trees(self.source, parent_root, root)]
+            if pkind == OBJECT and all(paths):
+                self.trees[key] = self._update(parent_tree, contents, (), paths)
+                return self.trees[key]
+        builder = self.git.TreeBuilder()
+        builder.insert(LAYOUT_FILE, self.layout_blob, self.pygit2.GIT_FILEMODE_BLOB)
+        if kind == OBJECT:
+            self._fill(builder, contents, ())
+        else:
+            builder.insert(ROOT_FILE, self._blob(Ref(root)), self.pygit2.GIT_FILEMODE_BLOB)
+        self.trees[key] = builder.write()
         return self.trees[key]
 
-    def _fill(self, builder: Any, children: dict[str, Any], tokens: tuple[str, ...]) -> None:
-        for key, child in children.items():
+    def _update(self, old_tree: Any, contents: Any, tokens: tuple[str, ...], paths: list[tuple[str, ...]]) -> Any:
+        """``old_tree`` with the entries of the keys that ``paths`` (relative to here) touch rebuilt."""
+        tree = self.git[old_tree]
+        builder = self.git.TreeBuilder(tree)
+        groups: dict[str, list[tuple[str, ...]]] = {}
+        for path in paths:
+            groups.setdefault(path[0], []).append(path[1:])
+        for key, below in groups.items():
+            here = tokens + (key,)
+            old_dir = tree[dir_name(key)].id if dir_name(key) in tree else None
+            for name in (dir_name(key), file_name(key)):
+                if name in tree:
+                    builder.remove(name)
+            child = contents.get(key, _ABSENT)
+            if child is _ABSENT:
+                continue
+            if self.layout.splits(here):
+                kind, inner = view(self.source, child)
+                if kind == OBJECT and inner:
+                    if old_dir is not None and all(below):
+                        oid = self._update(old_dir, inner, here, below)
+                    else:
+                        oid = self._dir(child, inner, here)
+                    builder.insert(dir_name(key), oid, self.pygit2.GIT_FILEMODE_TREE)
+                    continue
+            builder.insert(file_name(key), self._blob(child), self.pygit2.GIT_FILEMODE_BLOB)
+        return builder.write()
+
+    def _fill(self, builder: Any, children: Any, tokens: tuple[str, ...]) -> None:
+        for key, child in _items(children):
             here = tokens + (key,)
             if self.layout.splits(here):
                 kind, contents = view(self.source, child)
@@ -93,7 +133,7 @@ class TreeWriter:
                     continue
             builder.insert(file_name(key), self._blob(child), self.pygit2.GIT_FILEMODE_BLOB)
 
-    def _dir(self, child: Any, contents: dict[str, Any], tokens: tuple[str, ...]) -> Any:
+    def _dir(self, child: Any, contents: Any, tokens: tuple[str, ...]) -> Any:
         key = (child.id, tokens) if type(child) is Ref else None
         if key is not None and key in self.trees:
             return self.trees[key]
@@ -106,11 +146,20 @@ class TreeWriter:
 
     def _blob(self, child: Any) -> Any:
         if type(child) is not Ref:
-            return self.git.create_blob(pretty_bytes(child))
+            return self.git.create_blob(pretty_bytes(materialize(self.source, child)))
         oid = self.blobs.get(child.id)
         if oid is None:
             oid = self.blobs[child.id] = self.git.create_blob(pretty_bytes(materialize(self.source, child)))
         return oid
+
+
+_ABSENT = object()
+
+
+def _items(children: Any) -> Any:
+    """(key, child) pairs of an object's children, read in one pass when the object is chunked."""
+    whole = getattr(children, "children", None)
+    return (whole() if callable(whole) else children).items()
 
 
 def open_git(path: str, bare: bool, initial_branch: str | None) -> Any:
@@ -227,8 +276,12 @@ def _export_into(repo: "Repository", git: Any, pygit2: Any, record: ExportMap, l
     for commit in pending:
         parents = [record.commits[p] for p in commit.parents]
         extra = commit_extra(commit.id, commit.author, commit.timestamp, commit.message, commit.metadata)
-        raw = commit_bytes(str(writer.root_tree(commit.root)), parents, commit.author, commit.timestamp,
-                           commit.message, extra)
+        if parents:  # the first parent's tree, patched by the changes since
+            first = repo.objects.commit(commit.parents[0])
+            tree = writer.root_tree(commit.root, first.root, git[parents[0]].tree_id)
+        else:
+            tree = writer.root_tree(commit.root)
+        raw = commit_bytes(str(tree), parents, commit.author, commit.timestamp, commit.message, extra)
         record.commits[commit.id] = str(git.odb.write(pygit2.GIT_OBJECT_COMMIT, raw))
     record.layout = layout
     wanted = {ref: record.commits[oid] for ref, oid in selected.items()}
