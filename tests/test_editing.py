@@ -340,7 +340,11 @@ PARAMS = ChunkParams(8, 16, 64)
 
 
 def _expected_root(value_items, container, params=PARAMS):
-    """The tree of {"big": <chunked container>, "x": 1} as a from-scratch build makes it."""
+    """The tree of {"big": <container>, "x": 1}: chunked directly when the writer does not chunk
+    yet, else as write_tree makes it with ``params``."""
+    if use_chunk_params is not None:
+        with use_chunk_params(params):
+            return write_tree({"big": value_items, "x": 1})
     if container == "array":
         root, objects = build_array(value_items, params)
     else:
@@ -349,8 +353,13 @@ def _expected_root(value_items, container, params=PARAMS):
     return state_root, {**objects, **more}
 
 
+def _chunking(params=PARAMS):
+    return use_chunk_params(params) if use_chunk_params is not None else contextlib.nullcontext()
+
+
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.integers(0, 10**6), min_size=40, max_size=200), st.data())
+@given(st.lists(st.integers(0, 10**6).map(lambda i: f"item {i:07d} of the list"), min_size=40, max_size=200),
+       st.data())
 def test_chunked_array_edits_match_jsonpatch_and_a_fresh_build(items, data):
     root, objects = _expected_root(items, "array")
     source = ObjectsSource(objects)
@@ -372,7 +381,8 @@ def test_chunked_array_edits_match_jsonpatch_and_a_fresh_build(items, data):
         current = jsonpatch.apply_patch({"big": current}, [p])["big"]
     from statevcs.porcelain.editing import apply_patch
 
-    apply_patch(editor, patch)
+    with _chunking():
+        apply_patch(editor, patch)
     assert editor.get(("big",)) == current
     assert editor.get(()) == {"big": current, "x": 1}
     expected_root, _ = _expected_root(current, "array")
@@ -386,9 +396,10 @@ def test_chunked_object_edit_touches_only_its_spine():
     params = ChunkParams(128, 256, 2048)  # chunks of several entries (~41 weight units each)
     root, objects = _expected_root(children, "object", params)
     editor = TreeEditor(ObjectsSource(objects), root, params=params)
-    editor.set(("big", "agent-01000", "status"), "busy")
-    editor.set(("big", "agent-99999"), 1)
-    editor.remove(("big", "agent-00007"))
+    with _chunking(params):
+        editor.set(("big", "agent-01000", "status"), "busy")
+        editor.set(("big", "agent-99999"), 1)
+        editor.remove(("big", "agent-00007"))
     written = editor.objects()
     assert len(written) <= 20 and len(objects) > 10 * len(written)  # chunks near 3 edits, spines, root
     children["agent-01000"] = {"status": "busy", "n": 1000}
@@ -403,13 +414,14 @@ def test_chunked_object_edit_touches_only_its_spine():
 
 
 def test_chunked_container_shrinking_to_one_chunk_is_written_flat():
-    items = list(range(30))
+    items = [f"item {i:07d} of the list" for i in range(30)]
     root, objects = _expected_root(items, "array")
     editor = TreeEditor(ObjectsSource(objects), root, params=PARAMS)
-    for _ in range(27):
-        editor.remove(("big", "0"))
-    assert editor.get(()) == {"big": [27, 28, 29], "x": 1}
-    assert editor.root == write_tree({"big": [27, 28, 29], "x": 1})[0]
+    with _chunking():
+        for _ in range(27):
+            editor.remove(("big", "0"))
+    assert editor.get(()) == {"big": items[27:], "x": 1}
+    assert editor.root == write_tree({"big": items[27:], "x": 1})[0]
 
 
 # ---------------------------------------------------------------- the apply command (real subprocesses)

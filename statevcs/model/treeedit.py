@@ -336,15 +336,18 @@ class TreeEditor:
         return Ref(oid)
 
     def _chunked(self, result: tuple[str, dict[str, bytes]], at_root: bool) -> Child:
-        """A chunk edit's new root as a child; a tree that shrank to one leaf chunk is written flat."""
+        """A chunk edit's new root as a child; a tree that shrank to one leaf chunk is written flat,
+        and one small enough is inlined (write_tree's rules)."""
         root, objects = result
         self.fresh.update(objects)  # objects() reads chunk links (small nodes): a splice may reuse earlier new chunks
         node = ChunkReader(self.source).root(root)
-        if node.height:
-            return Ref(root)
+        if node.height and node.count > _tree.INLINE_LIMIT // 2:
+            return Ref(root)  # too many entries to be inlined, too big for one chunk
+        # Few entries: maybe small enough to inline, or to fit one flat node (write_tree decides).
+        entries = node.entries if node.height == 0 else list(iter_entries(self.source, root))
         if node.container == CHUNK_ARRAY:
-            return self._pack(list(node.entries), at_root)
-        return self._pack(dict(node.entries), at_root)
+            return self._pack(list(entries), at_root)
+        return self._pack(dict(entries), at_root)
 
 
 def _index(token: str, length: int, tokens: tuple[str, ...]) -> int:
