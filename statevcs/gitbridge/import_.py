@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import GitBridgeError, WorkingStateError
+from ..model import refnames
 from ..model.objects import encode_commit, encode_tag
 from ..model.refnames import BRANCH_PREFIX, HEAD, TAG_PREFIX
 from ..model.tree import write_tree
@@ -209,6 +210,8 @@ def _flush(repo: "Repository", objects: dict[str, bytes]) -> None:
 def _set_refs(repo: "Repository", refs: dict[str, str], force: bool, git: Any) -> None:
     """Move every ref in one transaction; a branch that would lose statevcs commits (not a
     fast-forward) or a tag that would move needs ``force``."""
+    for ref in refs:
+        refnames.check_ref(ref)  # git allows names statevcs does not: refuse them before anything moves
     current = {ref: repo.store.read_ref(ref) for ref in refs}
     for ref, new in refs.items():
         old = current[ref]
