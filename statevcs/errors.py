@@ -199,3 +199,20 @@ class PatchTestFailedError(PatchConflictError):
 class GitBridgeError(StateVCSError):
     """Export to or import from a git repository failed (no pygit2, a target that is not a git
     repository, a branch that would not fast-forward, a file the layout cannot read)."""
+
+
+class InvalidBundleError(CorruptObjectError):
+    """A bundle file is not one, has an unknown version, is truncated, was modified after it
+    was written (checksum or object hash mismatch), or lacks history its refs need."""
+
+
+class ReadOnlyStoreError(StateVCSError):
+    """A write was attempted on a store that is read-only (a bundle opened as a remote)."""
+
+
+class SharedHistoryError(StateVCSError):
+    """``prune`` would squash history that other branches or tags still reach (use force)."""
+
+
+class InvalidPruneError(StateVCSError, ValueError):
+    """``prune`` was asked for an impossible cut: neither or both of keep and since, or keep < 1."""

@@ -7,6 +7,7 @@ import contextlib
 import click
 
 from ..errors import RefConflictError, RevisionNotFoundError, WorkingStateError
+from ..model.objects import format_time
 from ..model.refnames import check_branch_name
 from ..porcelain.checkout import load_head
 from ..porcelain.merge_state import refuse_during_merge
@@ -45,9 +46,11 @@ def _write_working(repo: Repository) -> None:
 @click.option("-D", "force_delete", is_flag=True, help="Delete branch NAME even if not merged.")
 @click.option("-f", "--force", is_flag=True, help="With NAME START: move an existing branch.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only (listing).")
+@click.option("--expire-after", metavar="AGE",
+              help="With NAME: gc deletes the branch once AGE (2h, 7d, 2.weeks...) has passed.")
 @pass_app
 def branch(app: AppContext, name: str | None, start: str | None, delete: bool, force_delete: bool,
-           force: bool, as_json: bool) -> None:
+           force: bool, as_json: bool, expire_after: str | None) -> None:
     """List branches, create NAME at START (default HEAD), or delete one with -d.
 
     \b
@@ -55,8 +58,11 @@ def branch(app: AppContext, name: str | None, start: str | None, delete: bool, f
       statevcs branch
       statevcs branch experiment v1
       statevcs branch -d experiment
+      statevcs branch scratch --expire-after 2h
     """
     repo = app.repo
+    if expire_after is not None and (not name or delete or force_delete):
+        raise click.UsageError("--expire-after goes with a NAME to create")
     if delete or force_delete:
         if not name:
             raise click.UsageError("branch -d needs a branch NAME")
@@ -68,20 +74,28 @@ def branch(app: AppContext, name: str | None, start: str | None, delete: bool, f
         click.echo(f"Deleted branch {safe(name)} (was {short(oid)}).")
         return
     if name:
-        oid = repo.create_branch(name, start or "HEAD", force=force)
-        click.echo(f"Created branch {safe(name)} at {short(oid)}")
+        oid = repo.create_branch(name, start or "HEAD", force=force, expires=expire_after)
+        until = repo.branch_expiries().get(name) if expire_after is not None else None
+        click.echo(f"Created branch {safe(name)} at {short(oid)}"
+                   + (f" (expires {format_time(until.expires)})" if until else ""))
         return
     current = repo.current_branch
     branches = repo.branches
+    expiries = repo.branch_expiries()
     if as_json:
         echo_json({"version": 1, "current": current,
-                   "branches": [{"name": n, "commit": oid, "current": n == current} for n, oid in branches.items()]})
+                   "branches": [{"name": n, "commit": oid, "current": n == current,
+                                 "expires": format_time(expiries[n].expires) if n in expiries else None}
+                                for n, oid in branches.items()]})
         return
     for n, oid in branches.items():
         c = repo.objects.commit(oid)
         mark = "*" if n == current else " "
         label = styled(n, fg="green") if n == current else n
-        click.echo(f"{mark} {safe(label)} {short(oid)} {safe(c.summary)}")
+        until = ""
+        if n in expiries:
+            until = f" [{'expired' if expiries[n].expired else 'expires'} {format_time(expiries[n].expires)}]"
+        click.echo(f"{mark} {safe(label)} {short(oid)}{until} {safe(c.summary)}")
 
 
 @click.command()

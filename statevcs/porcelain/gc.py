@@ -54,6 +54,8 @@ class GcReport:
     kept: int
     removed: int
     reflog_expired: int = 0
+    #: Branches deleted because their expiry had passed (docs/retention.md).
+    branches_expired: tuple[str, ...] = ()
 
 
 def parse_age(value: Age) -> timedelta | None:
@@ -148,13 +150,17 @@ def gc(repo: "Repository", prune: Age = DEFAULT_PRUNE, expire: Age = DEFAULT_EXP
        expire_unreachable: Age = DEFAULT_EXPIRE_UNREACHABLE) -> GcReport:
     """Expire old reflog entries, then delete objects that no ref, reflog entry or object
     written within ``prune`` reaches. Safe while other processes commit, update and push."""
+    from .retention import expire_branches
+
     store = repo.store
     grace = parse_age(prune)
+    gone = expire_branches(repo)  # first: their commits become collectable like any unreachable ones
     expired = expire_reflogs(repo, expire, expire_unreachable)
     with store.gc_lock():  # no write in flight: every later write has a later time and reflog seq
         start, seq0 = _tick(store), store.reflog_seq()
     if grace is None:  # --prune=never
-        return GcReport(kept=sum(1 for _ in store.iter_ids()), removed=0, reflog_expired=expired)
+        return GcReport(kept=sum(1 for _ in store.iter_ids()), removed=0, reflog_expired=expired,
+                        branches_expired=gone)
     cutoff = start - grace
     marker = _Marker(store)
     # Mark, without locks: refs, reflogs of existing refs, and every recent object.
@@ -178,7 +184,7 @@ def gc(repo: "Repository", prune: Age = DEFAULT_PRUNE, expire: Age = DEFAULT_EXP
             if garbage:  # a candidate put again since the scan has a fresh time and stays
                 removed = store.delete_objects(garbage, written_before=cutoff)
     repo.objects.forget()
-    return GcReport(kept=counted[0] - removed, removed=removed, reflog_expired=expired)
+    return GcReport(kept=counted[0] - removed, removed=removed, reflog_expired=expired, branches_expired=gone)
 
 
 def expire_reflogs(repo: "Repository", expire: Age = DEFAULT_EXPIRE,

@@ -258,7 +258,7 @@ def send(src: "Repository", dst: Store, tips: Iterable[str], progress: Progress 
 
 
 def looks_like_location(text: str) -> bool:
-    return "://" in text or os.sep in text or text.startswith(".") or os.path.isdir(text)
+    return "://" in text or os.sep in text or text.startswith(".") or os.path.isdir(text) or os.path.isfile(text)
 
 
 def resolve_remote(repo: "Repository", name_or_url: str) -> tuple[str, str]:
@@ -277,13 +277,17 @@ def open_remote(location: str) -> "Repository":
 
     if is_url(location):
         return Repository.open(location)
+    if os.path.isfile(location):  # a bundle file, read-only (store/bundle.py)
+        from ..store.bundle import BundleStore
+
+        return Repository(BundleStore(location), None)
     workdir = repository_dir_exactly(location)
     return Repository(open_store(os.path.join(workdir, DIR_NAME)), workdir)
 
 
 def check_remote_location(location: str) -> None:
     """NotARepositoryError unless a directory ``location`` holds a repository itself."""
-    if not is_url(location):
+    if not is_url(location) and not os.path.isfile(location):  # a file: a bundle, checked when read
         repository_dir_exactly(location)
 
 

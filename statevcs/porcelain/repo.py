@@ -49,6 +49,9 @@ if TYPE_CHECKING:
     from .gc import GcReport
     from .merging import MergeOutcome
     from .remotes import FetchReport, TransferReport
+    from .bundle import BundleReport
+    from .retention import BranchExpiry, PruneReport
+    from .stats import RepoStats
 from .worktree import WorkingFile, confined_path
 
 CONFIG_NAME = "config.json"
@@ -306,8 +309,15 @@ class Repository(RepositoryCore):
         return self._commit_root(root, objects, message, author, branch, parent, metadata, allow_empty)
 
     # ---------------------------------------------------------------- branches
-    def create_branch(self, name: str, start: str | Commit = HEAD, force: bool = False) -> str:
-        """Create branch ``name`` at ``start``; RefExistsError if it exists (unless ``force``)."""
+    def create_branch(self, name: str, start: str | Commit = HEAD, force: bool = False, expires: Any = None) -> str:
+        """Create branch ``name`` at ``start``; RefExistsError if it exists (unless ``force``).
+
+        ``expires`` (timedelta, datetime, or an age such as ``"2h"``) makes gc delete the branch
+        once that time has passed (docs/retention.md)."""
+        from .retention import EXPIRY_REF, create_branch
+
+        if expires is not None or self.store.read_ref(EXPIRY_REF) is not None:  # sets or clears an expiry
+            return create_branch(self, name, start, force, expires)
         ref = refnames.branch_ref(name)
         target = self.rev_parse(start)
         expected = ANY if force else None
@@ -557,6 +567,53 @@ class Repository(RepositoryCore):
         from .fsck import fsck
 
         return fsck(self)
+
+    # ---------------------------------------------------------------- retention and backups
+    def branch_expiries(self) -> dict[str, "BranchExpiry"]:
+        """Branch name -> its expiry, for branches created or marked with one (docs/retention.md)."""
+        from .retention import branch_expiries
+
+        return branch_expiries(self)
+
+    def set_branch_expiry(self, name: str, expires: Any) -> "datetime | None":
+        """Make branch ``name`` expire (timedelta, datetime, or an age such as ``"2h"``); None or
+        ``"never"`` clears it. gc deletes expired branches. Returns the moment (None: cleared)."""
+        from .retention import set_branch_expiry
+
+        return set_branch_expiry(self, name, expires)
+
+    def prune(self, branch: str, keep: int | None = None, since: Any = None, force: bool = False,
+              author: str | None = None) -> "PruneReport":
+        """Squash ``branch``'s history older than its newest ``keep`` commits (or than ``since``,
+        a datetime, ISO date or age) into one root commit; the kept commits get new ids
+        (``report.id_map``, also in the reflog and each commit's ``pruned_from`` metadata).
+        SharedHistoryError if other refs reach that history, unless ``force``."""
+        from .retention import prune
+
+        return prune(self, branch, keep, since, force, author)
+
+    def stats(self, top: int = 10) -> "RepoStats":
+        """Object count, raw and stored bytes, commits per branch, and HEAD's ``top`` largest paths."""
+        from .stats import stats
+
+        return stats(self, top)
+
+    def bundle_create(self, path: str, refs: list[str] | None = None, exclude: list[str] | None = None
+                      ) -> "BundleReport":
+        """Write ``refs`` (default: every branch and tag, and HEAD) and the objects they need to
+        one verifiable bundle file at ``path`` (docs/storage-format.md); history reachable from
+        ``exclude`` revisions is left out (a thin bundle)."""
+        from .bundle import create_bundle
+
+        return create_bundle(self, path, refs, exclude or ())
+
+    @staticmethod
+    def verify_bundle(path: str, repository: "Repository | None" = None) -> "BundleReport":
+        """Check a bundle file: checksum, every object's hash, and that its refs' history is
+        complete in it (or, for a thin bundle, in ``repository``). InvalidBundleError otherwise."""
+        from .bundle import verify_bundle
+
+        return verify_bundle(path, repository)
 
 
 def _diff_optional(source: Any, a: Any, b: Any, tokens: tuple[str, ...]) -> list[Change]:
