@@ -114,3 +114,53 @@ def test_conformance_suite(case):
         pass
     ours = diff(case["doc"], expected)
     assert strict_equal(jsonpatch.apply_patch(case["doc"], ours), expected)
+
+
+# ---------------------------------------------------------------- chunked trees (small chunks)
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+from statevcs.algo.diff import diff_trees  # noqa: E402
+from statevcs.model.chunktree import use_chunk_params  # noqa: E402
+from statevcs.model.tree import ObjectsSource, write_tree  # noqa: E402
+
+from .chunking import SMALL_CHUNKS, big_pairs, edited  # noqa: E402
+
+_slow = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _tree_patch(a, b):
+    with use_chunk_params(SMALL_CHUNKS):
+        ra, oa = write_tree(a)
+        rb, ob = write_tree(b)
+        kinds = {raw.split(b" ", 1)[0] for raw in {**oa, **ob}.values()}
+        return [c.as_patch_op() for c in diff_trees(ObjectsSource({**oa, **ob}), ra, rb)], kinds
+
+
+@_slow
+@given(st.data())
+def test_tree_diff_of_chunked_states_applies(data):
+    a = data.draw(big_pairs)
+    b = data.draw(edited(a))
+    patch, kinds = _tree_patch(a, b)
+    assert strict_equal(apply(a, patch), b)
+    if len(a["l"]) > 40:
+        assert {b"arrn1", b"arrl1"} <= kinds  # the property ran on chunked arrays
+
+
+@_slow
+@given(big_values, big_values)
+def test_tree_diff_of_unrelated_chunked_states_applies(a, b):
+    patch, _ = _tree_patch(a, b)
+    assert strict_equal(apply(a, patch), b)
+
+
+def test_tree_diff_compares_flat_and_chunked_nodes():
+    a = {"l": [f"item {i}" for i in range(100)]}
+    b = {"l": [f"item {i}" for i in range(100)] + ["x"]}
+    with use_chunk_params(SMALL_CHUNKS):
+        ra, oa = write_tree(a)
+    rb, ob = write_tree(b)  # default chunks: one flat node
+    assert any(raw.startswith(b"arrn1") for raw in oa.values()) and ob[rb].startswith(b"obj1")
+    patch = [c.as_patch_op() for c in diff_trees(ObjectsSource({**oa, **ob}), ra, rb)]
+    assert patch == [{"op": "add", "path": "/l/100", "value": "x"}]

@@ -190,3 +190,36 @@ def test_diff3_chunks_cover_all_three_sequences(b, o, t):
     for kind, (b0, b1), (o0, o1), (t0, t1) in chunks:
         if kind == "stable":
             assert b[b0:b1] == o[o0:o1] == t[t0:t1] and b1 > b0
+
+
+# ---------------------------------------------------------------- chunked trees (small chunks)
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+from statevcs.algo.merge import merge_trees  # noqa: E402
+from statevcs.model.chunktree import use_chunk_params  # noqa: E402
+from statevcs.model.tree import ObjectsSource, read_tree, write_tree  # noqa: E402
+
+from .chunking import SMALL_CHUNKS, big_pairs, edited  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.sampled_from(["merge", "source_wins", "target_wins"]))
+def test_tree_merge_of_chunked_states_agrees_with_merge3(data, strategy):
+    base = data.draw(big_pairs)
+    ours = data.draw(edited(base))
+    theirs = data.draw(edited(base))
+    expected = merge3(base, ours, theirs, strategy)
+    with use_chunk_params(SMALL_CHUNKS):
+        objects = {}
+        roots = []
+        for value in (base, ours, theirs):
+            root, written = write_tree(value)
+            objects.update(written)
+            roots.append(root)
+        merged = merge_trees(ObjectsSource(objects), *roots, strategy=strategy)
+        value = read_tree(ObjectsSource({**objects, **merged.objects}), merged.root)
+        assert merged.root == write_tree(value)[0]  # canonical: the same ids as a fresh write
+    assert strict_equal(value, expected.value)
+    assert [(c.path, c.kind, c.ranges) for c in merged.conflicts] == [
+        (c.path, c.kind, c.ranges) for c in expected.conflicts]

@@ -68,7 +68,7 @@ def creating(cls: Any, path: str, working_file: str, initial_branch: str, author
         state_path = confined_path(workdir, working_file)
         temp = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=workdir)
         with open(os.path.join(temp, CONFIG_NAME), "w", encoding="utf-8") as f:
-            json.dump({"format": 1, "working_file": working_file}, f, indent=2)
+            json.dump({"format": 2, "working_file": working_file}, f, indent=2)  # docs/storage-format.md
             f.write("\n")
         store = open_store(temp, create=True)
         repo = cls(store, workdir, author, meta_dir=temp)
