@@ -216,3 +216,24 @@ class SharedHistoryError(StateVCSError):
 
 class InvalidPruneError(StateVCSError, ValueError):
     """``prune`` was asked for an impossible cut: neither or both of keep and since, or keep < 1."""
+
+
+class RuleViolationError(StateVCSError):
+    """A commit would record a state that breaks a state rule (a JSON Schema, or a transition
+    rule in .statevcs/attributes): nothing was written. ``pointer`` names the offending value,
+    ``rule`` the rule it breaks (docs/rules.md)."""
+
+    def __init__(self, message: str, pointer: str = "", rule: str = "") -> None:
+        self.pointer = pointer
+        self.rule = rule
+        super().__init__(message)
+
+
+class InvalidRulesError(StateVCSError, ValueError):
+    """A state rule cannot be used: a schema that is not JSON or not a valid JSON Schema, a
+    transition rule that cannot be read, or no ``jsonschema`` package to check a schema with."""
+
+
+class PurgeError(StateVCSError):
+    """``purge`` cannot erase that pointer: it is in no commit of the chosen history, it names
+    the whole state, or the repository is in the middle of a merge. Nothing was changed."""

@@ -58,15 +58,84 @@ def parse_policies(policies: Mapping[str, str] | None) -> list[PolicyRule]:
 
 
 def parse_attributes(text: str) -> dict[str, str]:
-    """Parse an attributes file: ``POINTER-PATTERN POLICY`` per line, ``#`` comments."""
+    """Parse an attributes file: ``POINTER-PATTERN POLICY`` per line, ``#`` comments.
+    Transition lines (``POINTER-PATTERN transitions ...``, see parse_transitions) are skipped."""
     out: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
         parts = line.split()
+        if len(parts) >= 2 and parts[1] == TRANSITIONS:
+            continue
         if len(parts) != 2:
             raise ValueError(f"attributes line {number}: expected 'POINTER-PATTERN POLICY', got {line!r}")
         check_policy(parts[1])
         out[parts[0]] = parts[1]
     return out
+
+
+# ---------------------------------------------------------------- transition rules
+TRANSITIONS = "transitions"
+#: Stands for "no value" on one side of a transition (``>idle``: may be created as idle).
+ABSENT = None
+#: Matches any value on one side of a transition (``*>idle``).
+ANY_VALUE = "*"
+
+
+@dataclass(frozen=True)
+class TransitionRule:
+    """``POINTER-PATTERN transitions FROM>TO ...``: the changes a value at a matching pointer
+    may make from the parent commit's state to the new one (docs/rules.md).
+
+    ``pairs`` holds (from, to) texts; ``None`` is "absent" (``>idle`` creates, ``done>``
+    removes), ``"*"`` any value. A value's text is the string itself, or the canonical JSON
+    of any other value (``0``, ``true``, ``null``). Creation is free unless some pair has an
+    empty FROM, removal free unless some pair has an empty TO; an unchanged value always passes."""
+
+    pattern: str
+    pairs: frozenset[tuple[str | None, str | None]]
+    line: str = ""
+
+    def allows(self, old: str | None, new: str | None) -> bool:
+        if old == new:
+            return True
+        if old is None and not any(f is None for f, _ in self.pairs):
+            return True
+        if new is None and not any(t is None for _, t in self.pairs):
+            return True
+        return any((f == old or (f == ANY_VALUE and old is not None))
+                   and (t == new or (t == ANY_VALUE and new is not None)) for f, t in self.pairs)
+
+    @property
+    def tokens(self) -> list[str]:
+        """The pattern's reference tokens (``*`` one token, ``**`` any number, globs within one)."""
+        return [t.replace("~1", "/").replace("~0", "~") for t in self.pattern.split("/")[1:]]
+
+
+def parse_transitions(text: str) -> list[TransitionRule]:
+    """The transition rules of an attributes file (lines whose second word is ``transitions``).
+
+    ValueError (with the line number) for a pattern that is not a JSON Pointer, a rule with
+    no transitions, or a transition without exactly one ``>``."""
+    rules: list[TransitionRule] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        parts = line.split()
+        if len(parts) < 2 or parts[1] != TRANSITIONS:
+            continue
+        pattern = parts[0]
+        if not pattern.startswith("/"):
+            raise ValueError(f"attributes line {number}: transition pattern {pattern!r} must be a JSON Pointer "
+                             "(start with '/')")
+        if len(parts) == 2:
+            raise ValueError(f"attributes line {number}: expected 'POINTER-PATTERN transitions FROM>TO ...'")
+        pairs: set[tuple[str | None, str | None]] = set()
+        for item in parts[2:]:
+            if item.count(">") != 1 or item == ">":
+                raise ValueError(f"attributes line {number}: transition {item!r} is not FROM>TO "
+                                 "(an empty side means absent: >idle, done>)")
+            left, right = item.split(">")
+            pairs.add((left or ABSENT, right or ABSENT))
+        rules.append(TransitionRule(pattern, frozenset(pairs), line))
+    return rules

@@ -79,6 +79,10 @@ def _register() -> None:
             cli.add_command(command)
     for command in apply_cmds.COMMANDS:
         cli.add_command(command)
+    from . import purge_cmds, schema_cmds
+
+    for command in purge_cmds.COMMANDS + schema_cmds.COMMANDS:
+        cli.add_command(command)
     from . import bundle_cmds, retention_cmds
 
     for command in retention_cmds.COMMANDS + bundle_cmds.COMMANDS:

@@ -24,6 +24,7 @@ from ..model.refnames import BRANCH_PREFIX, HEAD
 from ..store.base import ANY, SYMBOLIC_PREFIX, Store
 from ..store.locate import DIR_NAME
 from .revisions import resolve_revision
+from .rules import check_rules
 
 DEFAULT_BRANCH = "main"
 DEFAULT_WORKING_FILE = "state.json"
@@ -170,6 +171,7 @@ class RepositoryCore:
                     f"nothing to commit: the state equals {refnames.short_name(ref)}'s head "
                     "(allow_empty=True to commit anyway)"
                 )
+            check_rules(self, tx, ref, root, objects, parent_commits[0].root if parent_commits else None)
             generation = 1 + max((c.generation for c in parent_commits), default=0)
             commit, raw = encode_commit(
                 root, parents, generation, who, datetime.now(timezone.utc), message, metadata or {}

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from .fsck import FsckReport
     from .gc import GcReport
     from .merging import MergeOutcome
+    from .purge import PurgeReport
     from .remotes import FetchReport, TransferReport
     from .bundle import BundleReport
     from .retention import BranchExpiry, PruneReport
@@ -567,6 +568,37 @@ class Repository(RepositoryCore):
         from .fsck import fsck
 
         return fsck(self)
+
+    # ---------------------------------------------------------------- erasure and state rules
+    def purge(self, pointer: str, branches: list[str] | None = None, all: bool = False,
+              dry_run: bool = False) -> "PurgeReport":
+        """Erase the value at ``pointer`` from every commit of the chosen history (``branches``,
+        every ref with ``all``, else HEAD's branch): commits are rewritten, branches and tags
+        moved, the reflog entries reaching old commits expired and the old objects collected
+        (docs/erasure.md). PurgeError, nothing changed, if no commit there holds the pointer."""
+        from .purge import purge
+
+        return purge(self, pointer, branches, all, dry_run)
+
+    def set_schema(self, schema: Any, branch: str | None = None) -> None:
+        """Store a JSON Schema every later commit (on ``branch``, or on every branch) must satisfy
+        (docs/rules.md); InvalidRulesError if it is not a valid JSON Schema."""
+        from .rules import set_schema
+
+        set_schema(self, schema, branch)
+
+    def unset_schema(self, branch: str | None = None) -> None:
+        """Drop the stored schema of ``branch`` (None: the repository's)."""
+        from .rules import set_schema
+
+        set_schema(self, None, branch, remove=True)
+
+    def schema(self, branch: str | None = None, effective: bool = False) -> Any:
+        """The stored schema of ``branch`` (None: the repository's), or None; with ``effective``,
+        the schema commits on ``branch`` are checked against, wherever it comes from."""
+        from .rules import get_schema
+
+        return get_schema(self, branch, effective)
 
     # ---------------------------------------------------------------- retention and backups
     def branch_expiries(self) -> dict[str, "BranchExpiry"]:
