@@ -121,3 +121,11 @@ def test_a_refused_push_names_the_cli_option_and_the_api_argument(tmp_path):
     with Repository.open(str(tmp_path / "mine")) as repo:
         with pytest.raises(NotFastForwardError, match="force=True"):
             repo.push("origin", "main")
+
+
+def test_dash_c_runs_as_if_started_there(demo, tmp_path):
+    """As git -C: file arguments are relative to the -C directory too."""
+    (demo / "snap.json").write_text('{"from": "file"}')
+    run(tmp_path, "-C", "demo", "commit", "-f", "snap.json", "-m", "from -C")
+    assert run(demo, "cat", "HEAD", "--compact").out == '{"from":"file"}\n'
+    fails(tmp_path, 3, "-C", "nowhere", "status")

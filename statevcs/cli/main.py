@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..errors import StateVCSError
+from ..errors import NotARepositoryError, StateVCSError
 from .context import EXIT_ERROR, EXIT_USAGE, AppContext, safe
 
 #: git commands statevcs has no equivalent of under that name, and what to use instead.
@@ -55,6 +55,12 @@ def cli(ctx: click.Context, location: str) -> None:
       echo '{"agent": {"status": "idle"}}' > state.json
       statevcs commit -m "first state"
     """
+    if location != "." and "://" not in location and location != "memory:":
+        # As git -C: run as if started there, so every path argument is relative to it too.
+        if not os.path.isdir(location):
+            raise NotARepositoryError(f"{location}: no such directory")
+        os.chdir(location)
+        location = "."
     ctx.obj = AppContext(location)
     ctx.call_on_close(ctx.obj.close)
 
