@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 
+import blake3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from statevcs import Repository
 from statevcs.errors import CorruptObjectError, InvalidBundleError, ReadOnlyStoreError
@@ -167,8 +170,9 @@ def test_bundle_store_is_read_only_and_names_bad_files(tmp_path):
     version.write_bytes(MAGIC + b"\x00\x00\x00\x09" + b"x" * 40)
     with pytest.raises(InvalidBundleError, match="version 9"):
         read_bundle(str(version))
+    (tmp_path / "empty.svb").write_bytes(b"")
     with pytest.raises(InvalidBundleError, match="magic"):
-        read_bundle(str(tmp_path / "empty.svb")) if (tmp_path / "empty.svb").write_bytes(b"") is not None else None
+        read_bundle(str(tmp_path / "empty.svb"))
 
 
 def test_cli_bundle_flows(tmp_path):
@@ -217,3 +221,24 @@ def test_cli_thin_bundle(tmp_path):
     assert "thin: needs 1 commit(s)" in out
     assert "thin bundle" in fails(tmp_path, 3, "bundle", "verify", "thin.svb").err
     assert "present here" in run(src, "bundle", "verify", "../thin.svb").out
+
+
+_blobs = st.lists(st.binary(min_size=1, max_size=300), min_size=1, max_size=8, unique=True)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blobs=_blobs, position=st.integers(min_value=0), bit=st.integers(min_value=0, max_value=7))
+def test_format_round_trips_and_any_flipped_bit_is_refused(tmp_path, blobs, position, bit):
+    objects = {blake3.blake3(b).hexdigest(): b for b in blobs}
+    ids = list(objects)
+    refs = {"refs/heads/main": ids[0], "HEAD": "ref: refs/heads/main"}
+    path = str(tmp_path / "p.svb")
+    write_bundle(path, refs, ids[1:2], ids, objects.__getitem__)
+    contents = read_bundle(path)
+    assert (contents.refs, contents.objects, contents.prerequisites) == (refs, objects, tuple(ids[1:2]))
+    data = bytearray(open(path, "rb").read())
+    data[position % len(data)] ^= 1 << bit
+    with open(path, "wb") as f:
+        f.write(data)
+    with pytest.raises(InvalidBundleError):
+        read_bundle(path)
