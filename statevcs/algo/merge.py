@@ -24,10 +24,7 @@ from typing import Any, Mapping
 
 from ..errors import ConflictResolutionError
 from ..model.canonical import JSONValue, canonical_str, loads, validate
-from ..model.chunkdiff import array_windows, object_changes
-from ..model.chunkedit import array_splice, object_remove, object_set
-from ..model.chunkread import array_range
-from ..model.chunktree import ChunkedArray, ChunkedObject, chunk_params, plain_children
+from ..model.chunktree import ChunkedArray, ChunkedObject, plain_children
 from ..model.missing import MISSING
 from ..model.objects import Ref
 from ..model.pointer import format_pointer, parse_pointer
@@ -40,11 +37,10 @@ from ..model.tree import (
     graft,
     materialize,
     reachable_new,
-    settle_chunked,
     view,
-    write_child,
     write_tree,
 )
+from .chunkmerge import merge_chunked_arrays, merge_chunked_objects
 from .diff import diff_children, same_child
 from .diff3 import combine_region, diff3
 from .policies import POLICIES, PolicyRule, parse_attributes, parse_policies
@@ -190,7 +186,7 @@ def check_strategy(strategy: str) -> None:
 # ---------------------------------------------------------------- the merge
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_or_missing(a: Any, b: Any) -> bool:
     """Equal children (MISSING equals only MISSING); subtrees compare by id, values with types."""
     if a is MISSING or b is MISSING:
         return a is b
@@ -222,12 +218,12 @@ class Merger:
         return None
 
     def _merge(self, b: Any, o: Any, t: Any, path: list, conflicts: list[Conflict]) -> Any:
-        if _same(b, o):
+        if same_or_missing(b, o):
             return t
-        if _same(b, t):
+        if same_or_missing(b, t):
             return o
         policy = self._policy(path)
-        if policy != "counter" and _same(o, t):  # the same change on both sides (a counter adds both)
+        if policy != "counter" and same_or_missing(o, t):  # the same change on both sides (a counter adds both)
             return o
         if policy is not None:
             settled = self._apply_policy(policy, b, o, t, path, conflicts)
@@ -250,84 +246,13 @@ class Merger:
             return self._merge_arrays(plain_children(vb), plain_children(vo), plain_children(vt), path, conflicts)
         return self._conflict(b, o, t, path, conflicts)
 
-    def _place(self, value: Any) -> Any:
-        """A merged value as a child for a chunk entry (Ref to its new node, or inline)."""
-        placed, written = write_child(value)
-        self.objects.update(written)
-        return placed
-
     def _merge_chunked_objects(self, vb: ChunkedObject, vo: ChunkedObject, vt: ChunkedObject, path: list,
                                conflicts: list[Conflict]) -> Any:
-        """Theirs' key changes (merged with ours' where both changed a key) applied to ours' chunks."""
-        ours = {c.key: c for c in object_changes(self.source, vb.id, vo.id)}
-        root = vo.id
-        params = chunk_params()
-        for change in object_changes(self.source, vb.id, vt.id):
-            mine = ours.get(change.key)
-            if mine is None:
-                merged, present = change.new, change.old is not MISSING
-            else:
-                merged = self._merge(change.old, mine.new, change.new, path + [change.key], conflicts)
-                present = mine.new is not MISSING
-                if _same(merged, mine.new):
-                    continue
-            if merged is MISSING:
-                if present:
-                    root, chunks = object_remove(self.source, root, change.key, params)
-                    self.objects.update(chunks)
-            else:
-                root, chunks = object_set(self.source, root, change.key, self._place(merged), params)
-                self.objects.update(chunks)
-        return Ref(root) if root == vo.id else settle_chunked(self.source, root)
+        return merge_chunked_objects(self, vb, vo, vt, path, conflicts)
 
     def _merge_chunked_arrays(self, vb: ChunkedArray, vo: ChunkedArray, vt: ChunkedArray, path: list,
                               conflicts: list[Conflict]) -> Any:
-        """diff3 inside each region where a side differs from the base; ours elsewhere."""
-        source = self.source
-        windows = sorted([(w.a_start, w.a_start + len(w.a_items), 0, len(w.b_items) - len(w.a_items))
-                          for w in array_windows(source, vb.id, vo.id)]
-                         + [(w.a_start, w.a_start + len(w.a_items), 1, len(w.b_items) - len(w.a_items))
-                            for w in array_windows(source, vb.id, vt.id)])
-        groups: list[list] = []  # [base start, base end, ours delta, theirs delta, sides]
-        for start, end, side, delta in windows:
-            if groups and start <= groups[-1][1]:
-                group = groups[-1]
-                group[1] = max(group[1], end)
-            else:
-                group = [start, end, 0, 0, set()]
-                groups.append(group)
-            group[2 + side] += delta
-            group[4].add(side)
-        splices: list[tuple[int, int, list]] = []
-        regions: list[tuple[int, int, int, int]] = []
-        before = [0, 0]  # ours', theirs' length change before the current group
-        shift = 0  # the merged array's length change before the current group
-        for b0, b1, d_ours, d_theirs, sides in groups:
-            o0, t0 = b0 + before[0], b0 + before[1]
-            o1, t1 = b1 + before[0] + d_ours, b1 + before[1] + d_theirs
-            before[0] += d_ours
-            before[1] += d_theirs
-            if sides == {0}:
-                continue
-            if sides == {1}:
-                merged = array_range(source, vt.id, t0, t1)
-            else:
-                found: list[tuple[int, int, int, int]] = []
-                merged = self._merge_arrays(array_range(source, vb.id, b0, b1), array_range(source, vo.id, o0, o1),
-                                            array_range(source, vt.id, t0, t1), path, conflicts,
-                                            at=o0 + shift, offsets=(o0, t0), regions_out=found)
-                regions += found
-            splices.append((o0, o1, merged))
-            shift += len(merged) - (o1 - o0)
-        if regions:
-            conflicts.append(Conflict(format_pointer(path), self._plain(Ref(vb.id)), self._plain(Ref(vo.id)),
-                                      self._plain(Ref(vt.id)), ARRAY, tuple(regions)))
-        root = vo.id
-        params = chunk_params()
-        for o0, o1, merged in reversed(splices):  # from the end: earlier positions stay valid
-            root, chunks = array_splice(source, root, o0, o1 - o0, [self._place(x) for x in merged], params)
-            self.objects.update(chunks)
-        return Ref(root) if root == vo.id else settle_chunked(source, root)
+        return merge_chunked_arrays(self, vb, vo, vt, path, conflicts)
 
     def _merge_objects(self, vb: dict, vo: dict, vt: dict, path: list, conflicts: list[Conflict]) -> dict:
         out: dict[str, Any] = {}

@@ -63,7 +63,7 @@ class ChunkedObject(Mapping):
     """A chunked object as a read-only mapping of key -> Child; ``[key]``/``get``/``in`` read
     one path of chunks, ``len`` the root only; iterating reads every leaf chunk."""
 
-    __slots__ = ("source", "id", "node")
+    __slots__ = ("id", "node", "source")
 
     def __init__(self, source: RawSource, oid: str, node: ChunkNode) -> None:
         self.source = source
@@ -101,7 +101,7 @@ class ChunkedArray(Sequence):
     """A chunked array as a read-only sequence of Children; ``[i]`` reads one path of chunks,
     ``len`` the root only, a slice only the chunks it spans; iterating reads every leaf."""
 
-    __slots__ = ("source", "id", "node")
+    __slots__ = ("id", "node", "source")
 
     def __init__(self, source: RawSource, oid: str, node: ChunkNode) -> None:
         self.source = source

@@ -1,0 +1,112 @@
+"""Merging chunked containers through their chunk ids (used by merge.Merger).
+
+Objects: the key changes base->ours and base->theirs (model.chunkdiff.object_changes);
+theirs' changes, merged with ours' where both changed a key, are applied to ours' chunks
+(chunkedit), so only the chunks around changed keys are read and written. Arrays: the
+windows where each side differs from the base (array_windows) are grouped where they
+overlap or touch; a group changed on one side takes that side's items, a group changed
+on both runs the ordinary diff3 merge on just those items, and the results are spliced
+into ours' chunks. The result has the ids a write of the merged value from scratch gives.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..model.chunkdiff import array_windows, object_changes
+from ..model.chunkedit import array_splice, object_remove, object_set
+from ..model.chunkread import array_range
+from ..model.chunktree import ChunkedArray, ChunkedObject, chunk_params
+from ..model.missing import MISSING
+from ..model.objects import Ref
+from ..model.pointer import format_pointer
+from ..model.tree import settle_chunked, write_child
+
+if TYPE_CHECKING:
+    from .merge import Conflict, Merger
+
+
+def place(merger: Merger, value: Any) -> Any:
+    """A merged value as a child for a chunk entry (Ref to its new node, or inline)."""
+    placed, written = write_child(value)
+    merger.objects.update(written)
+    return placed
+
+
+def merge_chunked_objects(merger: Merger, vb: ChunkedObject, vo: ChunkedObject, vt: ChunkedObject, path: list,
+                          conflicts: list[Conflict]) -> Any:
+    """Theirs' key changes (merged with ours' where both changed a key) applied to ours' chunks."""
+    from .merge import same_or_missing  # merge imports this module
+
+    ours = {c.key: c for c in object_changes(merger.source, vb.id, vo.id)}
+    root = vo.id
+    params = chunk_params()
+    for change in object_changes(merger.source, vb.id, vt.id):
+        mine = ours.get(change.key)
+        if mine is None:
+            merged, present = change.new, change.old is not MISSING
+        else:
+            merged = merger._merge(change.old, mine.new, change.new, path + [change.key], conflicts)
+            present = mine.new is not MISSING
+            if same_or_missing(merged, mine.new):
+                continue
+        if merged is MISSING:
+            if present:
+                root, chunks = object_remove(merger.source, root, change.key, params)
+                merger.objects.update(chunks)
+        else:
+            root, chunks = object_set(merger.source, root, change.key, place(merger, merged), params)
+            merger.objects.update(chunks)
+    return Ref(root) if root == vo.id else settle_chunked(merger.source, root)
+
+def merge_chunked_arrays(merger: Merger, vb: ChunkedArray, vo: ChunkedArray, vt: ChunkedArray, path: list,
+                         conflicts: list[Conflict]) -> Any:
+    """diff3 inside each region where a side differs from the base; ours elsewhere."""
+    from .merge import ARRAY, Conflict  # merge imports this module
+
+    source = merger.source
+    windows = sorted([(w.a_start, w.a_start + len(w.a_items), 0, len(w.b_items) - len(w.a_items))
+                      for w in array_windows(source, vb.id, vo.id)]
+                     + [(w.a_start, w.a_start + len(w.a_items), 1, len(w.b_items) - len(w.a_items))
+                        for w in array_windows(source, vb.id, vt.id)])
+    groups: list[list] = []  # [base start, base end, ours delta, theirs delta, sides]
+    for start, end, side, delta in windows:
+        if groups and start <= groups[-1][1]:
+            group = groups[-1]
+            group[1] = max(group[1], end)
+        else:
+            group = [start, end, 0, 0, set()]
+            groups.append(group)
+        group[2 + side] += delta
+        group[4].add(side)
+    splices: list[tuple[int, int, list]] = []
+    regions: list[tuple[int, int, int, int]] = []
+    before = [0, 0]  # ours', theirs' length change before the current group
+    shift = 0  # the merged array's length change before the current group
+    for b0, b1, d_ours, d_theirs, sides in groups:
+        o0, t0 = b0 + before[0], b0 + before[1]
+        o1, t1 = b1 + before[0] + d_ours, b1 + before[1] + d_theirs
+        before[0] += d_ours
+        before[1] += d_theirs
+        if sides == {0}:
+            continue
+        if sides == {1}:
+            merged = array_range(source, vt.id, t0, t1)
+        else:
+            found: list[tuple[int, int, int, int]] = []
+            merged = merger._merge_arrays(array_range(source, vb.id, b0, b1), array_range(source, vo.id, o0, o1),
+                                        array_range(source, vt.id, t0, t1), path, conflicts,
+                                        at=o0 + shift, offsets=(o0, t0), regions_out=found)
+            regions += found
+        splices.append((o0, o1, merged))
+        shift += len(merged) - (o1 - o0)
+    if regions:
+        conflicts.append(Conflict(format_pointer(path), merger._plain(Ref(vb.id)), merger._plain(Ref(vo.id)),
+                                  merger._plain(Ref(vt.id)), ARRAY, tuple(regions)))
+    root = vo.id
+    params = chunk_params()
+    for o0, o1, merged in reversed(splices):  # from the end: earlier positions stay valid
+        root, chunks = array_splice(source, root, o0, o1 - o0, [place(merger, x) for x in merged], params)
+        merger.objects.update(chunks)
+    return Ref(root) if root == vo.id else settle_chunked(source, root)
+
