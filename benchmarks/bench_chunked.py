@@ -1,4 +1,5 @@
-"""Chunked containers (statevcs.model.chunked*), measured on their own (not yet wired into commits).
+"""Chunked containers (statevcs.model.chunked*), measured on their own, below the tree writer
+(benchmarks/bench_scale.py measures them through a repository).
 
     python benchmarks/bench_chunked.py [--quick]
 
