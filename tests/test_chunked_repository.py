@@ -285,3 +285,32 @@ print(sv("diff", "HEAD~1", "HEAD", "--format", "patch"))
     repo = Repository.open(str(work))
     assert set(CHUNK_KINDS) & kinds(repo)
     assert repo.get("HEAD", "/log/100") == "changed"
+
+
+# ---------------------------------------------------------------- damaged chunk nodes
+
+
+def _chunked_sample() -> dict[str, bytes]:
+    with use_chunk_params(SMALL_CHUNKS):
+        _, objects = write_tree({"l": [f"item {i}" for i in range(60)], "m": {f"k{i}": [i] * 3 for i in range(60)}})
+    return objects
+
+
+@pytest.mark.parametrize("cut", [0, 5, 17, 40, -3, -1])
+def test_damaged_chunk_bytes_raise_only_statevcs_errors(cut):
+    from statevcs.errors import StateVCSError
+    from statevcs.model.objects import child_ids, decode_node, object_id
+    from statevcs.model.tree import ObjectsSource
+
+    objects = _chunked_sample()
+    chunks = [raw for raw in objects.values() if split_kind(raw)[0] in CHUNK_KINDS]
+    assert {split_kind(raw)[0] for raw in chunks} == set(CHUNK_KINDS)
+    for raw in chunks:
+        for bad in (raw[:cut], raw[:cut] + b"x" + raw[cut + 1:], raw.replace(b'"h":', b'"h":9')):
+            oid = object_id(bad)
+            for read in (decode_node, lambda o, r: child_ids(r, o),
+                         lambda o, r: read_tree(ObjectsSource({**objects, o: r}), o)):
+                try:
+                    read(oid, bad)
+                except StateVCSError:
+                    pass

@@ -1,5 +1,8 @@
 """Cached reads of objects from a store: verified raw bytes, decoded nodes and commits.
 
+Decoded nodes include the chunk nodes of big containers (``chunked.ChunkNode``): chunk
+readers (chunkread.py) go through ``node()``, so a path read twice decodes once.
+
 The caches are bounded by bytes, not entries: a few huge objects cannot fill memory
 where thousands of small ones fit. Least recently used entries go first; a hit makes an
 entry the most recent again.
