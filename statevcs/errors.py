@@ -237,3 +237,19 @@ class InvalidRulesError(StateVCSError, ValueError):
 class PurgeError(StateVCSError):
     """``purge`` cannot erase that pointer: it is in no commit of the chosen history, it names
     the whole state, or the repository is in the middle of a merge. Nothing was changed."""
+
+
+class KeyRequiredError(StateVCSError):
+    """The repository is encrypted and no key was given (``key=``, ``STATEVCS_KEY``,
+    ``STATEVCS_KEY_FILE`` or ``key_file`` in its config); nothing was read or written
+    (docs/encryption.md)."""
+
+
+class WrongKeyError(StateVCSError):
+    """The key given does not open this repository (its key check value differs), or a key
+    was given for a repository that is not encrypted; nothing was read or written."""
+
+
+class InvalidKeyError(StateVCSError, ValueError):
+    """A key is not 32 bytes written as 64 hex digits or base64, a key file cannot be read,
+    or the ``cryptography`` package that encryption needs is missing."""
