@@ -93,6 +93,10 @@ def _register() -> None:
 
     for command in retention_cmds.COMMANDS + bundle_cmds.COMMANDS:
         cli.add_command(command)
+    from . import key_cmds
+
+    for command in key_cmds.COMMANDS:
+        cli.add_command(command)
 
 
 _register()

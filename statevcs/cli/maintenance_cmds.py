@@ -16,26 +16,48 @@ from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, safe
 @click.option("--working-file", default=DEFAULT_WORKING_FILE, show_default=True,
               help="Name of the working state file.")
 @click.option("-b", "--initial-branch", default=DEFAULT_BRANCH, show_default=True, help="Name of the first branch.")
+@click.option("--encrypt", is_flag=True, help="Encrypt objects and refs at rest (key: --key-file or STATEVCS_KEY).")
+@click.option("--key-file", type=click.Path(dir_okay=False), default=None,
+              help="File holding the key (statevcs keygen makes one); recorded in the repository's config.")
 @pass_app
-def init(app: AppContext, directory: str, working_file: str, initial_branch: str) -> None:
+def init(app: AppContext, directory: str, working_file: str, initial_branch: str, encrypt: bool,
+         key_file: str | None) -> None:
     """Create a repository in DIRECTORY (made if needed) with an empty working state file,
-    or at a store URL (postgresql://HOST/DB?repo=NAME).
+    or at a store URL (postgresql://HOST/DB?repo=NAME). With --encrypt, everything stored is
+    encrypted (docs/encryption.md); later commands find the key in the file recorded by
+    --key-file, or in STATEVCS_KEY / STATEVCS_KEY_FILE.
 
     \b
     Example:
       statevcs init demo && cd demo
       statevcs init "postgresql://db.internal/statevcs?repo=team-a"
+      statevcs keygen > ~/.statevcs-key && statevcs init --encrypt --key-file ~/.statevcs-key vault
     """
     from ..store.locate import is_url
 
+    key = None
+    if key_file is not None:
+        if not encrypt:
+            raise click.UsageError("--key-file goes with --encrypt")
+        key_file = os.path.join(app.location, os.path.expanduser(key_file))
+    elif encrypt:
+        from ..errors import KeyRequiredError
+        from ..store.keys import key_from_environment
+
+        key = key_from_environment()
+        if key is None:
+            raise KeyRequiredError("--encrypt needs a key: make one with 'statevcs keygen > KEYFILE', then pass "
+                                   "--key-file KEYFILE (or set STATEVCS_KEY)")
     if is_url(directory):
-        Repository.init(directory, initial_branch=initial_branch).close()
-        click.echo(f"Initialized empty statevcs repository at {safe(directory)}")
+        Repository.init(directory, initial_branch=initial_branch, key=key, key_file=key_file).close()
+        click.echo(f"Initialized empty {'encrypted ' if encrypt else ''}statevcs repository at {safe(directory)}")
         return
     path = directory if os.path.isabs(directory) else os.path.join(app.location, directory)
-    repo = Repository.init(path, working_file=working_file, initial_branch=initial_branch)
+    repo = Repository.init(path, working_file=working_file, initial_branch=initial_branch, key=key,
+                           key_file=key_file)
     repo.close()
-    click.echo(f"Initialized empty statevcs repository in {safe(os.path.join(repo.workdir or path, '.statevcs'))}")
+    click.echo(f"Initialized empty {'encrypted ' if encrypt else ''}statevcs repository in "
+               f"{safe(os.path.join(repo.workdir or path, '.statevcs'))}")
 
 
 def _age(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

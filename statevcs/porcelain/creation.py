@@ -43,13 +43,13 @@ def check_complete(meta_dir: str) -> None:
 
 @contextlib.contextmanager
 def creating(cls: Any, path: str, working_file: str, initial_branch: str, author: str | None,
-             initial_state: bool = True) -> Iterator["Repository"]:
+             initial_state: bool = True, key: str | bytes | None = None) -> Iterator["Repository"]:
     """Yield a new repository for ``path`` whose ``.statevcs`` is still under a temporary name;
     on a clean exit it is closed and renamed into place (open it again to use it), on any
     error everything made is removed.
 
     With ``initial_state`` a missing working file is created as ``{}`` (init); a clone
-    writes its own before the rename."""
+    writes its own before the rename. With ``key`` the repository is encrypted (docs/encryption.md)."""
     refnames.check_branch_name(initial_branch)
     workdir = os.path.abspath(path)
     meta = os.path.join(workdir, DIR_NAME)
@@ -70,7 +70,7 @@ def creating(cls: Any, path: str, working_file: str, initial_branch: str, author
         with open(os.path.join(temp, CONFIG_NAME), "w", encoding="utf-8") as f:
             json.dump({"format": 2, "working_file": working_file}, f, indent=2)  # docs/storage-format.md
             f.write("\n")
-        store = open_store(temp, create=True)
+        store = open_store(temp, create=True, key=key)
         repo = cls(store, workdir, author, meta_dir=temp)
         store.update_ref(HEAD, SYMBOLIC_PREFIX + BRANCH_PREFIX + initial_branch, None, repo.author, "init")
         state_dir = os.path.dirname(state_path)

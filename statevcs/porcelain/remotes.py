@@ -271,18 +271,32 @@ def resolve_remote(repo: "Repository", name_or_url: str) -> tuple[str, str]:
     raise RemoteNotFoundError(f"no remote named {name_or_url!r} (statevcs remote add {name_or_url} URL)")
 
 
-def open_remote(location: str) -> "Repository":
-    """The repository at exactly ``location`` (a store URL or a directory): never a parent."""
+def open_remote(location: str, key: str | bytes | None = None) -> "Repository":
+    """The repository at exactly ``location`` (a store URL or a directory): never a parent.
+
+    An encrypted remote is opened with ``key``, else the ``key_file`` in its own config,
+    else ``STATEVCS_KEY`` / ``STATEVCS_KEY_FILE`` (docs/encryption.md). Objects travel as
+    plain ids and bytes through the API, so each side seals them with its own key."""
     from .repo import Repository
 
     if is_url(location):
-        return Repository.open(location)
+        return Repository.open(location, key=key)
     if os.path.isfile(location):  # a bundle file, read-only (store/bundle.py)
         from ..store.bundle import BundleStore
 
         return Repository(BundleStore(location), None)
     workdir = repository_dir_exactly(location)
-    return Repository(open_store(os.path.join(workdir, DIR_NAME)), workdir)
+    return Repository(open_store(os.path.join(workdir, DIR_NAME), key=key), workdir)
+
+
+def remote_key(repo: "Repository", name: str) -> bytes | None:
+    """The key of remote ``name`` from the ``remote_key_files`` of this repository's config, or None."""
+    path = repo.config().get("remote_key_files", {}).get(name) if name else None
+    if not path:
+        return None
+    from ..store.keys import read_key_file
+
+    return read_key_file(path)
 
 
 def check_remote_location(location: str) -> None:
@@ -309,7 +323,7 @@ def _checked_refs(refs: dict[str, str]) -> dict[str, str]:
 def fetch(repo: "Repository", remote: str, progress: Progress | None = None) -> FetchReport:
     """Copy the remote's branches and tags; move ``refs/remotes/NAME/*`` to its branches."""
     name, location = resolve_remote(repo, remote)
-    other = open_remote(location)
+    other = open_remote(location, remote_key(repo, name))
     try:
         heads = _checked_refs(other.store.list_refs(BRANCH_PREFIX))
         tags = _checked_refs(other.store.list_refs(TAG_PREFIX))
@@ -352,7 +366,7 @@ def push(repo: "Repository", remote: str, branch: str, force: bool = False,
     tip = repo.store.read_ref(ref)
     if tip is None:
         raise RevisionNotFoundError(f"no branch named {branch!r} to push")
-    other = open_remote(location)
+    other = open_remote(location, remote_key(repo, name))
     try:
         theirs = other.store.read_ref(ref)
         if theirs == tip:
@@ -452,12 +466,14 @@ def check_clone_target(target: str) -> None:
         raise RepositoryExistsError(f"destination {target} already exists and is not a directory")
 
 
-def clone(cls: Any, source: str, target: str, progress: Any = None, author: str | None = None) -> "Repository":
+def clone(cls: Any, source: str, target: str, progress: Any = None, author: str | None = None,
+          key: str | bytes | None = None) -> "Repository":
     """A new repository at ``target`` (directory or URL) with ``source``'s history; the
     remote is named ``origin`` and its HEAD branch is checked out.
 
     ``target`` must be absent or an empty directory (or an empty store). Everything is
-    checked before the branch is set; if the clone fails, the directory it made is removed."""
+    checked before the branch is set; if the clone fails, the directory it made is removed.
+    With ``key`` the new repository is encrypted with it (docs/encryption.md)."""
     from .core import DEFAULT_BRANCH
 
     check_clone_target(target)
@@ -473,10 +489,10 @@ def clone(cls: Any, source: str, target: str, progress: Any = None, author: str 
         from .core import DEFAULT_WORKING_FILE
         from .creation import creating
 
-        with creating(cls, target, DEFAULT_WORKING_FILE, branch, author) as building:
+        with creating(cls, target, DEFAULT_WORKING_FILE, branch, author, key=key) as building:
             _clone_into(building, source, branch, progress)
-        return cls.open(target, author)
-    repo = cls.init(target, initial_branch=branch, author=author)  # a store URL
+        return cls.open(target, author, key=key)
+    repo = cls.init(target, initial_branch=branch, author=author, key=key)  # a store URL
     try:
         _clone_into(repo, source, branch, progress)
         return repo

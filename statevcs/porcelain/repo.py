@@ -72,33 +72,45 @@ class Repository(RepositoryCore):
         working_file: str = DEFAULT_WORKING_FILE,
         initial_branch: str = DEFAULT_BRANCH,
         author: str | None = None,
+        key: str | bytes | None = None,
+        key_file: str | None = None,
     ) -> "Repository":
         """Create a repository at ``path`` (a directory, made if needed), or at a store URL.
 
-        A directory repository appears whole or not at all (built aside, renamed last)."""
+        A directory repository appears whole or not at all (built aside, renamed last).
+        With ``key`` (32 bytes, hex or base64) or ``key_file`` it is encrypted at rest
+        (docs/encryption.md); ``key_file`` is also recorded in its config for later opens."""
         refnames.check_branch_name(initial_branch)
+        if key_file is not None:
+            from ..store.keys import read_key_file
+
+            key = read_key_file(key_file)
         if is_url(path):
-            store = open_store(path, create=True)
+            store = open_store(path, create=True, key=key)
             repo = cls(store, None, author)
             if store.read_ref(HEAD) is None:
                 store.update_ref(HEAD, SYMBOLIC_PREFIX + BRANCH_PREFIX + initial_branch, None, repo.author, "init")
             return repo
         from .creation import creating
 
-        with creating(cls, path, working_file, initial_branch, author):
-            pass
-        return cls.open(path, author)
+        with creating(cls, path, working_file, initial_branch, author, key=key) as building:
+            if key_file is not None:
+                building._save_config({**building.config(), "key_file": os.path.abspath(key_file)})
+        return cls.open(path, author, key=key)
 
     @classmethod
-    def open(cls, path: str = ".", author: str | None = None) -> "Repository":
-        """Open the repository at or above ``path`` (as git finds .git), or at a store URL."""
+    def open(cls, path: str = ".", author: str | None = None, key: str | bytes | None = None) -> "Repository":
+        """Open the repository at or above ``path`` (as git finds .git), or at a store URL.
+
+        An encrypted repository needs its key: ``key``, the ``key_file`` in its config, or
+        ``STATEVCS_KEY`` / ``STATEVCS_KEY_FILE`` (KeyRequiredError, WrongKeyError otherwise)."""
         if is_url(path):
-            return cls(open_store(path), None, author)
+            return cls(open_store(path, key=key), None, author)
         from .creation import check_complete
 
         workdir = find_repository_dir(path)
         check_complete(os.path.join(workdir, DIR_NAME))
-        return cls(open_store(os.path.join(workdir, DIR_NAME)), workdir, author)
+        return cls(open_store(os.path.join(workdir, DIR_NAME), key=key), workdir, author)
 
     @classmethod
     def memory(cls, author: str | None = None) -> "Repository":
@@ -202,8 +214,9 @@ class Repository(RepositoryCore):
         """Remote name -> URL or path."""
         return dict(self.config().get("remotes", {}))
 
-    def add_remote(self, name: str, location: str) -> None:
-        """Name another repository (a directory or a store URL) for fetch, push and pull."""
+    def add_remote(self, name: str, location: str, key_file: str | None = None) -> None:
+        """Name another repository (a directory or a store URL) for fetch, push and pull;
+        ``key_file`` holds the key of an encrypted remote (docs/encryption.md)."""
         refnames.check_name(name, "remote name")
         if "/" in name:
             raise InvalidRefNameError(f"invalid remote name {name!r}: must not contain '/'")
@@ -212,6 +225,8 @@ class Repository(RepositoryCore):
         if name in remotes:
             raise RefExistsError(f"a remote named {name!r} already exists ({remotes[name]})")
         remotes[name] = location if is_url(location) else os.path.abspath(location)
+        if key_file is not None:
+            config.setdefault("remote_key_files", {})[name] = os.path.abspath(key_file)
         self._save_config(config)
 
     def remove_remote(self, name: str) -> None:
@@ -247,12 +262,15 @@ class Repository(RepositoryCore):
         return pull(self, remote, branch, strategy, progress, **merge_options)
 
     @classmethod
-    def clone(cls, source: str, target: str, progress: Any = None, author: str | None = None) -> "Repository":
+    def clone(cls, source: str, target: str, progress: Any = None, author: str | None = None,
+              key: str | bytes | None = None) -> "Repository":
         """A new repository at ``target`` (directory or URL) with ``source``'s history; the
-        remote is named ``origin`` and its HEAD branch is checked out."""
+        remote is named ``origin`` and its HEAD branch is checked out. With ``key`` the new
+        repository is encrypted; an encrypted source is opened with the ``key_file`` in its
+        config or ``STATEVCS_KEY`` (docs/encryption.md)."""
         from .remotes import clone
 
-        return clone(cls, source, target, progress, author)
+        return clone(cls, source, target, progress, author, key=key)
 
     # ---------------------------------------------------------------- HEAD and refs
     @property

@@ -81,6 +81,41 @@ def key_from_environment() -> bytes | None:
     return read_key_file(path) if path else None
 
 
+def configured_key_file(meta_dir: str) -> str | None:
+    """The ``key_file`` named in ``META_DIR/config.json`` (relative: to the work directory), or None."""
+    import json
+
+    try:
+        with open(os.path.join(meta_dir, "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+    except (OSError, ValueError):
+        return None
+    name = config.get("key_file") if isinstance(config, dict) else None
+    if not isinstance(name, str) or not name:
+        return None
+    return os.path.join(os.path.dirname(os.path.abspath(meta_dir)), os.path.expanduser(name))
+
+
+def resolve_key(explicit: str | bytes | None, meta_dir: str | None = None) -> bytes | None:
+    """The key to open a repository with: ``explicit``, else the repository's configured
+    ``key_file``, else the environment (``STATEVCS_KEY``, ``STATEVCS_KEY_FILE``), else None.
+
+    The repository's own key file comes before the environment so that one process can
+    talk to two encrypted repositories with different keys (a fetch between them)."""
+    if explicit is not None:
+        return parse_key(explicit)
+    path = configured_key_file(meta_dir) if meta_dir else None
+    if path is not None:
+        try:
+            return read_key_file(path)
+        except InvalidKeyError as exc:
+            found = key_from_environment()
+            if found is None:
+                raise InvalidKeyError(f"{exc} (named by key_file in {meta_dir}/config.json)") from None
+            return found
+    return key_from_environment()
+
+
 def derive(master: bytes, purpose: str) -> bytes:
     """A 32-byte subkey for one ``purpose``, independent of every other purpose's."""
     return blake3.blake3(master, derive_key_context=_CONTEXT + purpose).digest()
@@ -106,5 +141,5 @@ class KeySet:
         return blake3.blake3(bytes.fromhex(oid), key=self.ids).hexdigest()
 
 
-__all__ = ["ENV_KEY", "ENV_KEY_FILE", "KeySet", "derive", "generate_key", "key_from_environment",
-           "parse_key", "read_key_file"]
+__all__ = ["ENV_KEY", "ENV_KEY_FILE", "KeySet", "configured_key_file", "derive", "generate_key",
+           "key_from_environment", "parse_key", "read_key_file", "resolve_key"]

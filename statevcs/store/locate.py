@@ -16,8 +16,35 @@ def is_url(location: str) -> bool:
     return "://" in location or location == "memory:"
 
 
-def open_store(location: str, create: bool = False) -> Store:
-    """The store for a URL, or for the ``.statevcs`` directory ``location``."""
+def open_store(location: str, create: bool = False, key: str | bytes | None = None) -> Store:
+    """The store for a URL, or for the ``.statevcs`` directory ``location``.
+
+    An encrypted repository comes back behind an EncryptedStore, its key taken from ``key``,
+    the ``key_file`` in its config, or ``STATEVCS_KEY`` / ``STATEVCS_KEY_FILE``
+    (KeyRequiredError / WrongKeyError otherwise). ``create`` with a ``key`` makes a new
+    repository encrypted; ``key`` for a plain repository that exists is a WrongKeyError."""
+    inner = _open_plain(location, create)
+    try:
+        from .encrypted import is_encrypted, open_encrypted
+
+        if create and key is not None:
+            return open_encrypted(inner, key, create=True)
+        if not is_encrypted(inner):
+            if key is not None:
+                from ..errors import WrongKeyError
+
+                raise WrongKeyError(f"{location} is not encrypted: open it without a key")
+            return inner
+        from .keys import resolve_key
+
+        meta_dir = None if is_url(location) else location
+        return open_encrypted(inner, resolve_key(key, meta_dir))
+    except BaseException:
+        inner.close()
+        raise
+
+
+def _open_plain(location: str, create: bool) -> Store:
     if location == "memory:":
         return MemoryStore()
     if location.startswith(("postgresql://", "postgres://")):
