@@ -338,6 +338,8 @@ def wipe_free_space(store: Any) -> None:
     and VACUUMs; PostgreSQL rewrites the objects and reflog tables (``VACUUM FULL``)."""
     from ..store.sqlite import SQLiteStore
 
+    while hasattr(store, "inner"):  # a wrapping store (encryption at rest): wipe the files below it
+        store = store.inner
     if isinstance(store, SQLiteStore):
         conn = store._conn()
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
