@@ -166,8 +166,18 @@ class EncryptedStore(Store):
             yield from self._plain_ids(batch)
 
     def _plain_ids(self, rows: list[str]) -> Iterator[str]:
-        for row, sealed in self.inner.get_many(rows).items():  # a row deleted meanwhile is skipped
-            yield self._open_row(row, sealed)[0]
+        try:
+            found = self.inner.get_many(rows)  # a row deleted meanwhile is skipped
+        except CorruptObjectError:  # one damaged row: read the batch row by row
+            found = {}
+            for row in rows:
+                with contextlib.suppress(CorruptObjectError, ObjectNotFoundError):
+                    found[row] = self.inner.get(row)
+        for row, sealed in found.items():
+            with contextlib.suppress(CorruptObjectError):
+                # A damaged row cannot say which object it held, so it is left out here;
+                # reading that object (fsck follows every ref) raises CorruptObjectError.
+                yield self._open_row(row, sealed)[0]
 
     def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
         """Short-id lookup: a scan of every object (row keys say nothing about plain ids)."""
