@@ -9,12 +9,19 @@ ids, diffs or merges. Object ids are blake3 (256-bit, hex) of ``kind + b" " + by
 
 from __future__ import annotations
 
+import gc
 import json
 import math
+import sys
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 import blake3
+
+try:  # a C-speed encoder, used only where its bytes are proved equal to the canonical form
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; stay correct without it
+    orjson = None  # type: ignore[assignment]
 
 from ..errors import InvalidStateError
 from ..limits import DEFAULT_MAX_DEPTH, max_depth
@@ -58,9 +65,15 @@ def validate(value: JSONValue) -> None:
     Accepts dict (str keys), list, str, int, float, bool and None, and their subclasses
     (``str`` enums, ``OrderedDict``); refuses NaN and infinities, non-str keys, tuples,
     bytes, sets, datetimes and every other type, cycles, and nesting past ``MAX_DEPTH``.
+
+    A value of exact plain types is accepted by C-speed passes (``_plainly_valid``); any
+    doubt runs the walk below, which names the pointer of what is wrong.
     """
+    limit = max_depth()
+    if _plainly_valid(value, limit):
+        return
     try:
-        _check(value, 0, set(), max_depth())
+        _check(value, 0, set(), limit)
     except _Invalid as exc:
         pointer = "".join("/" + escape_token(t) for t in reversed(exc.tokens))
         raise InvalidStateError(exc.message, pointer) from None
@@ -115,6 +128,50 @@ def _check(item: Any, depth: int, active: set[int], limit: int) -> None:
 
 _STR = frozenset((str,))
 _PLAIN_SCALARS = frozenset((str, int, float, bool, type(None)))
+_EXACT_JSON = frozenset((dict, list, str, int, float, bool, type(None)))
+_CONTAINERS = frozenset((dict, list))
+_MAX_FLOAT = sys.float_info.max
+
+
+def _referents_count_keys() -> bool:
+    """Whether gc.get_referents shows the keys of a dict with a non-str key and only the
+    values of a dict of str keys (CPython's dict traversal): the key check below needs it."""
+    return len(gc.get_referents({1: None})) == 2 and len(gc.get_referents({"a": None})) == 1
+
+
+def _plainly_valid(value: JSONValue, limit: int) -> bool:
+    """True only if ``value`` is valid JSON made of exact dict/list/str/int/float/bool/None
+    nesting at most ``limit`` deep; False means "not shown", never "invalid".
+
+    Level by level, gc.get_referents lists the children of every container at C speed: every
+    child must be of an exact JSON type and every float finite; a dict whose keys are not
+    all exact str shows its keys too, so the children's count exceeds the containers'
+    lengths; a container twice in one level (a cycle, or shared) is left to the walk."""
+    if not _FAST_CHECKS:
+        return False
+    t = type(value)
+    if t not in _CONTAINERS:
+        return t in _EXACT_JSON and (t is not float or -_MAX_FLOAT <= value <= _MAX_FLOAT)
+    level = [value]
+    get_referents = gc.get_referents
+    for _ in range(limit):
+        if len(set(map(id, level))) != len(level):
+            return False
+        children = get_referents(*level)
+        if len(children) != sum(map(len, level)):
+            return False
+        types = set(map(type, children))
+        if not types <= _EXACT_JSON:
+            return False
+        if float in types and any(type(x) is float and not -_MAX_FLOAT <= x <= _MAX_FLOAT for x in children):
+            return False
+        if dict not in types and list not in types:
+            return True
+        level = [x for x in children if type(x) is dict or type(x) is list]
+    return False  # deeper than the limit: the walk says where
+
+
+_FAST_CHECKS = _referents_count_keys()
 
 
 def _refuse(o: Any) -> Any:
@@ -134,6 +191,53 @@ def canonical_str(value: JSONValue) -> str:
     if _c_encode is not None:
         return "".join(_c_encode(value, 0))
     return _encoder.encode(value)
+
+
+def fast_canonical_str(value: JSONValue) -> str:
+    """``canonical_str`` of a validated value, through orjson where its text is the same.
+
+    orjson writes sorted keys, strings and integers exactly as the canonical form does (an
+    integer past 64 bits makes it raise: then the json encoder runs) and floats as Python's
+    shortest ``repr`` except below 1e-4 (``1e-7`` for ``1e-07``, ``0.00001`` for ``1e-05``):
+    any output holding ``e-`` or ``0.0000`` (maybe only inside a string) is encoded again
+    by the json encoder. ``_orjson_agrees`` checks these claims once per process against
+    the installed orjson; tests/test_canonical_fast.py checks them on generated values."""
+    if _ORJSON:
+        try:
+            out = _orjson_dumps(value, default=_refuse, option=_ORJSON_OPTIONS)
+        except TypeError:  # a Ref (caller's concern), a big integer, a lone surrogate
+            return canonical_str(value)
+        text = out.decode()  # before the guard: str searches are cheaper than bytes'
+        if "e-" not in text and "0.0000" not in text:
+            return text
+    return canonical_str(value)
+
+
+def _orjson_agrees() -> bool:
+    """Whether the installed orjson spells every probe as canonical_str does (or as the
+    fast path's guard catches): otherwise fast_canonical_str never uses it."""
+    if orjson is None:
+        return False
+    probes: list[Any] = [
+        0.0, -0.0, 0.1, 1.5, -2.5, 1e-4, 1.5e-4, 1e-5, 7.03e-05, 1e-7, 1e-10, 5e-324, 123456789.123,
+        1e15, 1e16, 1e17, 1e21, 1e22, 1.5e300, 1.7976931348623157e308, 2.0**63, 9007199254740993.0,
+        0, -1, 2**53 + 1, 2**63 - 1, -(2**63), 2**64 - 1, True, False, None, "", "/", "\u2028\u2029",
+        "\"\\\b\f\n\r\t", "".join(map(chr, range(0x20))), "".join(map(chr, range(0x7F, 0xA1))),
+        "\u00e9\uffff\U0001f600", {"\uffff": 1, "\U00010000": 2, "a": [], "": {}, "b": {"d": 1, "c": 2}},
+    ]
+    for probe in probes:
+        out = orjson.dumps(probe, option=orjson.OPT_SORT_KEYS)
+        if b"e-" in out or b"0.0000" in out:
+            continue
+        if out != canonical_str(probe).encode("utf-8"):
+            return False
+    return True
+
+
+_ORJSON = _orjson_agrees()
+if _ORJSON:
+    _orjson_dumps = orjson.dumps
+    _ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 def canonical_bytes(value: JSONValue) -> bytes:

@@ -284,9 +284,27 @@ def build_tokens(container: str, entries: Sequence[Any], tokens: Sequence[str],
     caller then writes a flat node)."""
     builder = ChunkBuilder(container, params)
     leaves = builder.level(0)
-    add = leaves.add_leaf
-    for entry, token in zip(entries, tokens):
-        add(entry, token)
+    # ends_chunk at height 0, inlined: this loop runs once per entry of every big container.
+    array = container == ARRAY
+    key = level_key(0)
+    low, span, high = params.min_weight, params.span, params.max_weight
+    hasher, from_bytes = blake3.blake3, int.from_bytes
+    start = weight = 0
+    for end, token in enumerate(tokens, 1):
+        if array:
+            identity = token
+            w = len(token)
+        else:
+            identity = entries[end - 1][0]
+            w = len(identity) + len(token)
+        weight += w
+        if end - start >= 2 and (weight >= high or (
+                weight >= low and from_bytes(hasher(identity.encode("utf-8"), key=key).digest(8), "big") * span
+                < w << 64)):
+            leaves.pending, leaves.tokens = list(entries[start:end]), list(tokens[start:end])
+            leaves.cut()
+            start, weight = end, 0
+    leaves.pending, leaves.tokens, leaves.weight = list(entries[start:]), list(tokens[start:]), weight
     if leaves.emitted == 0 or (leaves.emitted == 1 and not leaves.pending):
         return None
     leaves.flush()

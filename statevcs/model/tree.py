@@ -20,7 +20,7 @@ from typing import Any, Iterator, Protocol
 
 from ..errors import InvalidStateError, LimitExceededError, NonCanonicalObjectError, PathNotFoundError
 from ..limits import ENV_MAX_DEPTH, ENV_MAX_OBJECT_BYTES, max_depth, max_object_bytes
-from .canonical import canonical_str, loads, parse_canonical, surrogate_error
+from .canonical import canonical_str, fast_canonical_str, loads, parse_canonical, surrogate_error
 from .chunked import ARRAY as CHUNKED_ARRAY
 from .chunked import OBJECT as CHUNKED_OBJECT
 from .chunked import ChunkNode, build_tokens
@@ -114,7 +114,7 @@ class _Writer:
         if isinstance(v, (dict, list)) and len(v) <= _TRY_WHOLE:
             # Few entries: one C-speed encoding usually shows it is small enough to inline.
             try:
-                text = canonical_str(v)
+                text = fast_canonical_str(v)
             except TypeError:  # holds a Ref: it is a node
                 text = None
             if text is not None and len(text) <= INLINE_LIMIT:
