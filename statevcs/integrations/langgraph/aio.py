@@ -24,13 +24,17 @@ class AsyncStateVCSSaver(StateVCSSaver):
     @classmethod
     @contextlib.asynccontextmanager
     async def from_conn_string(cls, conn_string: str, *,  # type: ignore[override]
-                               serde: SerializerProtocol | None = None) -> AsyncIterator["AsyncStateVCSSaver"]:
+                               serde: SerializerProtocol | None = None) -> AsyncIterator[AsyncStateVCSSaver]:
         """``async with AsyncStateVCSSaver.from_conn_string(path_or_url) as saver``: opened
         (or created) like ``StateVCSSaver.from_conn_string``, closed on exit."""
         repo = await asyncio.to_thread(open_or_create, conn_string)
+        saver = None
         try:
-            yield cls(repo, serde=serde)
+            saver = cls(repo, serde=serde)
+            yield saver
         finally:
+            if saver is not None:
+                await asyncio.to_thread(saver.close)
             await asyncio.to_thread(repo.close)
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:

@@ -61,13 +61,47 @@ def decode_value(value: Any, serde: SerializerProtocol) -> Any:
 
 
 def _load_message(form: dict[str, Any]) -> Any:
-    """A message class from its LangChain JSON form, allowing message classes only."""
+    """A message class from its LangChain JSON form, allowing message classes only.
+
+    A form whose kwargs hold no nested LangChain form (nothing for ``load`` to revive
+    inside) goes straight to LangChain's reviver, which is what ``load`` ends with: the
+    same classes and checks, without ``load``'s per-call set-up and beta warning."""
+    reviver = _reviver()
+    if reviver is not None and not _has_forms(form.get("kwargs")):
+        return reviver(form)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # load() is marked beta
         try:
             return load(form, allowed_objects="messages")
         except TypeError:  # langchain-core before allowed_objects: messages are in its default mapping
             return load(form)
+
+
+_REVIVER: list[Any] = []
+
+
+def _reviver() -> Any:
+    """LangChain's reviver allowing message classes only, made once; None if this
+    langchain-core has none taking ``allowed_objects`` (then ``load`` is used)."""
+    if not _REVIVER:
+        try:
+            from langchain_core.load.load import Reviver
+
+            _REVIVER.append(Reviver(allowed_objects="messages"))
+        except (ImportError, TypeError):
+            _REVIVER.append(None)
+    return _REVIVER[0]
+
+
+def _has_forms(value: Any) -> bool:
+    """Whether ``value`` holds a dict ``load`` would treat specially (an ``lc`` form or an
+    escaped dict): then only ``load`` itself decodes it exactly."""
+    t = type(value)
+    if t is dict:
+        return "lc" in value or "__lc_escaped__" in value or any(_has_forms(v) for v in value.values())
+    if t is list:
+        return any(_has_forms(v) for v in value)
+    return False
 
 
 def tagged(value: Any, serde: SerializerProtocol) -> dict[str, Any]:

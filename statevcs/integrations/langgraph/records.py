@@ -9,8 +9,9 @@ Pending writes of one checkpoint are a small state of their own (a list of recor
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from langgraph.checkpoint.base import WRITES_IDX_MAP
 

@@ -9,9 +9,11 @@ branch, merge) work on agent runs. See docs/langgraph.md.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
@@ -36,6 +38,7 @@ from ...store.base import ANY
 from ...store.locate import DIR_NAME, is_url
 from . import naming
 from .codec import decode_channels, decode_value, encode_channels, encode_value
+from .incremental import LRU, ListMemo, ThreadMemo, edit_checkpoint, list_memo
 from .records import (
     DEFAULT_CHECKPOINT_V,
     LG_KEY,
@@ -46,8 +49,24 @@ from .records import (
     synthetic_checkpoint_id,
 )
 
+#: How many threads' last checkpoints a saver remembers (see incremental.py).
+MEMO_THREADS = 64
 #: How often a put retries after another writer moved the thread (compare-and-swap lost).
 CAS_RETRIES = 20
+
+
+def _on_store_thread(method: Any) -> Any:
+    """Run a saver operation on the saver's own thread, so the store keeps one connection
+    (LangGraph calls savers from short-lived worker threads: each would open its own, and
+    a store keeps a connection per thread until it is closed)."""
+
+    @functools.wraps(method)
+    def run(self: StateVCSSaver, *args: Any, **kwargs: Any) -> Any:
+        if getattr(self._local, "store_thread", False):
+            return method(self, *args, **kwargs)
+        return self._worker.submit(method, self, *args, **kwargs).result()
+
+    return run
 
 
 class StateVCSSaver(BaseCheckpointSaver[int]):
@@ -60,22 +79,40 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
         super().__init__(serde=serde)
         self.repo = repo
         self._lock = threading.RLock()  # one repository (reader cache, connection) per saver
+        self._local = threading.local()
+        self._worker = ThreadPoolExecutor(1, "statevcs-saver", initializer=self._mark_store_thread)
+        #: (thread ref) -> its last checkpoint as written or read here: puts on it rewrite what changed.
+        self._threads: LRU[str, ThreadMemo] = LRU(MEMO_THREADS)
+        #: (writes ref) -> (its commit, its records) as last written or read here.
+        self._writes_memo: LRU[str, tuple[str, list[dict[str, Any]]]] = LRU(4 * MEMO_THREADS)
+
+    def _mark_store_thread(self) -> None:
+        self._local.store_thread = True
+
+    def close(self) -> None:
+        """Stop the saver's thread (the repository stays open: it is the caller's)."""
+        self._worker.shutdown(wait=True)
 
     # ------------------------------------------------------------------ opening
     @classmethod
     @contextlib.contextmanager
-    def from_conn_string(cls, conn_string: str, *, serde: SerializerProtocol | None = None) -> Iterator["StateVCSSaver"]:
+    def from_conn_string(cls, conn_string: str, *, serde: SerializerProtocol | None = None) -> Iterator[StateVCSSaver]:
         """A saver on the repository at ``conn_string``, closed on exit.
 
         A directory opens (or creates) the embedded repository there; a
         ``postgresql://...?repo=NAME`` URL the shared one; ``memory:`` a throw-away one."""
         repo = open_or_create(conn_string)
+        saver = None
         try:
-            yield cls(repo, serde=serde)
+            saver = cls(repo, serde=serde)
+            yield saver
         finally:
+            if saver is not None:
+                saver.close()
             repo.close()
 
     # ------------------------------------------------------------------ reading
+    @_on_store_thread
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The checkpoint ``config`` names (its ``checkpoint_id``, else the thread's latest), or None."""
         conf = config["configurable"]
@@ -89,8 +126,16 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
             for commit in self._chain(head):
                 record = self._record(commit)
                 if checkpoint_id is None or record["checkpoint"]["id"] == checkpoint_id:
-                    writes = self.repo.store.read_ref(naming.writes_ref(thread_id, ns, record["checkpoint"]["id"]))
-                    return self._tuple(commit, record, thread_id, ns, writes)
+                    writes_ref = naming.writes_ref(thread_id, ns, record["checkpoint"]["id"])
+                    writes = self.repo.store.read_ref(writes_ref)
+                    found = self._tuple(commit, record, thread_id, ns, writes)
+                    if commit.id == head and commit.metadata.get(LG_KEY) is record:
+                        # The thread's latest checkpoint, made by LangGraph: the next put builds on it.
+                        values = found.checkpoint["channel_values"]
+                        lists = {ch: m for ch, v in values.items() if (m := list_memo(v)) is not None}
+                        self._remember(ref, head, found.checkpoint["id"], commit.root,
+                                       dict(found.checkpoint.get("channel_versions") or {}), values, lists)
+                    return found
             return None
 
     def list(
@@ -106,6 +151,7 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
             found = self._list(config, filter, before, limit)
         yield from found
 
+    @_on_store_thread
     def _list(self, config: RunnableConfig | None, query: dict[str, Any] | None, before: RunnableConfig | None,
               limit: int | None) -> list[CheckpointTuple]:
         wanted_id = get_checkpoint_id(config) if config else None
@@ -201,6 +247,7 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
         return list(state) if isinstance(state, list) else []
 
     # ------------------------------------------------------------------ writing
+    @_on_store_thread
     def put(
         self,
         config: RunnableConfig,
@@ -212,28 +259,57 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
         conf = config["configurable"]
         thread_id, ns = conf["thread_id"], conf.get("checkpoint_ns", "")
         values, rest = split_checkpoint(dict(checkpoint))
-        state = encode_channels(values, self.serde)
         full_metadata = get_checkpoint_metadata(config, metadata)
+        parent_id = conf.get("checkpoint_id")
         record = {
             "checkpoint": encode_value(rest, self.serde),
             "metadata": encode_value(dict(full_metadata), self.serde),
-            "parent": conf.get("checkpoint_id"),
+            "parent": parent_id,
         }
         branch = naming.thread_branch(thread_id, ns)
         message = commit_message(full_metadata)
+        versions = dict(checkpoint.get("channel_versions") or {})
         with self._lock:
             ref = naming.thread_ref(thread_id, ns)
+            memo = self._threads.get(ref)
+            if memo is not None and memo.checkpoint_id == parent_id:
+                # The parent is the checkpoint last written or read here: rewrite what changed.
+                root, objects, lists = edit_checkpoint(self.repo.objects, memo, values, versions, new_versions,
+                                                       self.serde)
+                try:
+                    commit = self._commit(root, objects, message, branch, memo.head, record)
+                except RefConflictError:  # the thread moved meanwhile: write it whole below
+                    self._threads.pop(ref)
+                else:
+                    self._remember(ref, commit.id, checkpoint["id"], root, versions, values, lists)
+                    return _config(thread_id, ns, checkpoint["id"])
+            state = encode_channels(values, self.serde)
+            validate(state)
+            root, objects = write_tree(state)
             for attempt in range(CAS_RETRIES):
                 head = self.repo.store.read_ref(ref)
                 try:
-                    self.repo.commit(state, message=message, branch=branch, parent=head,
-                                     metadata={LG_KEY: record}, allow_empty=True)
+                    commit = self._commit(root, objects, message, branch, head, record)
                     break
                 except RefConflictError:  # another writer moved the thread: append after it
                     if attempt == CAS_RETRIES - 1:
+                        self._threads.pop(ref)
                         raise
+            lists = {ch: m for ch, v in values.items() if (m := list_memo(v)) is not None}
+            self._remember(ref, commit.id, checkpoint["id"], root, versions, values, lists)
         return _config(thread_id, ns, checkpoint["id"])
 
+    def _commit(self, root: str, objects: dict[str, bytes], message: str, branch: str, parent: str | None,
+                record: dict[str, Any]) -> Commit:
+        """One commit of a checkpoint's tree on its thread's branch, if the branch is at ``parent``."""
+        return self.repo._commit_once(root, objects, message, None, branch, parent, {LG_KEY: record}, True, (),
+                                      "commit")
+
+    def _remember(self, ref: str, head: str, checkpoint_id: str, root: str, versions: dict[str, Any],
+                  values: dict[str, Any], lists: dict[str, ListMemo]) -> None:
+        self._threads.put(ref, ThreadMemo(head, checkpoint_id, root, versions, frozenset(values), lists))
+
+    @_on_store_thread
     def put_writes(
         self,
         config: RunnableConfig,
@@ -247,15 +323,30 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
         encoded = [(channel, encode_value(value, self.serde)) for channel, value in writes]
         ref = naming.writes_ref(thread_id, ns, checkpoint_id)
         with self._lock:
+            # First try on what this saver last wrote there (or on no writes yet), without
+            # reading: the compare-and-swap refuses it if the ref holds anything else.
+            known = self._writes_memo.get(ref)
+            old, existing = known if known is not None else (None, [])
+            merged = merge_writes(existing, task_id, task_path, encoded)
+            if merged != existing:
+                try:
+                    self._writes_memo.put(ref, (self._commit_to_ref(ref, merged, old, f"writes of task {task_id}",
+                                                                    {LG_KEY: {"writes_of": checkpoint_id}}), merged))
+                    return
+                except RefConflictError:
+                    self._writes_memo.pop(ref)
             for attempt in range(CAS_RETRIES):
                 old = self.repo.store.read_ref(ref)
                 existing = self._writes(old)
                 merged = merge_writes(existing, task_id, task_path, encoded)
                 if merged == existing:
+                    if old is not None:
+                        self._writes_memo.put(ref, (old, existing))
                     return
                 try:
-                    self._commit_to_ref(ref, merged, old, f"writes of task {task_id}",
-                                        {LG_KEY: {"writes_of": checkpoint_id}})
+                    new = self._commit_to_ref(ref, merged, old, f"writes of task {task_id}",
+                                              {LG_KEY: {"writes_of": checkpoint_id}})
+                    self._writes_memo.put(ref, (new, merged))
                     return
                 except RefConflictError:
                     if attempt == CAS_RETRIES - 1:
@@ -272,14 +363,22 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
         with self.repo.store.transaction() as tx:
             tx.put_objects({**objects, commit.id: raw})
             tx.set_ref(ref, commit.id, parent, self.repo.author, f"langgraph: {message}")
+        self.repo.objects._commits.put(commit.id, commit)
         return commit.id
 
     # ------------------------------------------------------------------ threads
+    @_on_store_thread
     def delete_thread(self, thread_id: str) -> None:
         """Delete a thread's branches (every namespace) and pending writes; its commits stay
         until ``gc`` (tags and other branches keep them for good)."""
         with self._lock:
+            self._forget()
             self._delete_refs(self._thread_refs(thread_id), f"langgraph: deleted thread {thread_id}")
+
+    def _forget(self) -> None:
+        """Drop the memos of written checkpoints and writes (refs are about to move)."""
+        self._threads.clear()
+        self._writes_memo.clear()
 
     def _thread_refs(self, thread_id: str) -> dict[str, str]:
         store = self.repo.store
@@ -297,10 +396,12 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
             for ref, value in refs.items():
                 tx.delete_ref(ref, value, self.repo.author, why)
 
+    @_on_store_thread
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Make ``target`` a copy of ``source``: new branches at the same commits (no object
         is copied), and the same pending writes."""
         with self._lock:
+            self._forget()
             moves = {}
             for ref, value in self._thread_refs(source_thread_id).items():
                 if (parsed := naming.parse_thread_ref(ref)) is not None:
@@ -313,12 +414,14 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
                 for ref, value in moves.items():
                     tx.set_ref(ref, value, ANY, self.repo.author, f"langgraph: copied from thread {source_thread_id}")
 
+    @_on_store_thread
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """``keep_latest``: each namespace of each thread keeps only its latest checkpoint
         (and its writes); ``delete``: the threads are deleted."""
         if strategy not in ("keep_latest", "delete"):
             raise ValueError(f"unknown prune strategy {strategy!r} (keep_latest or delete)")
         with self._lock:
+            self._forget()
             for thread_id in thread_ids:
                 if strategy == "delete":
                     self.delete_thread(thread_id)
@@ -327,6 +430,7 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
                     latest = self.repo.objects.commit(head)
                     self._rewrite(tid, ns, head, [latest], keep=True)
 
+    @_on_store_thread
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete every checkpoint (and its writes) whose metadata ``run_id`` is one of ``run_ids``;
         later checkpoints of the same thread are re-linked to the ones kept."""
@@ -334,6 +438,7 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
         if not runs:
             return
         with self._lock:
+            self._forget()
             for (thread_id, ns), head in self._thread_heads(None).items():
                 chain = list(self._chain(head))
                 kept = [c for c in chain

@@ -1,0 +1,170 @@
+"""Checkpoint trees built from the previous checkpoint's tree, at the cost of what changed.
+
+LangGraph's ``put`` names the channels that changed (``new_versions``). When the saver
+wrote or read the thread's previous checkpoint itself, it remembers that checkpoint
+(:class:`ThreadMemo`: its commit, root node, channel versions and, for list channels,
+the objects stored in them). The next checkpoint's tree is then that root with only
+the changed channels rewritten (``TreeEditor``: the nodes on their paths), and a list
+channel that only grew gets its new items appended (the last chunk and its spine are
+rewritten), so a turn of a long chat costs its new messages, not the whole chat.
+TreeEditor's result has the ids a full ``write_tree`` of the same state gives, so
+history, diffs and merges do not depend on which path wrote a checkpoint.
+
+"Only grew" is decided without encoding the old items: every old item must be the very
+object stored before (identity), and a message must still hold the same field values
+(identity of each field's value: re-assigning ``msg.content`` shows). Anything else
+(a shorter list, another object, an item that is neither a message nor immutable)
+falls back to encoding the whole channel. Like LangGraph's own savers, a channel not
+in ``new_versions`` is taken as unchanged; unlike a full write, a message mutated
+*inside* a nested field (``msg.tool_calls.append(...)``) without re-assigning the field
+is not seen (LangGraph state is meant to be replaced, not mutated).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from langchain_core.messages import BaseMessage
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from ...model.tree import NodeSource
+from ...model.treeedit import TreeEditor
+from .codec import encode_value
+
+_IMMUTABLE = frozenset((str, int, float, bool, bytes, type(None)))
+
+
+@dataclass
+class ListMemo:
+    """The objects stored in a list channel, in order, and a mark of each (see ``mark``)."""
+
+    items: list[Any]
+    marks: list[Any]
+
+
+@dataclass
+class ThreadMemo:
+    """A thread's last checkpoint as this saver wrote or read it."""
+
+    head: str                       # its commit (the branch head when remembered)
+    checkpoint_id: str
+    root: str                       # the commit's state tree
+    versions: dict[str, Any]        # its channel_versions
+    keys: frozenset[str]            # the channels its state holds
+    lists: dict[str, ListMemo] = field(default_factory=dict)
+
+
+def mark(item: Any) -> Any:
+    """What later shows ``item`` unchanged: () for an immutable scalar, a message's field
+    values (and extra fields); None when nothing cheap can show it (never reused)."""
+    if type(item) in _IMMUTABLE:
+        return ()
+    if isinstance(item, BaseMessage):
+        extra = item.__pydantic_extra__
+        return (tuple(item.__dict__.values()), tuple(extra.items()) if extra else ())
+    return None
+
+
+def _same(item: Any, old_mark: Any) -> bool:
+    if old_mark == ():
+        return True  # immutable, and the caller checked identity
+    new_mark = mark(item)
+    if new_mark is None or old_mark is None:
+        return False
+    (fields, extra), (old_fields, old_extra) = new_mark, old_mark
+    return (len(fields) == len(old_fields) and all(map(operator.is_, fields, old_fields))
+            and len(extra) == len(old_extra)
+            and all(k == ok and v is ov for (k, v), (ok, ov) in zip(extra, old_extra)))
+
+
+def list_memo(value: Any) -> ListMemo | None:
+    """A memo of a list channel's value, or None when one of its items cannot be marked."""
+    if type(value) is not list:
+        return None
+    marks = [mark(item) for item in value]
+    if any(m is None for m in marks):
+        return None
+    return ListMemo(list(value), marks)
+
+
+def grown(memo: ListMemo, value: Any) -> list[Any] | None:
+    """The items ``value`` adds at the end of the remembered list, if it is exactly that
+    list plus new items (possibly none); None when unsure."""
+    old = memo.items
+    if type(value) is not list or len(value) < len(old):
+        return None
+    for new, before, old_mark in zip(value, old, memo.marks):
+        if new is not before or not _same(new, old_mark):
+            return None
+    return value[len(old):]
+
+
+def edit_checkpoint(source: NodeSource, memo: ThreadMemo, values: dict[str, Any], versions: dict[str, Any],
+                    new_versions: Iterable[str], serde: SerializerProtocol
+                    ) -> tuple[str, dict[str, bytes], dict[str, ListMemo]]:
+    """The tree of a checkpoint whose parent is ``memo``'s: (root, new nodes, list memos).
+
+    Channels absent from ``values`` are removed; a channel not in ``new_versions`` whose
+    version is the parent's keeps its subtree as it is; a list channel that only grew is
+    appended to; any other channel is encoded and set whole."""
+    changed = set(new_versions)
+    editor = TreeEditor(source, memo.root)
+    lists: dict[str, ListMemo] = {}
+    for channel in memo.keys - values.keys():
+        editor.remove((channel,))
+    for channel, value in values.items():
+        old_list = memo.lists.get(channel)
+        if (channel in memo.keys and channel not in changed and channel in memo.versions
+                and memo.versions[channel] == versions.get(channel)):
+            if old_list is not None:
+                lists[channel] = old_list
+            continue
+        added = grown(old_list, value) if old_list is not None and channel in memo.keys else None
+        if added is not None:
+            new_marks = [mark(item) for item in added]
+            if all(m is not None for m in new_marks):
+                for item in added:
+                    editor.append((channel,), editor.to_child(encode_value(item, serde), (channel, "0")))
+                lists[channel] = ListMemo(old_list.items + added, old_list.marks + new_marks)  # type: ignore[union-attr]
+                continue
+        editor.set((channel,), editor.to_child(encode_value(value, serde), (channel,)))
+        if (memo_of := list_memo(value)) is not None:
+            lists[channel] = memo_of
+    return editor.root, editor.objects(), lists
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class LRU(Generic[K, V]):
+    """A small bounded mapping, least recently used dropped first (memos of many threads)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        self._items.pop(key, None)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+__all__ = ["LRU", "ListMemo", "ThreadMemo", "edit_checkpoint", "grown", "list_memo", "mark"]
