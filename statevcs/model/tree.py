@@ -120,14 +120,16 @@ class _Writer:
             if text is not None and len(text) <= INLINE_LIMIT:
                 return False, text
         child = self.child
+        # An object's text is at least 5n+1 characters ("":0 and a comma per entry), an
+        # array's 2n+1: past INLINE_LIMIT the container is a node without assembling its text.
         if isinstance(v, dict):
             parts = {k: child(x) for k, x in v.items()}
-            if any(is_ref for is_ref, _ in parts.values()):
+            if 5 * len(parts) + 1 > INLINE_LIMIT or any(is_ref for is_ref, _ in parts.values()):
                 return True, self.dict_node(parts)
             text = "{" + ",".join(_key(k) + ":" + parts[k][1] for k in sorted(parts)) + "}"
         elif isinstance(v, list):
             items = [child(x) for x in v]
-            if any(is_ref for is_ref, _ in items):
+            if 2 * len(items) + 1 > INLINE_LIMIT or any(is_ref for is_ref, _ in items):
                 return True, self.list_node(items)
             text = "[" + ",".join(t for _, t in items) + "]"
         else:
