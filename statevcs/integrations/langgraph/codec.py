@@ -67,8 +67,17 @@ def _load_message(form: dict[str, Any]) -> Any:
     inside) goes straight to LangChain's reviver, which is what ``load`` ends with: the
     same classes and checks, without ``load``'s per-call set-up and beta warning."""
     reviver = _reviver()
-    if reviver is not None and not _has_forms(form.get("kwargs")):
-        return reviver(form)
+    if reviver is not None and not _has_forms(kwargs := form.get("kwargs", {})):
+        key = tuple(form["id"]) if type(form.get("id")) is list else None
+        cls = _CLASSES.get(key)
+        if cls is None:  # the reviver checks and imports it; later forms of it skip to the class
+            message = reviver(form)
+            if isinstance(message, BaseMessage) and key is not None:
+                _CLASSES[key] = type(message)
+            return message
+        if reviver.init_validator is not None:
+            reviver.init_validator(key, kwargs)
+        return cls(**kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # load() is marked beta
         try:
@@ -78,6 +87,8 @@ def _load_message(form: dict[str, Any]) -> Any:
 
 
 _REVIVER: list[Any] = []
+#: Class path of a message form -> its class, as the reviver resolved and allowed it.
+_CLASSES: dict[tuple[str, ...], type] = {}
 
 
 def _reviver() -> Any:
@@ -98,9 +109,16 @@ def _has_forms(value: Any) -> bool:
     escaped dict): then only ``load`` itself decodes it exactly."""
     t = type(value)
     if t is dict:
-        return "lc" in value or "__lc_escaped__" in value or any(_has_forms(v) for v in value.values())
-    if t is list:
-        return any(_has_forms(v) for v in value)
+        if "lc" in value or "__lc_escaped__" in value:
+            return True
+        values: Any = value.values()
+    elif t is list:
+        values = value
+    else:
+        return False
+    for v in values:
+        if (type(v) is dict or type(v) is list) and _has_forms(v):
+            return True
     return False
 
 
@@ -136,7 +154,7 @@ def _message_json(message: BaseMessage) -> dict[str, Any] | None:
     """LangChain's JSON form of a message, or None when it would not load back as the same."""
     try:
         form = dumpd(message)
-    except Exception:  # a message holding something LangChain cannot serialize
+    except Exception:  # noqa: BLE001 - a message holding something LangChain cannot serialize
         return None
     if not _plain_json(form):
         return None

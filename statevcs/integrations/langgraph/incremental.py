@@ -26,6 +26,7 @@ import operator
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Generic, TypeVar
 
 from langchain_core.messages import BaseMessage
@@ -58,27 +59,21 @@ class ThreadMemo:
     lists: dict[str, ListMemo] = field(default_factory=dict)
 
 
-def mark(item: Any) -> Any:
-    """What later shows ``item`` unchanged: () for an immutable scalar, a message's field
-    values (and extra fields); None when nothing cheap can show it (never reused)."""
+#: The mark of an immutable item: identity alone shows it unchanged.
+IMMUTABLE: tuple[Any, ...] = ()
+
+
+def mark(item: Any) -> tuple[Any, ...] | None:
+    """What later shows ``item`` unchanged: ``IMMUTABLE`` for an immutable scalar, a message's
+    field values (then its extra fields' names and values); None when nothing cheap can
+    show it (never reused)."""
     if type(item) in _IMMUTABLE:
-        return ()
+        return IMMUTABLE
     if isinstance(item, BaseMessage):
         extra = item.__pydantic_extra__
-        return (tuple(item.__dict__.values()), tuple(extra.items()) if extra else ())
+        fields = tuple(item.__dict__.values())
+        return fields + tuple(chain.from_iterable(extra.items())) if extra else fields
     return None
-
-
-def _same(item: Any, old_mark: Any) -> bool:
-    if old_mark == ():
-        return True  # immutable, and the caller checked identity
-    new_mark = mark(item)
-    if new_mark is None or old_mark is None:
-        return False
-    (fields, extra), (old_fields, old_extra) = new_mark, old_mark
-    return (len(fields) == len(old_fields) and all(map(operator.is_, fields, old_fields))
-            and len(extra) == len(old_extra)
-            and all(k == ok and v is ov for (k, v), (ok, ov) in zip(extra, old_extra)))
 
 
 def list_memo(value: Any) -> ListMemo | None:
@@ -97,8 +92,14 @@ def grown(memo: ListMemo, value: Any) -> list[Any] | None:
     old = memo.items
     if type(value) is not list or len(value) < len(old):
         return None
+    is_ = operator.is_
     for new, before, old_mark in zip(value, old, memo.marks):
-        if new is not before or not _same(new, old_mark):
+        if new is not before:
+            return None
+        if old_mark is IMMUTABLE:
+            continue
+        now = mark(new)
+        if now is None or len(now) != len(old_mark) or not all(map(is_, now, old_mark)):
             return None
     return value[len(old):]
 
