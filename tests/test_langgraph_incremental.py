@@ -10,16 +10,16 @@ import pytest
 
 pytest.importorskip("langgraph.checkpoint.conformance")
 
-from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402
-from langgraph.checkpoint.base import empty_checkpoint  # noqa: E402
-from langgraph.checkpoint.base.id import uuid6  # noqa: E402
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.base.id import uuid6
 
-from statevcs.integrations.langgraph import StateVCSSaver  # noqa: E402
-from statevcs.integrations.langgraph.codec import encode_channels  # noqa: E402
-from statevcs.integrations.langgraph.incremental import grown, list_memo  # noqa: E402
-from statevcs.model.tree import read_tree, write_tree  # noqa: E402
+from statevcs.integrations.langgraph import StateVCSSaver
+from statevcs.integrations.langgraph.codec import encode_channels
+from statevcs.integrations.langgraph.incremental import grown, list_memo
+from statevcs.model.tree import read_tree, write_tree
 
-from .langgraph_graphs import chat_graph  # noqa: E402
+from .langgraph_graphs import chat_graph
 
 
 def _checkpoint(values: dict, versions: dict) -> dict:
