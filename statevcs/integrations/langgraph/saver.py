@@ -64,6 +64,8 @@ def _on_store_thread(method: Any) -> Any:
     def run(self: StateVCSSaver, *args: Any, **kwargs: Any) -> Any:
         if getattr(self._local, "store_thread", False):
             return method(self, *args, **kwargs)
+        if self._pid != os.getpid():  # a forked child has no copy of the parent's thread
+            self._start_worker()
         return self._worker.submit(method, self, *args, **kwargs).result()
 
     return run
@@ -79,12 +81,16 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
         super().__init__(serde=serde)
         self.repo = repo
         self._lock = threading.RLock()  # one repository (reader cache, connection) per saver
-        self._local = threading.local()
-        self._worker = ThreadPoolExecutor(1, "statevcs-saver", initializer=self._mark_store_thread)
+        self._start_worker()
         #: (thread ref) -> its last checkpoint as written or read here: puts on it rewrite what changed.
         self._threads: LRU[str, ThreadMemo] = LRU(MEMO_THREADS)
         #: (writes ref) -> (its commit, its records) as last written or read here.
         self._writes_memo: LRU[str, tuple[str, list[dict[str, Any]]]] = LRU(4 * MEMO_THREADS)
+
+    def _start_worker(self) -> None:
+        self._local = threading.local()
+        self._pid = os.getpid()
+        self._worker = ThreadPoolExecutor(1, "statevcs-saver", initializer=self._mark_store_thread)
 
     def _mark_store_thread(self) -> None:
         self._local.store_thread = True
