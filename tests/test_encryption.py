@@ -376,3 +376,21 @@ def test_cli_encrypted_repository(tmp_path):
     assert "cannot read key file" in r.err
     assert "one" in run(work, "log", env={"STATEVCS_KEY": key}).out
     assert MARK.encode() not in _sqlite_bytes(work)
+
+
+def test_cli_clone_into_an_encrypted_copy(tmp_path):
+    run(tmp_path, "init", "src")
+    (tmp_path / "src" / "state.json").write_text('{"secret": "%s"}' % MARK)
+    run(tmp_path / "src", "commit", "-m", "plain")
+    (tmp_path / "k").write_text(run(tmp_path, "keygen").out)
+    fails(tmp_path, 2, "clone", "src", "nope", "--key-file", "k")
+    run(tmp_path, "clone", "src", "vault", "--encrypt", "--key-file", "k")
+    assert MARK in run(tmp_path / "vault", "cat", "HEAD", "/secret").out  # the recorded key_file opens it
+    db = tmp_path / "vault" / ".statevcs" / "statevcs.db"
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    assert MARK.encode() not in db.read_bytes()
+    if not (os.environ.get("STATEVCS_KEY") or os.environ.get("STATEVCS_KEY_FILE")):
+        fails(tmp_path, 3, "clone", "src", "v2", "--encrypt")
+    assert not (tmp_path / "v2" / ".statevcs").exists()

@@ -94,24 +94,46 @@ def remote(app: AppContext, action: str | None, name: str | None, location: str 
 @click.command()
 @click.argument("source")
 @click.argument("directory", required=False)
+@click.option("--encrypt", is_flag=True, help="Encrypt the copy at rest (key: --key-file or STATEVCS_KEY).")
+@click.option("--key-file", type=click.Path(dir_okay=False), default=None,
+              help="With --encrypt: file holding the copy's key; recorded in its config.")
 @pass_app
-def clone(app: AppContext, source: str, directory: str | None) -> None:
+def clone(app: AppContext, source: str, directory: str | None, encrypt: bool, key_file: str | None) -> None:
     """Copy the repository at SOURCE (a directory or URL) into DIRECTORY (or a store URL).
 
     The copy names SOURCE 'origin' and checks out its HEAD branch. DIRECTORY must not exist
-    or be empty; every object is checked before the branch is set.
+    or be empty; every object is checked before the branch is set. With --encrypt the copy
+    is encrypted at rest whatever SOURCE is (an encrypted SOURCE is opened with its own
+    key_file or STATEVCS_KEY; docs/encryption.md).
 
     \b
     Example:
       statevcs clone postgresql://db.internal/statevcs?repo=team-a team-a
       statevcs clone ../team-a experiment-copy
+      statevcs clone ../team-a vault --encrypt --key-file ~/.statevcs-key
     """
+    from ..errors import KeyRequiredError
+    from ..store.keys import key_from_environment, read_key_file
+
+    key = None
+    if key_file is not None and not encrypt:
+        raise click.UsageError("--key-file goes with --encrypt")
+    if encrypt:
+        key_file = os.path.abspath(os.path.expanduser(key_file)) if key_file else None
+        key = read_key_file(key_file) if key_file else key_from_environment()
+        if key is None:
+            raise KeyRequiredError("--encrypt needs a key: make one with 'statevcs keygen > KEYFILE', then pass "
+                                   "--key-file KEYFILE (or set STATEVCS_KEY)")
     if directory is None:
         base = source.rstrip("/").split("repo=")[-1] if "://" in source else os.path.basename(source.rstrip("/"))
         directory = base or "clone"
     target = directory if "://" in directory or os.path.isabs(directory) else os.path.join(app.location, directory)
     with progress_bar("Receiving objects") as progress:
-        repo = Repository.clone(source, target, progress)
+        repo = Repository.clone(source, target, progress, key=key)
+    if key_file and repo.meta_dir:  # later commands find the key where init --key-file records it
+        config = repo.config()
+        config["key_file"] = key_file
+        repo._save_config(config)
     click.echo(f"Cloned {safe(source)} into {safe(directory)} ({len(repo.branches)} branch(es), "
                f"on {repo.current_branch})")
     repo.close()
