@@ -394,3 +394,15 @@ def test_cli_clone_into_an_encrypted_copy(tmp_path):
     if not (os.environ.get("STATEVCS_KEY") or os.environ.get("STATEVCS_KEY_FILE")):
         fails(tmp_path, 3, "clone", "src", "v2", "--encrypt")
     assert not (tmp_path / "v2" / ".statevcs").exists()
+
+
+def test_cli_remote_add_with_a_key_file(tmp_path):
+    (tmp_path / "k").write_text(run(tmp_path, "keygen").out)
+    run(tmp_path, "init", "--encrypt", "--key-file", "k", "vault")
+    (tmp_path / "vault" / "state.json").write_text('{"secret": "%s"}' % MARK)
+    run(tmp_path / "vault", "commit", "-m", "sealed")
+    run(tmp_path, "init", "plain")
+    fails(tmp_path / "plain", 2, "remote", "--key-file", "k")
+    run(tmp_path / "plain", "remote", "add", "vault", "../vault", "--key-file", "../k")
+    run(tmp_path / "plain", "fetch", "vault")
+    assert MARK in run(tmp_path / "plain", "cat", "vault/main", "/secret").out

@@ -56,15 +56,18 @@ def _sent(report: TransferReport) -> str:
 @click.argument("location", required=False)
 @click.option("-v", "--verbose", is_flag=True, help="Show each remote's URL or path.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
+@click.option("--key-file", type=click.Path(dir_okay=False), default=None,
+              help="With add: the file holding an encrypted remote's key.")
 @pass_app
 def remote(app: AppContext, action: str | None, name: str | None, location: str | None, verbose: bool,
-           as_json: bool) -> None:
+           as_json: bool, key_file: str | None) -> None:
     """List remotes, or add NAME URL_OR_PATH, or remove NAME.
 
     \b
     Example:
       statevcs remote add origin postgresql://db.internal/statevcs?repo=team-a
       statevcs remote add laptop ../other-copy
+      statevcs remote add vault ../vault --key-file ~/.vault-key
       statevcs remote -v
     """
     repo = app.repo
@@ -74,8 +77,10 @@ def remote(app: AppContext, action: str | None, name: str | None, location: str 
         from ..porcelain.remotes import check_remote_location
 
         check_remote_location(location)  # a remote names its repository exactly
-        repo.add_remote(name, location)
+        repo.add_remote(name, location, key_file=os.path.abspath(os.path.expanduser(key_file)) if key_file else None)
         return
+    if key_file is not None:
+        raise click.UsageError("--key-file goes with 'remote add'")
     if action == "remove":
         if not name or location:
             raise click.UsageError("remote remove needs exactly NAME")
