@@ -272,3 +272,17 @@ def test_cli_rules_refuse_a_merge(tmp_path):
     (d / ".statevcs" / "attributes").write_text("")
     run(d, "merge", "side", "-m", "merge side")
     assert run(d, "log").out != before
+
+
+def test_a_fast_forward_onto_a_stricter_branch_is_checked(repo):
+    repo.commit(agents(a="idle"), "base")
+    repo.create_branch("loose")
+    repo.commit(agents(a="bad"), "allowed on loose", branch="loose")
+    repo.set_schema(STATUS_SCHEMA, branch="main")
+    head = repo.branches["main"]
+    with pytest.raises(RuleViolationError) as info:
+        repo.merge("loose")  # would fast-forward main to a state main's schema refuses
+    assert info.value.pointer == "/agents/a/status"
+    assert repo.branches["main"] == head
+    repo.commit(agents(a="running"), "fine on loose", branch="loose")
+    assert repo.merge("loose").kind == "fast-forward"

@@ -176,6 +176,9 @@ def finish_merge(repo: "Repository", p: PreparedMerge, message: str | None, auth
         assert p.target is not None
         return MergeOutcome(p.target, "up-to-date", strategy=p.strategy)
     if p.kind == "fast-forward":
+        from .rules import check_fast_forward
+
+        check_fast_forward(repo, p.target_ref, p.source.root, p.target.root if p.target else None)
         expected = p.target.id if p.target else None
         repo._write({}, [(p.target_ref, p.source.id, expected)], f"merge {source_label}: fast-forward")
         return MergeOutcome(p.source, "fast-forward", strategy=p.strategy)

@@ -269,6 +269,19 @@ def check_rules(repo: "RepositoryCore", tx: "Transaction", ref: str, root: str, 
             raise violation
 
 
+def check_fast_forward(repo: "RepositoryCore", ref: str, root: str, old_root: str | None) -> None:
+    """Refuse a fast-forward of ``ref`` to a state that breaks its rules.
+
+    The commits were checked under the rules of the branch they were made on; landing on
+    ``ref`` (perhaps with a stricter schema) is checked as the merge commit a ``--no-ff``
+    merge would make: the state against ``ref``'s schema, transitions against its old head."""
+
+    class _CurrentRefs:  # check_rules reads the schema ref through its transaction; here: now
+        read_ref = staticmethod(repo.store.read_ref)
+
+    check_rules(repo, _CurrentRefs, ref, root, {}, old_root)  # type: ignore[arg-type]
+
+
 # ---------------------------------------------------------------- managing stored schemas
 def get_schema(repo: "RepositoryCore", branch: str | None = None, effective: bool = False) -> Any:
     """The schema stored for ``branch`` (None: the repository's), or None. With ``effective``,
