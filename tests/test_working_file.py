@@ -331,3 +331,36 @@ def test_a_killed_clone_never_looks_like_a_whole_repository(tmp_path, die_at):
     run(tmp_path, "clone", "src", "dst")
     assert _state(dst) == {"history": [1, 2, 3]}
     assert run(dst, "status").out.endswith("Working state clean\n")
+
+
+RACER = """
+import sys
+from statevcs import Repository
+from statevcs.porcelain import worktree
+import os
+real = worktree.WorkingFile.base
+calls = []
+def base(self):
+    value = real(self)
+    calls.append(1)
+    if len(calls) == int(os.environ["COMMIT_AT"]):  # an agent commits right after this read of the base
+        with Repository.open(".") as agent:
+            agent.commit({**agent.get(), "agent": "landed"}, message="agent")
+    return value
+worktree.WorkingFile.base = base
+from statevcs.cli.main import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("commit_at", [1, 2])
+def test_a_commit_landing_during_a_cli_commit_is_never_undone(demo, commit_at):
+    run(demo, "set", "/budget", "11")
+    p = subprocess.run([sys.executable, "-c", RACER, "commit", "-m", "mine"], cwd=demo, capture_output=True,
+                       text=True, env={**os.environ, "STATEVCS_AUTHOR": "tester", "COMMIT_AT": str(commit_at)},
+                       timeout=60)
+    assert p.returncode == 3 and p.stderr.startswith("error: "), p.stderr
+    assert run(demo, "cat", "HEAD", "/agent").out == '"landed"\n'  # the agent's commit is the head
+    run(demo, "commit", "--merge", "-m", "mine, merged")
+    state = json.loads(run(demo, "cat", "HEAD", "--compact").out)
+    assert state["agent"] == "landed" and state["budget"] == 11

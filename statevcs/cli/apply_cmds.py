@@ -7,9 +7,7 @@ import sys
 
 import click
 
-from ..errors import StateVCSError
-from ..porcelain.checkout import load_commit
-from ..porcelain.repo import Repository
+from ..porcelain.checkout import holds_exactly, load_commit
 from .context import AppContext, pass_app, safe, short
 
 
@@ -38,13 +36,13 @@ def apply(app: AppContext, patch_file: str, message: str | None, branch: str | N
     repo = app.repo
     target = branch if branch is not None else repo.current_branch
     old_head = repo._ref_target(repo._branch_target_ref(branch))
-    follow = target is not None and target == repo.current_branch and _holds_exactly(repo, old_head)
+    follow = target is not None and target == repo.current_branch and holds_exactly(repo, old_head)
     name = "patch from stdin" if patch_file == "-" else os.path.basename(patch_file)
     commit = repo.commit_patch(text, branch=branch, message=message if message is not None else f"Apply {name}",
                                author=author)
     if follow:  # an untouched working file on the branch follows it, as after a commit from it
         with repo.working_file.locked():
-            if _holds_exactly(repo, old_head):
+            if holds_exactly(repo, old_head):
                 load_commit(repo, commit.id)
     where = safe(target) if target else "HEAD"
     click.echo(f"[{where} {short(commit.id)}] {safe(commit.summary)}")
@@ -56,16 +54,6 @@ def _read(patch_file: str) -> bytes:
     with open(patch_file, "rb") as f:
         return f.read()
 
-
-def _holds_exactly(repo: Repository, commit_id: str | None) -> bool:
-    """Is there a working file loaded from ``commit_id`` and still holding exactly its state?"""
-    if repo.workdir is None or commit_id is None or not repo.working_file.exists():
-        return False
-    try:
-        return (repo.working_file.base() == commit_id
-                and repo.working_root() == repo.objects.commit(commit_id).root)
-    except StateVCSError:
-        return False
 
 
 COMMANDS = [apply]

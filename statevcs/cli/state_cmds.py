@@ -12,16 +12,15 @@ from ..errors import (
     MergeConflictError,
     NothingToCommitError,
     StaleWorkingFileError,
-    StateVCSError,
     WorkingStateError,
 )
 from ..model.objects import Commit
-from ..porcelain.checkout import ensure_current, load_commit, refresh
+from ..porcelain.checkout import ensure_current, holds_exactly, load_commit, refresh
 from ..porcelain.escaping import json_text
 from ..porcelain.merge_state import MergeState, find_markers, refuse_during_merge
 from ..porcelain.merging import repository_policies
 from ..porcelain.repo import Repository
-from ..porcelain.worktree import parse_json_text, set_at, unset_at
+from ..porcelain.worktree import UNRECORDED, parse_json_text, set_at, unset_at
 from ..store.base import ANY
 from .admin_cmds import complete_revision
 from .context import AppContext, echo_json, pass_app, safe, short, styled, use_color
@@ -84,11 +83,16 @@ def _commit_working(repo: Repository, message: str | None, author: str | None, m
             refresh(repo, strategy)
         else:
             ensure_current(repo, "committing")
-        head = repo.head()
+        # The parent is the commit the file is based on (checked just above), not a fresh read
+        # of the head: a commit landing in between then fails the compare-and-swap instead
+        # of being silently undone by this one.
+        base = wf.base()
+        if base is UNRECORDED:
+            base = repo._ref_target("HEAD")
+        head = repo.objects.commit(base) if base else None
         state = wf.read()
         message = _message(repo, state, head, message, allow_empty)
-        c = repo.commit(state, message=message, author=author, allow_empty=allow_empty,
-                        parent=head.id if head else None)
+        c = repo.commit(state, message=message, author=author, allow_empty=allow_empty, parent=base)
         wf.record_base(c.id)
     return c
 
@@ -125,12 +129,12 @@ def _commit_file(repo: Repository, file: str, parent_rev: str | None, message: s
             state = merged.value
         parent = head.id if head else None
     old_head = head.id if head else None
-    follow = _holds_exactly(repo, old_head)
+    follow = holds_exactly(repo, old_head)
     message = _message(repo, state, head, message, allow_empty)
     c = repo.commit(state, message=message, author=author, allow_empty=allow_empty, parent=parent)
     if follow:  # keep an untouched working file on the branch, as a commit from it would
         with repo.working_file.locked():
-            if _holds_exactly(repo, old_head):
+            if holds_exactly(repo, old_head):
                 load_commit(repo, c.id)
     return c
 
@@ -160,17 +164,6 @@ def _message(repo: Repository, state: Any, head: Commit | None, message: str | N
     if not written:
         raise click.UsageError("aborting the commit: the message is empty (-m MSG, or --allow-empty-message)")
     return written
-
-
-def _holds_exactly(repo: Repository, commit_id: str | None) -> bool:
-    """Is there a working file loaded from ``commit_id`` and still holding exactly its state?"""
-    if repo.workdir is None or commit_id is None or not repo.working_file.exists():
-        return False
-    try:
-        return (repo.working_file.base() == commit_id
-                and repo.working_root() == repo.objects.commit(commit_id).root)
-    except StateVCSError:
-        return False
 
 
 @click.command()

@@ -150,3 +150,16 @@ def refresh(repo: "Repository", strategy: str = "merge", policies: dict[str, str
 
     repo.working_file.load(read_tree(repo.objects, merged.root), status.head)
     return Refresh(status.base, status.head, len(status.edits), len(merged.conflicts))
+
+
+def holds_exactly(repo: "Repository", commit_id: str | None) -> bool:
+    """Is there a working file loaded from ``commit_id`` and still holding exactly its state?
+
+    Commands that commit without the working file (``commit -f``, ``apply``) move such a
+    file along with the branch, as a commit from it would."""
+    if repo.workdir is None or commit_id is None or not repo.working_file.exists():
+        return False
+    try:
+        return repo.working_file.base() == commit_id and repo.working_root() == repo.objects.commit(commit_id).root
+    except StateVCSError:
+        return False
