@@ -42,7 +42,8 @@ def purge(app: AppContext, pointer: str, branches: tuple[str, ...], everything: 
                    "holding": report.holding, "map": report.map, "tags": report.tags,
                    "refs": {k: {"old": o, "new": n} for k, (o, n) in report.refs.items()},
                    "reflog_expired": report.reflog_expired, "removed": report.removed,
-                   "still_held_by": list(report.still_held_by), "working_file": report.working_file})
+                   "still_held_by": list(report.still_held_by), "working_file": report.working_file,
+                   "wipe_error": report.wipe_error or None})
         return
     click.echo(f"Purged {safe(pointer)}: {report.rewritten} commit(s) rewritten ({report.holding} held it), "
                f"{len(report.refs)} ref(s) moved, {report.removed} object(s) removed")
@@ -55,6 +56,9 @@ def purge(app: AppContext, pointer: str, branches: tuple[str, ...], everything: 
         click.echo(f"working file: {safe(report.working_file)}")
     for name in report.still_held_by:
         click.echo(f"warning: {safe(name)} still reaches the value (purge it too, or use --all)", err=True)
+    if report.wipe_error:
+        click.echo(f"warning: the erased bytes may linger in the database's free space: {safe(report.wipe_error)}",
+                   err=True)
 
 
 COMMANDS = [purge]

@@ -18,7 +18,6 @@ rewrites history instead, as ``git filter-repo`` does:
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Iterable
@@ -62,6 +61,8 @@ class PurgeReport:
     working_file: str = ""
     dry_run: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    #: Why the database's free space could not be wiped ("" when it was).
+    wipe_error: str = ""
 
     @property
     def rewritten(self) -> int:
@@ -220,10 +221,10 @@ def purge(repo: "Repository", pointer: str, branches: list[str] | None = None, e
     from .gc import gc
 
     collected = gc(repo, prune="now", expire="never", expire_unreachable="never")
-    wipe_free_space(repo.store)
+    wipe_error = wipe_free_space(repo.store)
     repo.objects.forget()
     return PurgeReport(report.pointer, report.map, moves, report.holding, expired, collected.removed, still,
-                       working, False, report.tags)
+                       working, False, report.tags, wipe_error)
 
 
 def _still_held(repo: "Repository", rewriter: _Rewriter, moved: set[str]) -> tuple[str, ...]:
@@ -333,9 +334,12 @@ def _update_working_file(repo: "Repository", mapping: dict[str, str]) -> str:
         return "not updated (unreadable)"
 
 
-def wipe_free_space(store: Any) -> None:
+def wipe_free_space(store: Any) -> str:
     """Make deleted rows unrecoverable from the database files: SQLite checkpoints the WAL
-    and VACUUMs; PostgreSQL rewrites the objects and reflog tables (``VACUUM FULL``)."""
+    and VACUUMs; PostgreSQL rewrites the objects and reflog tables (``VACUUM FULL``).
+
+    Returns "" when done, else why the free space could not be wiped (the purge itself
+    stands: the objects are deleted, but their bytes may linger in free pages)."""
     from ..store.sqlite import SQLiteStore
 
     while hasattr(store, "inner"):  # a wrapping store (encryption at rest): wipe the files below it
@@ -345,17 +349,20 @@ def wipe_free_space(store: Any) -> None:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.execute("VACUUM")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return
+        return ""
     try:
         from ..store.postgres import PostgresStore
     except ImportError:  # pragma: no cover - psycopg missing: no PostgreSQL store either
-        return
+        return ""
     if isinstance(store, PostgresStore):
         with store._guard():
             conn = store._conn()
             for table in ("statevcs_objects", "statevcs_reflog"):
-                with contextlib.suppress(Exception):
+                try:
                     conn.execute(f"VACUUM FULL {table}")
+                except Exception as exc:  # e.g. not the table's owner: say so, never pretend
+                    return f"VACUUM FULL {table} failed ({str(exc).splitlines()[0]}); run it as the table's owner"
+    return ""
 
 
 __all__ = ["PURGES_REF", "PurgeReport", "purge", "purge_history", "wipe_free_space"]

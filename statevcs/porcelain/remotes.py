@@ -387,8 +387,10 @@ def push(repo: "Repository", remote: str, branch: str, force: bool = False,
             other._write({}, [(ref, tip, theirs)], f"push: from {repo.workdir or repo.store.location}")
         except RefConflictError:
             raise RefConflictError(f"the remote's {branch} moved during the push; fetch and try again", ref) from None
-        if follow:
-            other.working_file.load(other.get(tip), tip)
+        if follow:  # checked again under the remote's working-file lock: an edit made meanwhile stays
+            with other.working_file.locked():
+                if _working_is(other, theirs):
+                    other.working_file.load(other.get(tip), tip)
         if name:
             tracking = f"{REMOTE_PREFIX}{name}/{branch}"
             repo._write({}, [(tracking, tip, repo.store.read_ref(tracking))], "push: update tracking ref")
