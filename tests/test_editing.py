@@ -482,3 +482,16 @@ def test_cli_apply_errors_exit_3_and_leave_the_branch(tmp_path, patch):
     fails(work, 3, "apply", "-", stdin=patch)
     assert run(work, "log", "-1").out == before
     fails(work, 3, "apply", "missing.json")
+
+
+def test_a_replayed_edit_uses_the_value_as_it_was_and_the_branch_it_began_on(repo):
+    repo.commit({"items": [], "n": 0}, message="base")
+    repo.create_branch("other")
+    value = {"note": "as passed"}
+    with repo.edit(message="edit") as tx:
+        tx.set("/x", value)
+        value["note"] = "changed afterwards"  # the caller mutates what it passed in
+        repo.commit({"items": [1], "n": 0}, message="a concurrent commit")  # forces a replay
+        repo.set_head("other")  # HEAD moves to another branch before the edit commits
+    assert repo.get("main")["x"] == {"note": "as passed"} and repo.get("main")["items"] == [1]
+    assert "x" not in repo.get("other")

@@ -14,6 +14,7 @@ Patch semantics are those of the python ``jsonpatch`` package (RFC 6902), except
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Mapping
@@ -260,7 +261,9 @@ class EditTransaction:
 
     def _do(self, op: dict[str, Any], index: int | None = None) -> None:
         _run(self._editor, op, index)
-        self._ops.append(op)
+        # Recorded as it is now: a replay after a lost race must not see later changes the
+        # caller makes to a value it passed in.
+        self._ops.append(copy.deepcopy(op))
 
     # ---------------------------------------------------------------- committing
     def __enter__(self) -> "EditTransaction":
@@ -280,7 +283,8 @@ class EditTransaction:
         started = time.monotonic()
         deadline = started + self.timeout
         attempt = 0
-        branch = self.branch
+        # The ref fixed when the edit began, even if HEAD has moved to another branch since.
+        branch = self._ref[len(refnames.BRANCH_PREFIX):] if self._ref.startswith(refnames.BRANCH_PREFIX) else None
         while True:
             if self._editor.root == self.base_root and not self.allow_empty:
                 return None  # after a replay: the new head already holds the edits
