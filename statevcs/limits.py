@@ -20,6 +20,8 @@ DEFAULT_MAX_DEPTH = 256
 DEFAULT_MAX_REF_NAME_BYTES = 1024
 #: Bytes of decoded objects an ObjectReader keeps cached: 128 MiB.
 DEFAULT_CACHE_BYTES = 128 << 20
+#: Total object bytes a bundle may unpack into memory when it is opened: 2 GiB.
+DEFAULT_MAX_BUNDLE_BYTES = 2 << 30
 
 #: Ceilings a setting may not pass: the readers recurse once per level (Python's stack),
 #: and PostgreSQL's NOTIFY payload (8,000 bytes) carries a ref name.
@@ -30,6 +32,7 @@ ENV_MAX_OBJECT_BYTES = "STATEVCS_MAX_OBJECT_SIZE"
 ENV_MAX_DEPTH = "STATEVCS_MAX_DEPTH"
 ENV_MAX_REF_NAME_BYTES = "STATEVCS_MAX_REF_NAME"
 ENV_CACHE_BYTES = "STATEVCS_CACHE_BYTES"
+ENV_MAX_BUNDLE_BYTES = "STATEVCS_MAX_BUNDLE_SIZE"
 
 
 def _setting(name: str, default: int, low: int, high: int | None = None) -> int:
@@ -64,3 +67,9 @@ def max_ref_name_bytes() -> int:
 def cache_bytes() -> int:
     """Bytes of objects an ObjectReader caches (``$STATEVCS_CACHE_BYTES``, default 128 MiB; 0 = none)."""
     return _setting(ENV_CACHE_BYTES, DEFAULT_CACHE_BYTES, 0)
+
+
+def max_bundle_bytes() -> int:
+    """Total object bytes a bundle may hold (``$STATEVCS_MAX_BUNDLE_SIZE``, default 2 GiB): a small,
+    highly compressed hostile bundle of many distinct objects cannot exhaust memory."""
+    return _setting(ENV_MAX_BUNDLE_BYTES, DEFAULT_MAX_BUNDLE_BYTES, 1024)

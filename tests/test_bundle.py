@@ -242,3 +242,14 @@ def test_format_round_trips_and_any_flipped_bit_is_refused(tmp_path, blobs, posi
         f.write(data)
     with pytest.raises(InvalidBundleError):
         read_bundle(path)
+
+
+def test_a_bundle_over_the_total_size_limit_is_refused(repo, tmp_path, monkeypatch):
+    for i in range(4):
+        repo.commit({"big": [f"{i}-" + "x" * 600] * 3}, message=f"c{i}")
+    path = str(tmp_path / "big.bundle")
+    repo.bundle_create(path)
+    assert read_bundle(path)  # whole under the default limit
+    monkeypatch.setenv("STATEVCS_MAX_BUNDLE_SIZE", "2048")
+    with pytest.raises(InvalidBundleError, match="bundle size limit"):
+        read_bundle(path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import struct
 import tempfile
 from dataclasses import dataclass
@@ -24,14 +25,14 @@ import zstandard
 from ..errors import (
     CorruptObjectError,
     InvalidBundleError,
-    InvalidRefNameError,
     ObjectNotFoundError,
     ReadOnlyStoreError,
 )
-from ..limits import max_object_bytes
-from ..model import refnames
-from ..model.objects import is_object_id
+from ..limits import max_bundle_bytes, max_object_bytes
 from .base import SYMBOLIC_PREFIX, RefLogEntry, Store, Transaction, verify
+
+_OBJECT_ID = re.compile(r"[0-9a-f]{64}")
+_CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f]")
 
 MAGIC = b"statevcs-bundle\n"
 VERSION = 1
@@ -197,22 +198,26 @@ def _parse(path: str, r: _Exact) -> tuple[dict[str, str], tuple[str, ...], dict[
             value = r.take(r.unpack(">H")).decode("utf-8")
         except UnicodeDecodeError:
             raise _bad(path, "a ref name or value is not UTF-8") from None
-        try:
-            refnames.check_ref(name)
-        except InvalidRefNameError as exc:
-            raise _bad(path, f"it holds an invalid ref ({exc})") from None
+        # The shape only: fetch and clone apply the full ref-name rules (porcelain) before
+        # any ref moves, so the store layer needs no knowledge of the model's names.
+        if not (name == "HEAD" or name.startswith("refs/")) or _CONTROL.search(name):
+            raise _bad(path, f"it holds an invalid ref name {ascii(name)[:80]}")
         target = value[len(SYMBOLIC_PREFIX):] if value.startswith(SYMBOLIC_PREFIX) else None
-        if not (is_object_id(value) or (name == refnames.HEAD and target and target.startswith("refs/"))):
+        if not (_OBJECT_ID.fullmatch(value) or (name == "HEAD" and target and target.startswith("refs/"))):
             raise _bad(path, f"its ref {name} holds {ascii(value)[:80]}, not an object id")
         refs[name] = value
     prerequisites = tuple(r.take(32).hex() for _ in range(r.unpack(">I")))
     objects: dict[str, bytes] = {}
-    limit = max_object_bytes()
+    limit, budget = max_object_bytes(), max_bundle_bytes()
     for _ in range(r.unpack(">Q")):
         oid = r.take(32).hex()
         length = r.unpack(">I")
         if length > limit:
             raise _bad(path, f"object {oid} is {length} bytes, over the {limit}-byte object size limit")
+        budget -= length
+        if budget < 0:
+            raise _bad(path, f"its objects exceed the {max_bundle_bytes()}-byte bundle size limit "
+                             "($STATEVCS_MAX_BUNDLE_SIZE)")
         raw = r.take(length)
         try:
             verify(oid, raw)
