@@ -274,3 +274,26 @@ def test_union_attribute_edit_on_one_side_is_not_duplicated(chat):
     (chat / ".statevcs" / "attributes").write_text("/m union\n/n ours\n")
     run(chat, "merge", "exp")
     assert state(chat) == {"m": ["SYS2", "U1", "a-ours", "a-theirs"], "n": 2}
+
+
+def test_gc_during_a_conflicted_merge_keeps_what_continue_needs(tmp_path):
+    """The source is named only by its id (its branch deleted, reflogs expired)."""
+    run(tmp_path, "init", "r")
+    d = tmp_path / "r"
+    (d / "state.json").write_text('{"a": 1}')
+    run(d, "commit", "-m", "base")
+    run(d, "switch", "-c", "tmp")
+    run(d, "set", "/a", "2")
+    run(d, "commit", "-m", "theirs")
+    source = run(d, "status", "--json").json()["head"]
+    run(d, "switch", "main")
+    run(d, "set", "/a", "3")
+    run(d, "commit", "-m", "ours")
+    run(d, "branch", "-D", "tmp")
+    r = run(d, "merge", source, check=False)
+    assert r.code == 1 and "CONFLICT" in r.out
+    run(d, "reflog-expire", "--expire=now", "--expire-unreachable=now")
+    run(d, "gc", "--prune=now")
+    run(d, "resolve", "/a", "--theirs")
+    run(d, "merge", "--continue")
+    assert run(d, "cat", "HEAD", "/a").out == "2\n"

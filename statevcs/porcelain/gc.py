@@ -130,6 +130,21 @@ def _counted(ids: Iterator[str], counter: list[int]) -> Iterator[str]:
         yield oid
 
 
+def _merge_in_progress(repo: "Repository") -> list[str]:
+    """The commits a merge waiting for conflict resolution needs (its saved state is a file,
+    not a ref): ``merge --continue`` and ``--abort`` must find them after a gc."""
+    if not repo.meta_dir:
+        return []
+    from ..errors import StateVCSError
+    from .merge_state import MergeState
+
+    try:
+        state = MergeState.load(repo.meta_dir)
+    except StateVCSError:  # a damaged one is for --abort to clear; it names nothing to keep
+        return []
+    return [] if state is None else [state.source, state.target_head, *state.bases]
+
+
 def _tick(store: Any) -> Any:
     """The store's clock once it has moved past the last write before the lock.
 
@@ -166,6 +181,7 @@ def gc(repo: "Repository", prune: Age = DEFAULT_PRUNE, expire: Age = DEFAULT_EXP
     # Mark, without locks: refs, reflogs of existing refs, and every recent object.
     refs = store.list_refs()
     marker.mark(refs.values())
+    marker.mark(_merge_in_progress(repo))
     marker.mark(store.iter_reflog_targets())
     counted = [0]
     marker.mark(_counted(store.iter_ids(written_since=cutoff), counted))
@@ -176,6 +192,7 @@ def gc(repo: "Repository", prune: Age = DEFAULT_PRUNE, expire: Age = DEFAULT_EXP
             # Re-mark from what changed since `start`; no writer can move anything meanwhile.
             now_refs = store.list_refs()
             marker.mark(now_refs.values())
+            marker.mark(_merge_in_progress(repo))
             marker.mark(store.iter_reflog_targets(after_seq=seq0))
             if new_names := set(now_refs) - set(refs):
                 marker.mark(store.iter_reflog_targets(names=new_names))
