@@ -239,3 +239,17 @@ def test_threads_racing_one_branch_with_a_small_budget_all_land(repo):
     assert errors == []
     state = repo.get("main")
     assert state["count"] == 80 and sorted(state["ids"]) == sorted(list(range(16)) * 5)
+
+
+def test_a_merged_update_leaves_no_nodes_behind_in_the_reader(repo):
+    repo.commit({"a": 0, "b": 0, "log": ["x" * 600]}, message="base")
+
+    def fn(state):
+        if state["b"] == 0:  # another writer lands between our read and our commit
+            repo.commit({**state, "b": 1}, message="concurrent")
+        return {**state, "a": 1, "log": state["log"] + ["y" * 600]}
+
+    before = len(repo.objects.extra)
+    c = repo.update("main", fn, on_conflict="merge")
+    assert repo.get(c) == {"a": 1, "b": 1, "log": ["x" * 600, "y" * 600]}
+    assert len(repo.objects.extra) == before

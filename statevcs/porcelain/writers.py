@@ -13,7 +13,7 @@ from ..errors import MergeConflictError, RefConflictError, UpdateContentionError
 from ..model import refnames
 from ..model.canonical import validate
 from ..model.objects import Commit
-from ..model.tree import write_tree
+from ..model.tree import LayeredSource, write_tree
 from .merging import repository_policies
 
 if TYPE_CHECKING:
@@ -69,8 +69,9 @@ def update(
         head_id = repo._ref_target(ref)
         if pending is not None and head_id is not None:
             based_on, mine, mine_objects = pending
-            repo.objects.extra.update(mine_objects)
-            merged = merge_trees(repo.objects, repo.objects.commit(based_on).root,
+            # Seen through a layer for this merge only: a long-running writer must not pile
+            # every lost race's nodes into the repository's reader.
+            merged = merge_trees(LayeredSource(repo.objects, mine_objects), repo.objects.commit(based_on).root,
                                  repo.objects.commit(head_id).root, mine,
                                  policies=repository_policies(repo, None))
             if merged.conflicts:
