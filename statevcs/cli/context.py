@@ -69,6 +69,22 @@ def pass_app(f: Any) -> Any:
     return click.pass_obj(f)
 
 
+def holding_working_lock(f: Any) -> Any:
+    """Run a command that checks the working file and later rewrites it (switch, merge, ...)
+    under the working file's lock throughout, so an edit made in between is never overwritten."""
+    import functools
+
+    @functools.wraps(f)
+    def run(app: AppContext, *args: Any, **kwargs: Any) -> Any:
+        repo = app.repo
+        if repo.workdir is None:
+            return f(app, *args, **kwargs)
+        with repo.working_file.locked():
+            return f(app, *args, **kwargs)
+
+    return run
+
+
 def short(oid: str | None) -> str:
     return safe(oid[:10]) if oid else "-"
 

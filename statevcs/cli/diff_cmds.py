@@ -10,8 +10,8 @@ from ..errors import RevisionNotFoundError, WorkingStateError
 from ..model.tree import write_tree
 from ..porcelain.render import FORMATS, Diff
 from ..porcelain.repo import Repository
-from ..porcelain.worktree import parse_json_text
 from ..porcelain.revisions import is_range, split_range
+from ..porcelain.worktree import parse_json_text
 from .admin_cmds import complete_revision
 from .context import EXIT_NEGATIVE, AppContext, pass_app, safe, use_color
 

@@ -37,7 +37,7 @@ from ..porcelain.render import abbreviate
 from ..porcelain.repo import Repository
 from ..porcelain.worktree import parse_json_text, set_at, unset_at
 from .admin_cmds import complete_revision
-from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, safe, short, styled
+from .context import EXIT_NEGATIVE, AppContext, echo_json, holding_working_lock, pass_app, safe, short, styled
 from .ref_cmds import _require_clean, _write_working
 
 
@@ -71,6 +71,7 @@ def _is_current(repo: Repository, target_ref: str) -> bool:
 @click.option("--continue", "cont", is_flag=True, help="Commit a merge whose conflicts are resolved.")
 @click.option("--abort", is_flag=True, help="Give up a merge in progress and restore the working file.")
 @pass_app
+@holding_working_lock
 def merge(app: AppContext, source: str | None, into: str | None, strategy: str, ff_only: bool, no_ff: bool,
           paths: tuple[str, ...], message: str | None, cont: bool, abort: bool) -> None:
     """Merge SOURCE into the current branch (or --into BRANCH).
@@ -313,6 +314,7 @@ def _replay(app: AppContext, rev: str | None, reverse: bool, strategy: str, mess
 @click.option("--continue", "cont", is_flag=True, help="Commit the revert once its conflicts are resolved.")
 @click.option("--abort", is_flag=True, help="Give up the revert in progress.")
 @pass_app
+@holding_working_lock
 def revert(app: AppContext, rev: str | None, strategy: str, message: str | None, cont: bool, abort: bool) -> None:
     """Make a new commit that undoes REV's changes.
 
@@ -334,6 +336,7 @@ def revert(app: AppContext, rev: str | None, strategy: str, message: str | None,
 @click.option("--continue", "cont", is_flag=True, help="Commit the cherry-pick once its conflicts are resolved.")
 @click.option("--abort", is_flag=True, help="Give up the cherry-pick in progress.")
 @pass_app
+@holding_working_lock
 def cherry_pick(app: AppContext, rev: str | None, strategy: str, message: str | None, cont: bool,
                 abort: bool) -> None:
     """Apply REV's changes to the current branch as a new commit (keeping its author).

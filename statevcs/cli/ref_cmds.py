@@ -13,7 +13,7 @@ from ..porcelain.checkout import load_head
 from ..porcelain.merge_state import refuse_during_merge
 from ..porcelain.repo import Repository
 from .admin_cmds import complete_branch, complete_revision
-from .context import AppContext, echo_json, pass_app, safe, short, styled
+from .context import AppContext, echo_json, holding_working_lock, pass_app, safe, short, styled
 
 
 def _require_clean(repo: Repository, force: bool, action: str, can_force: bool = True) -> None:
@@ -104,6 +104,7 @@ def branch(app: AppContext, name: str | None, start: str | None, delete: bool, f
 @click.option("--detach", is_flag=True, help="Detach HEAD at the commit NAME names.")
 @click.option("-f", "--force", is_flag=True, help="Discard uncommitted changes in the working file.")
 @pass_app
+@holding_working_lock
 def switch(app: AppContext, name: str, create: bool, detach: bool, force: bool) -> None:
     """Switch HEAD to branch NAME and load its state into the working file.
 
@@ -187,6 +188,7 @@ def tag(app: AppContext, name: str | None, rev: str, message: str | None, delete
 @click.option("-m", "--message", default=None, help="Message of the new commit.")
 @click.option("-f", "--force", is_flag=True, help="Discard uncommitted changes in the working file.")
 @pass_app
+@holding_working_lock
 def restore(app: AppContext, rev: str, message: str | None, force: bool) -> None:
     """Make a new commit on the current branch whose state equals REV's.
 
@@ -208,6 +210,7 @@ def restore(app: AppContext, rev: str, message: str | None, force: bool) -> None
 @click.argument("rev", required=False, default="HEAD", shell_complete=complete_revision)
 @click.option("--hard", is_flag=True, help="Also rewrite the working file with REV's state (dropping its edits).")
 @pass_app
+@holding_working_lock
 def reset(app: AppContext, rev: str, hard: bool) -> None:
     """Move the current branch to REV (default HEAD; the reflog keeps where it was).
 

@@ -17,7 +17,7 @@ from ..porcelain.merge_state import refuse_during_merge
 from ..porcelain.remotes import TransferReport
 from ..porcelain.repo import Repository
 from .admin_cmds import complete_branch, complete_remote
-from .context import AppContext, echo_json, pass_app, safe, short
+from .context import AppContext, echo_json, holding_working_lock, pass_app, safe, short
 from .ref_cmds import _require_clean
 
 
@@ -197,6 +197,7 @@ def push(app: AppContext, remote_name: str, branch: str | None, force: bool) -> 
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
               help="How the merge settles overlapping changes.")
 @pass_app
+@holding_working_lock
 def pull(app: AppContext, remote_name: str, branch: str | None, strategy: str) -> None:
     """Fetch REMOTE, then merge its BRANCH (default: the current branch's name) into the current branch.
 

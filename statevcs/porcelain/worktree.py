@@ -20,6 +20,7 @@ import os
 import re
 import stat
 import tempfile
+import threading
 from typing import Any, Iterator
 
 from ..errors import InvalidPointerError, PathNotFoundError, WorkingStateError
@@ -187,7 +188,10 @@ class WorkingFile:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator["WorkingFile"]:
-        """Hold the working file's exclusive lock for a read-modify-write."""
+        """Hold the working file's exclusive lock for a read-modify-write.
+
+        Re-entrant within a thread, so a command can hold it from its cleanliness check
+        to its final write while the helpers it calls take it too."""
         if self.meta_dir is None:
             yield self
             return
@@ -196,16 +200,38 @@ class WorkingFile:
         except ImportError:  # pragma: no cover - not POSIX: no lock, as before
             yield self
             return
-        fd = os.open(os.path.join(self.meta_dir, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o666)
+        path = os.path.realpath(os.path.join(self.meta_dir, LOCK_NAME))
+        held = _held_locks()
+        if held.get(path):
+            held[path] += 1
+            try:
+                yield self
+            finally:
+                held[path] -= 1
+            return
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            held[path] = 1
             yield self
         finally:
+            held.pop(path, None)
             os.close(fd)  # closing releases the lock
 
     def root(self) -> tuple[str, dict[str, bytes]]:
         """The tree id of the working state and its node objects."""
         return write_tree(self.read())
+
+
+_local = threading.local()
+
+
+def _held_locks() -> dict[str, int]:
+    """Working-file locks this thread holds: path -> depth."""
+    held = getattr(_local, "held", None)
+    if held is None:
+        held = _local.held = {}
+    return held
 
 
 def set_at(document: Any, pointer: str, value: Any) -> Any:
