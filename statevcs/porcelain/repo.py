@@ -41,24 +41,19 @@ from ..store.base import ANY, SYMBOLIC_PREFIX, RefLogEntry
 from ..store.locate import DIR_NAME, find_repository_dir, is_url, open_store
 from .core import DEFAULT_BRANCH, DEFAULT_WORKING_FILE, RepositoryCore
 from .render import Diff
+from .repo_maintenance import MaintenanceMethods
+from .repo_remotes import RemoteMethods
 
 if TYPE_CHECKING:
     from .checkout import Refresh, WorkingStatus
     from .editing import EditTransaction
-    from .fsck import FsckReport
-    from .gc import GcReport
     from .merging import MergeOutcome
-    from .purge import PurgeReport
-    from .remotes import FetchReport, TransferReport
-    from .bundle import BundleReport
-    from .retention import BranchExpiry, PruneReport
-    from .stats import RepoStats
 from .worktree import WorkingFile, confined_path
 
 CONFIG_NAME = "config.json"
 
 
-class Repository(RepositoryCore):
+class Repository(RepositoryCore, RemoteMethods, MaintenanceMethods):
     """A statevcs repository: a store of objects and refs, and optionally a working directory.
 
     The facade over the porcelain modules; the commit-and-ref core they share lives in
@@ -207,70 +202,6 @@ class Repository(RepositoryCore):
             json.dump(config, f, indent=2)
             f.write("\n")
         os.replace(tmp, path)
-
-    # ---------------------------------------------------------------- remotes
-    @property
-    def remotes(self) -> dict[str, str]:
-        """Remote name -> URL or path."""
-        return dict(self.config().get("remotes", {}))
-
-    def add_remote(self, name: str, location: str, key_file: str | None = None) -> None:
-        """Name another repository (a directory or a store URL) for fetch, push and pull;
-        ``key_file`` holds the key of an encrypted remote (docs/encryption.md)."""
-        refnames.check_name(name, "remote name")
-        if "/" in name:
-            raise InvalidRefNameError(f"invalid remote name {name!r}: must not contain '/'")
-        config = self.config()
-        remotes = config.setdefault("remotes", {})
-        if name in remotes:
-            raise RefExistsError(f"a remote named {name!r} already exists ({remotes[name]})")
-        remotes[name] = location if is_url(location) else os.path.abspath(location)
-        if key_file is not None:
-            config.setdefault("remote_key_files", {})[name] = os.path.abspath(key_file)
-        self._save_config(config)
-
-    def remove_remote(self, name: str) -> None:
-        """Forget a remote and its remote-tracking refs."""
-        from ..errors import RemoteNotFoundError
-
-        config = self.config()
-        if name not in config.get("remotes", {}):
-            raise RemoteNotFoundError(f"no remote named {name!r}")
-        del config["remotes"][name]
-        self._save_config(config)
-        tracking = self.store.list_refs(f"{refnames.REMOTE_PREFIX}{name}/")
-        if tracking:
-            self._write({}, [(ref, None, oid) for ref, oid in tracking.items()], f"remote: removed {name}")
-
-    def fetch(self, remote: str, progress: Any = None) -> "FetchReport":
-        """Copy a remote's branches (to ``refs/remotes/NAME/*``) and new tags; only missing objects travel."""
-        from .remotes import fetch
-
-        return fetch(self, remote, progress)
-
-    def push(self, remote: str, branch: str, force: bool = False, progress: Any = None) -> "TransferReport":
-        """Send ``branch`` to the remote; NotFastForwardError unless it fast-forwards (or ``force``)."""
-        from .remotes import push
-
-        return push(self, remote, branch, force, progress)[0]
-
-    def pull(self, remote: str, branch: str, strategy: str = "merge", progress: Any = None,
-             **merge_options: Any) -> "MergeOutcome":
-        """Fetch, then merge the remote's ``branch`` into the current branch."""
-        from .remotes import pull
-
-        return pull(self, remote, branch, strategy, progress, **merge_options)
-
-    @classmethod
-    def clone(cls, source: str, target: str, progress: Any = None, author: str | None = None,
-              key: str | bytes | None = None) -> "Repository":
-        """A new repository at ``target`` (directory or URL) with ``source``'s history; the
-        remote is named ``origin`` and its HEAD branch is checked out. With ``key`` the new
-        repository is encrypted; an encrypted source is opened with the ``key_file`` in its
-        config or ``STATEVCS_KEY`` (docs/encryption.md)."""
-        from .remotes import clone
-
-        return clone(cls, source, target, progress, author, key=key)
 
     # ---------------------------------------------------------------- HEAD and refs
     @property
@@ -564,106 +495,6 @@ class Repository(RepositoryCore):
             else:
                 raise RevisionNotFoundError(f"no ref named {ref!r}")
         return self.store.reflog(name, limit)
-
-    # ---------------------------------------------------------------- maintenance
-    def reachable(self) -> set[str]:
-        """Every object reachable from refs and from the reflogs of existing refs."""
-        from .gc import reachable
-
-        return reachable(self)
-
-    def gc(self, prune: Any = "2.weeks", expire: Any = "90.days", expire_unreachable: Any = "30.days") -> "GcReport":
-        """Expire reflog entries older than ``expire`` (``expire_unreachable`` for those the
-        tip no longer reaches), then delete objects no ref, reflog entry or object written
-        within ``prune`` can reach. Ages: timedelta, seconds, or ``"now"``, ``"never"``,
-        ``"2.weeks"``, ``"14d"``, ``"2h"``. Safe while others write (docs/gc.md)."""
-        from .gc import gc
-
-        return gc(self, prune, expire, expire_unreachable)
-
-    def fsck(self) -> "FsckReport":
-        """Verify every object's hash and every link reachable from refs."""
-        from .fsck import fsck
-
-        return fsck(self)
-
-    # ---------------------------------------------------------------- erasure and state rules
-    def purge(self, pointer: str, branches: list[str] | None = None, all: bool = False,
-              dry_run: bool = False) -> "PurgeReport":
-        """Erase the value at ``pointer`` from every commit of the chosen history (``branches``,
-        every ref with ``all``, else HEAD's branch): commits are rewritten, branches and tags
-        moved, the reflog entries reaching old commits expired and the old objects collected
-        (docs/erasure.md). PurgeError, nothing changed, if no commit there holds the pointer."""
-        from .purge import purge
-
-        return purge(self, pointer, branches, all, dry_run)
-
-    def set_schema(self, schema: Any, branch: str | None = None) -> None:
-        """Store a JSON Schema every later commit (on ``branch``, or on every branch) must satisfy
-        (docs/rules.md); InvalidRulesError if it is not a valid JSON Schema."""
-        from .rules import set_schema
-
-        set_schema(self, schema, branch)
-
-    def unset_schema(self, branch: str | None = None) -> None:
-        """Drop the stored schema of ``branch`` (None: the repository's)."""
-        from .rules import set_schema
-
-        set_schema(self, None, branch, remove=True)
-
-    def schema(self, branch: str | None = None, effective: bool = False) -> Any:
-        """The stored schema of ``branch`` (None: the repository's), or None; with ``effective``,
-        the schema commits on ``branch`` are checked against, wherever it comes from."""
-        from .rules import get_schema
-
-        return get_schema(self, branch, effective)
-
-    # ---------------------------------------------------------------- retention and backups
-    def branch_expiries(self) -> dict[str, "BranchExpiry"]:
-        """Branch name -> its expiry, for branches created or marked with one (docs/retention.md)."""
-        from .retention import branch_expiries
-
-        return branch_expiries(self)
-
-    def set_branch_expiry(self, name: str, expires: Any) -> "datetime | None":
-        """Make branch ``name`` expire (timedelta, datetime, or an age such as ``"2h"``); None or
-        ``"never"`` clears it. gc deletes expired branches. Returns the moment (None: cleared)."""
-        from .retention import set_branch_expiry
-
-        return set_branch_expiry(self, name, expires)
-
-    def prune(self, branch: str, keep: int | None = None, since: Any = None, force: bool = False,
-              author: str | None = None) -> "PruneReport":
-        """Squash ``branch``'s history older than its newest ``keep`` commits (or than ``since``,
-        a datetime, ISO date or age) into one root commit; the kept commits get new ids
-        (``report.id_map``, also in the reflog and each commit's ``pruned_from`` metadata).
-        SharedHistoryError if other refs reach that history, unless ``force``."""
-        from .retention import prune
-
-        return prune(self, branch, keep, since, force, author)
-
-    def stats(self, top: int = 10) -> "RepoStats":
-        """Object count, raw and stored bytes, commits per branch, and HEAD's ``top`` largest paths."""
-        from .stats import stats
-
-        return stats(self, top)
-
-    def bundle_create(self, path: str, refs: list[str] | None = None, exclude: list[str] | None = None
-                      ) -> "BundleReport":
-        """Write ``refs`` (default: every branch and tag, and HEAD) and the objects they need to
-        one verifiable bundle file at ``path`` (docs/storage-format.md); history reachable from
-        ``exclude`` revisions is left out (a thin bundle)."""
-        from .bundle import create_bundle
-
-        return create_bundle(self, path, refs, exclude or ())
-
-    @staticmethod
-    def verify_bundle(path: str, repository: "Repository | None" = None) -> "BundleReport":
-        """Check a bundle file: checksum, every object's hash, and that its refs' history is
-        complete in it (or, for a thin bundle, in ``repository``). InvalidBundleError otherwise."""
-        from .bundle import verify_bundle
-
-        return verify_bundle(path, repository)
 
 
 def _diff_optional(source: Any, a: Any, b: Any, tokens: tuple[str, ...]) -> list[Change]:
