@@ -58,7 +58,8 @@ def working_status(repo: "Repository") -> WorkingStatus:
     if base == head:
         return WorkingStatus(base, head, False, repo.diff_roots(head_root, working))
     if working == head_root:  # the file already holds the head (e.g. a crash after writing it)
-        wf.record_base(head)
+        with wf.locked():
+            wf.record_base(head)
         return WorkingStatus(head, head, False, repo.diff_roots(head_root, working))
     try:
         base_root = _root_of(repo, base)
