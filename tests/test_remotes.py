@@ -13,7 +13,7 @@ from statevcs import (
     RemoteNotFoundError,
     Repository,
 )
-from statevcs.porcelain.remotes import send
+from statevcs.porcelain.transfer import send
 
 from .conftest import postgres_url, require_postgres, track_postgres
 
@@ -125,7 +125,7 @@ def test_interrupted_push_leaves_the_remote_consistent(tmp_path):
     for i in range(60):
         state["items"].append({"i": i, "text": "y" * 600})
         dst.commit(copy.deepcopy(state), message=f"c{i}")
-    import statevcs.porcelain.remotes as remotes
+    import statevcs.porcelain.transfer as transfer
 
     calls = []
 
@@ -134,13 +134,13 @@ def test_interrupted_push_leaves_the_remote_consistent(tmp_path):
         if done and done >= total // 2:
             raise KeyboardInterrupt("connection lost")
 
-    old = remotes.BATCH_OBJECTS
-    remotes.BATCH_OBJECTS = 20
+    old = transfer.BATCH_OBJECTS
+    transfer.BATCH_OBJECTS = 20
     try:
         with pytest.raises(KeyboardInterrupt):
             dst.push("origin", "main", progress=die_half_way)
     finally:
-        remotes.BATCH_OBJECTS = old
+        transfer.BATCH_OBJECTS = old
     remote = Repository.open(str(tmp_path / "src"))
     assert remote.get() == {"start": True}  # the ref did not move
     assert remote.fsck().ok

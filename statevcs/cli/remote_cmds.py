@@ -14,8 +14,8 @@ from ..errors import NotFastForwardError
 from ..model.objects import format_time
 from ..porcelain.escaping import json_text
 from ..porcelain.merge_state import refuse_during_merge
-from ..porcelain.remotes import TransferReport
 from ..porcelain.repo import Repository
+from ..porcelain.transfer import TransferReport
 from .admin_cmds import complete_branch, complete_remote
 from .context import AppContext, echo_json, holding_working_lock, pass_app, safe, short
 from .ref_cmds import _require_clean

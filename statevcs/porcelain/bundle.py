@@ -18,7 +18,7 @@ from ..model.refnames import BRANCH_PREFIX, HEAD, TAG_PREFIX
 from ..model.tree import walk_ids
 from ..store.base import SYMBOLIC_PREFIX
 from ..store.bundle import read_bundle, write_bundle
-from .remotes import plan
+from .transfer import plan
 
 if TYPE_CHECKING:
     from .repo import Repository
