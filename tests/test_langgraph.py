@@ -283,3 +283,26 @@ def test_fork_example_runs_and_prints_the_fork_diff(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "main-run: 20 steps; bold-run: 13 steps" in out.stdout
     assert "step 13: bold move" in out.stdout and '+ /strategy: "bold"' in out.stdout
+
+
+def test_copy_thread_replaces_the_target_whole(tmp_path):
+    from statevcs.integrations.langgraph import StateVCSSaver
+
+    with StateVCSSaver.from_conn_string(str(tmp_path / "repo")) as saver:
+        from langgraph.checkpoint.base import empty_checkpoint
+
+        def put(thread, ns, value):
+            cp = empty_checkpoint()
+            cp["channel_values"] = {"v": value}
+            cp["channel_versions"] = {"v": 1}
+            saver.put({"configurable": {"thread_id": thread, "checkpoint_ns": ns}}, cp, {}, {"v": 1})
+
+        put("src", "", "from src")
+        put("dst", "", "old dst")
+        put("dst", "inner", "old dst namespace")  # a namespace the source does not have
+        saver.copy_thread("src", "dst")
+        namespaces = {t.config["configurable"]["checkpoint_ns"]
+                      for t in saver.list({"configurable": {"thread_id": "dst"}})}
+        assert namespaces == {""}
+        got = saver.get_tuple({"configurable": {"thread_id": "dst", "checkpoint_ns": ""}})
+        assert got.checkpoint["channel_values"] == {"v": "from src"}

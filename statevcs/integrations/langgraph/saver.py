@@ -416,7 +416,10 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
                     moves[naming.writes_ref(target_thread_id, w[1], w[2])] = value
             if not moves:
                 return
-            with self.repo.store.transaction() as tx:
+            stale = {ref: value for ref, value in self._thread_refs(target_thread_id).items() if ref not in moves}
+            with self.repo.store.transaction() as tx:  # the copy replaces the target thread whole
+                for ref, value in stale.items():
+                    tx.delete_ref(ref, value, self.repo.author, f"langgraph: replaced by a copy of {source_thread_id}")
                 for ref, value in moves.items():
                     tx.set_ref(ref, value, ANY, self.repo.author, f"langgraph: copied from thread {source_thread_id}")
 
