@@ -244,6 +244,7 @@ def conflicts(app: AppContext, as_json: bool) -> None:
 @click.option("--delete", "side", flag_value="delete", help="Remove the value.")
 @click.option("--value", "value", default=None, metavar="JSON", help="Use this JSON value.")
 @pass_app
+@holding_working_lock
 def resolve(app: AppContext, pointer: str, side: str | None, value: str | None) -> None:
     """Settle the conflict at POINTER in the merge in progress.
 
