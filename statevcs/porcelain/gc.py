@@ -152,13 +152,17 @@ def _tick(store: Any) -> Any:
     before the lock may carry the same time as ``store.now()``. Waiting for the clock to
     tick (the lock keeps writers out meanwhile) makes every earlier write strictly older
     than the returned time, so ``--prune=now`` removes it, and every later one newer."""
-    first = store.now()
+    first = _millisecond(store.now())
     for _ in range(100):
         now = store.now()
-        if now > first:
+        if _millisecond(now) > first:  # stores keep write times to the millisecond (SQLite)
             return now
         time.sleep(0.001)
     return store.now()
+
+
+def _millisecond(when: Any) -> Any:
+    return when.replace(microsecond=when.microsecond // 1000 * 1000)
 
 
 def gc(repo: "Repository", prune: Age = DEFAULT_PRUNE, expire: Age = DEFAULT_EXPIRE,

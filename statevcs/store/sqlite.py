@@ -137,10 +137,6 @@ class SQLiteStore(Store):
             self._all.append(conn)
         return conn
 
-    def now(self) -> datetime:
-        """The clock at the resolution write times are stored in (milliseconds)."""
-        return _EPOCH + timedelta(milliseconds=_now_ms())
-
     def close(self) -> None:
         with self._all_lock:
             for conn in self._all:
