@@ -337,3 +337,14 @@ def test_cli_export_from_postgres(tmp_path):
     repo.close()
     assert "Exported 1 new commit(s)" in run(tmp_path, "-C", url, "git", "export", str(tmp_path / "g")).out
     git(tmp_path / "g", "fsck", "--strict")
+
+
+def test_export_to_a_path_that_cannot_hold_a_repository_is_one_error_line(tmp_path):
+    from .cli_helpers import fails, run
+
+    run(tmp_path, "init", "r")
+    (tmp_path / "r" / "state.json").write_text('{"a": 1}')
+    run(tmp_path / "r", "commit", "-m", "one")
+    (tmp_path / "file").write_text("not a directory")
+    r = fails(tmp_path / "r", 3, "git", "export", str(tmp_path / "file" / "sub"))
+    assert "cannot create a git repository" in r.err

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..errors import NotARepositoryError, StateVCSError
+from ..store.locate import is_url
 from .context import EXIT_ERROR, EXIT_USAGE, AppContext, safe
 
 #: git commands statevcs has no equivalent of under that name, and what to use instead.
@@ -55,7 +56,7 @@ def cli(ctx: click.Context, location: str) -> None:
       echo '{"agent": {"status": "idle"}}' > state.json
       statevcs commit -m "first state"
     """
-    if location != "." and "://" not in location and location != "memory:":
+    if location != "." and not is_url(location):
         # As git -C: run as if started there, so every path argument is relative to it too.
         if not os.path.isdir(location):
             raise NotARepositoryError(f"{location}: no such directory")

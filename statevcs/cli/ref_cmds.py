@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import click
 
 from ..errors import RefConflictError, RevisionNotFoundError, WorkingStateError
@@ -226,12 +224,11 @@ def reset(app: AppContext, rev: str, hard: bool) -> None:
     """
     repo = app.repo
     refuse_during_merge(repo.meta_dir, "resetting (use 'statevcs merge --abort')")
-    with repo.working_file.locked() if repo.workdir else contextlib.nullcontext():
-        c = repo.reset(rev)
-        if hard:
-            load_head(repo)
-        elif repo.workdir and repo.working_file.exists():
-            repo.working_file.record_base(c.id)
+    c = repo.reset(rev)  # the command holds the working file's lock (holding_working_lock)
+    if hard:
+        load_head(repo)
+    elif repo.workdir and repo.working_file.exists():
+        repo.working_file.record_base(c.id)
     click.echo(f"HEAD is now at {short(c.id)} {safe(c.summary)}")
 
 

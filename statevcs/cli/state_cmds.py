@@ -323,7 +323,7 @@ def set_(app: AppContext, pointer: str, value: str) -> None:
     try:
         new = parse_json_text(value, "VALUE")
     except WorkingStateError as exc:
-        if not value.lstrip()[:1] in ('"', "{", "[") and not value.strip() in ("true", "false", "null"):
+        if value.lstrip()[:1] not in ('"', "{", "[") and value.strip() not in ("true", "false", "null"):
             raise WorkingStateError(f"{exc} (quote JSON strings, e.g. '\"{value}\"')") from None
         raise
     repo = app.repo

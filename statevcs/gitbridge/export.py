@@ -171,7 +171,10 @@ def open_git(path: str, bare: bool, initial_branch: str | None) -> Any:
         except pygit2.GitError:
             raise GitBridgeError(f"{path} exists and is not a git repository") from None
     head = f"refs/heads/{initial_branch}" if initial_branch else None
-    return pygit2.init_repository(path, bare=bare, initial_head=head)
+    try:
+        return pygit2.init_repository(path, bare=bare, initial_head=head)
+    except (pygit2.GitError, ValueError, OSError) as exc:  # AlreadyExistsError is a ValueError
+        raise GitBridgeError(f"cannot create a git repository at {path}: {exc}") from None
 
 
 def _pending(repo: "Repository", tips: list[str], done: dict[str, str], git: Any) -> list[Any]:

@@ -20,13 +20,12 @@ from ..errors import NotARepositoryError, RepositoryExistsError
 from ..model import refnames
 from ..model.refnames import BRANCH_PREFIX, HEAD
 from ..store.base import SYMBOLIC_PREFIX
-from ..store.locate import DB_NAME, DIR_NAME, open_store
+from ..store.locate import CONFIG_NAME, DB_NAME, DIR_NAME, open_store
 from .worktree import UNRECORDED, confined_path, write_file_atomically
 
 if TYPE_CHECKING:
     from .repo import Repository
 
-CONFIG_NAME = "config.json"
 TEMP_PREFIX = ".statevcs-new-"
 
 

@@ -18,6 +18,7 @@ from ..algo.merge import Conflict
 from ..errors import DamagedMergeStateError, MergeInProgressError
 from ..model.canonical import escape_token
 from ..model.missing import MISSING
+from .worktree import write_file_atomically
 
 STATE_FILE = "MERGE_STATE.json"
 MARKER = "$conflict"
@@ -58,11 +59,8 @@ class MergeState:
                         tuple(tuple(r) for r in data.get("ranges", ())))  # type: ignore[misc]
 
     def save(self, meta_dir: str) -> None:
-        path = os.path.join(meta_dir, STATE_FILE)
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"version": 1, **self.__dict__}, f, indent=2, ensure_ascii=False)
-        os.replace(tmp, path)
+        write_file_atomically(os.path.join(meta_dir, STATE_FILE),
+                              json.dumps({"version": 1, **self.__dict__}, indent=2, ensure_ascii=False))
 
     @staticmethod
     def load(meta_dir: str) -> "MergeState | None":

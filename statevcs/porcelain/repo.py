@@ -38,7 +38,7 @@ from ..model.tree import (
     write_tree,
 )
 from ..store.base import ANY, SYMBOLIC_PREFIX, RefLogEntry
-from ..store.locate import DIR_NAME, find_repository_dir, is_url, open_store
+from ..store.locate import CONFIG_NAME, DIR_NAME, find_repository_dir, is_url, open_store
 from .core import DEFAULT_BRANCH, DEFAULT_WORKING_FILE, RepositoryCore
 from .render import Diff
 from .repo_maintenance import MaintenanceMethods
@@ -48,9 +48,7 @@ if TYPE_CHECKING:
     from .checkout import Refresh, WorkingStatus
     from .editing import EditTransaction
     from .merging import MergeOutcome
-from .worktree import WorkingFile, confined_path
-
-CONFIG_NAME = "config.json"
+from .worktree import WorkingFile, confined_path, write_file_atomically
 
 
 class Repository(RepositoryCore, RemoteMethods, MaintenanceMethods):
@@ -196,12 +194,7 @@ class Repository(RepositoryCore, RemoteMethods, MaintenanceMethods):
                 f"{self.store.location} keeps no configuration; remotes are named in directory repositories "
                 "(fetch and push also take a URL or path directly)"
             )
-        path = os.path.join(self.meta_dir, CONFIG_NAME)
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(config, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
+        write_file_atomically(os.path.join(self.meta_dir, CONFIG_NAME), json.dumps(config, indent=2) + "\n")
 
     # ---------------------------------------------------------------- HEAD and refs
     @property

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import blake3
 
 from ..errors import InvalidKeyError
+from .locate import CONFIG_NAME
 
 #: Environment variables holding a key (text) or the path of a key file.
 ENV_KEY = "STATEVCS_KEY"
@@ -86,7 +87,7 @@ def configured_key_file(meta_dir: str) -> str | None:
     import json
 
     try:
-        with open(os.path.join(meta_dir, "config.json"), encoding="utf-8") as f:
+        with open(os.path.join(meta_dir, CONFIG_NAME), encoding="utf-8") as f:
             config = json.load(f)
     except (OSError, ValueError):
         return None

@@ -10,6 +10,8 @@ from .memory import MemoryStore
 
 DIR_NAME = ".statevcs"
 DB_NAME = "statevcs.db"
+#: The repository's settings (working file, remotes, key file) inside DIR_NAME.
+CONFIG_NAME = "config.json"
 
 
 def is_url(location: str) -> bool:
