@@ -159,3 +159,42 @@ def test_fast_validation_agrees_with_the_walk_on_planted_faults(value, data):
         node.append(bad)
     assert _pure_refuses(holder)
     assert not _plainly_valid(holder, 256)
+
+
+def _parse_exactly(body: bytes, fast: bool, monkeypatch: pytest.MonkeyPatch):
+    """(accepted, value) of parse_canonical with orjson's path on or off."""
+    monkeypatch.setattr(canonical, "_ORJSON", fast)
+    try:
+        return True, canonical.parse_canonical(body)
+    except ValueError:
+        return False, None
+
+
+# Bodies near the canonical form: other spacings, escapes, number spellings, duplicates, big numbers.
+def _spellings(value) -> list[bytes]:
+    import json
+
+    text = canonical_str(value)
+    out = [text, json.dumps(value), json.dumps(value, ensure_ascii=True, separators=(",", ":")),
+           text.replace("1", "1.0", 1), text.replace("0", "-0", 1), text.replace("e+", "E", 1),
+           text.replace("}", ',"a":1}', 1), text + " "]
+    return [t.encode("utf-8", "surrogatepass") for t in out]
+
+
+@settings(max_examples=300, deadline=None)
+@given(values)
+def test_parsing_through_orjson_accepts_and_refuses_exactly_as_the_pure_parser(value):
+    with pytest.MonkeyPatch.context() as mp:
+        for body in _spellings(value):
+            fast, slow = _parse_exactly(body, True, mp), _parse_exactly(body, False, mp)
+            assert fast[0] == slow[0], body
+            if fast[0]:
+                assert canonical.strict_equal(fast[1], slow[1])
+                assert canonical_str(fast[1]).encode() == body
+
+
+@pytest.mark.parametrize("body", [b"[18446744073709551616]", b"[-9223372036854775809]", b"[1e-07]",
+                                  b"[1e400]", b'"\\ud800"', b"NaN", b'{"a":1,"a":2}', b'{"b":1,"a":2}',
+                                  b"[1E+5]", b"[0.00001]", b"[1e-05]", b"[100000.0]", b"[1e+16]"])
+def test_parsing_edges_agree(body, monkeypatch):
+    assert _parse_exactly(body, True, monkeypatch) == _parse_exactly(body, False, monkeypatch)

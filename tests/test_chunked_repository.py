@@ -314,3 +314,41 @@ def test_damaged_chunk_bytes_raise_only_statevcs_errors(cut):
                     read(oid, bad)
                 except StateVCSError:
                     pass
+
+
+class CountingStore:
+    """The repository's real store, counting the queries a reader makes of it."""
+
+    def __init__(self, store):
+        self.store = store
+        self.queries = 0
+        self.objects: set[str] = set()
+
+    def get(self, oid):
+        self.queries += 1
+        self.objects.add(oid)
+        return self.store.get(oid)
+
+    def get_many(self, oids):
+        self.queries += 1
+        found = self.store.get_many(oids)
+        self.objects.update(found)
+        return found
+
+
+def test_a_diff_reads_each_level_of_chunks_in_one_query(repo):
+    from statevcs.model.reader import ObjectReader
+
+    with use_chunk_params(SMALL_CHUNKS):
+        state = {"items": [{"n": i, "text": f"item {i}"} for i in range(2_000)]}
+        one = repo.commit(state, message="one")
+        for i in range(0, 2_000, 200):
+            state["items"][i]["n"] = -i - 1
+        ten = repo.commit(state, message="ten")
+    counting = CountingStore(repo.store)
+    changes = diff_trees(ObjectReader(counting), one.root, ten.root)
+    assert sorted(c.path for c in changes) == sorted(f"/items/{i}/n" for i in range(0, 2_000, 200))
+    assert changes == diff_trees(CountingSource(ObjectReader(repo.store)), one.root, ten.root)
+    # Dozens of chunk nodes differ; they are fetched a level at a time, not one query each.
+    assert len(counting.objects) > 30 and counting.queries < len(counting.objects) / 2, (
+        counting.queries, len(counting.objects))

@@ -237,6 +237,7 @@ def _orjson_agrees() -> bool:
 _ORJSON = _orjson_agrees()
 if _ORJSON:
     _orjson_dumps = orjson.dumps
+    _orjson_loads = orjson.loads
     _ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
@@ -299,7 +300,20 @@ def parse_canonical(body: bytes) -> JSONValue:
 
     This is what the format allows and nothing else: NaN, Infinity, lone surrogates,
     duplicate or unsorted keys, whitespace and other spellings of a number are refused,
-    so a value read from an object always re-encodes to the very bytes it came from."""
+    so a value read from an object always re-encodes to the very bytes it came from.
+
+    orjson parses and re-encodes first where its text provably equals the canonical form
+    (see fast_canonical_str); anything it does not reproduce byte for byte (a big integer
+    it reads as a float, a float the guard doubts, a malformed body) takes the exact path."""
+    if _ORJSON:
+        try:
+            fast = _orjson_loads(body)
+            again_fast = _orjson_dumps(fast, option=_ORJSON_OPTIONS)
+        except (ValueError, TypeError):  # orjson.JSONDecodeError is a ValueError
+            pass
+        else:
+            if again_fast == body and b"e-" not in body and b"0.0000" not in body:
+                return fast
     value = loads(body)
     try:
         again = canonical_str(value).encode("utf-8")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import CorruptObjectError
 from .chunked import ARRAY, OBJECT, ChunkRef, RawSource, entry_token
@@ -45,8 +45,7 @@ class KeyChange:
     new: Any
 
 
-@dataclass(frozen=True, slots=True)
-class _Segment:
+class _Segment(NamedTuple):  # a tuple: a diff makes one per entry of every node it reads
     token: tuple  # (height, id) for a chunk; (-1, key?, entry token) for a leaf entry
     count: int
     height: int  # -1 for a leaf entry
@@ -119,6 +118,7 @@ def _walk(reader: ChunkReader, container: str, a: list[_Segment], b: list[_Segme
     if top < 0:
         out.append(ArrayWindow(a_at, b_at, tuple(s.value for s in a), tuple(s.value for s in b)))
         return
+    reader.prefetch([s.value.id for s in a + b if s.height == top])
     a = [x for s in a for x in (_expand(reader, container, s) if s.height == top else [s])]
     b = [x for s in b for x in (_expand(reader, container, s) if s.height == top else [s])]
     a, b, a_at, b_at = _trim(a, b, a_at, b_at)  # keeps windows inside the common prefix and suffix

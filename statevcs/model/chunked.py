@@ -25,13 +25,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from json.encoder import encode_basestring  # the C implementation when available
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import blake3
 
 from ..errors import CorruptObjectError, InvalidStateError, NonCanonicalObjectError, UnsupportedObjectError
-from .canonical import canonical_str, parse_canonical
+from .canonical import fast_canonical_str, parse_canonical
 from .objects import KNOWN_KINDS, Child, Ref, check_nesting, nesting_bound, object_id, split_kind
 
 ARRAY_LEAF = b"arrl1"
@@ -77,9 +78,11 @@ class RawSource(Protocol):
     def raw(self, oid: str) -> bytes: ...
 
 
-@dataclass(frozen=True, slots=True)
-class ChunkRef:
-    """An interior entry: a child chunk, how many leaf entries it holds, and (objects) its last key."""
+class ChunkRef(NamedTuple):
+    """An interior entry: a child chunk, how many leaf entries it holds, and (objects) its last key.
+
+    A named tuple, not a dataclass: decoding an interior node makes one per child, and a
+    diff or lookup decodes dozens of nodes of ~20 children each."""
 
     id: str
     count: int
@@ -125,7 +128,7 @@ def entry_token(child: Child) -> str:
     if type(child) is Ref:
         return child.id
     try:
-        return "=" + canonical_str(child)
+        return "=" + fast_canonical_str(child)
     except (TypeError, ValueError):
         raise InvalidStateError(f"{type(child).__name__} inside a chunk entry is not plain JSON") from None
 
@@ -388,15 +391,25 @@ def _fields(p: Any, names: set[str]) -> None:
         raise ValueError(f"fields must be exactly {sorted(names)}")
 
 
+_HEX_RUN = re.compile(r"[0-9a-f]*")
+
+
 def _counts(p: dict) -> tuple[list[str], int, list[int]]:
     ids, height, counts = p["c"], p["h"], p["n"]
     if type(ids) is not list or type(counts) is not list or not ids or len(ids) != len(counts):
         raise ValueError("c and n must be non-empty lists of one length")
     if type(height) is not int or not 1 <= height <= MAX_HEIGHT:
         raise ValueError(f"h must be an integer from 1 to {MAX_HEIGHT}")
-    if any(type(n) is not int or n < 1 for n in counts):
+    if set(map(type, counts)) != {int} or min(counts) < 1:
         raise ValueError("counts must be integers >= 1")
-    return [_id(c) for c in ids], height, counts
+    # Checked as a whole (a node holds dozens of ids): all strings of 64 lowercase hex digits.
+    if set(map(type, ids)) != {str} or set(map(len, ids)) != {64} or not _HEX_RUN.fullmatch("".join(ids)):
+        raise ValueError(f"c must hold object ids, got {next(c for c in ids if not _is_id(c))!r}")
+    return ids, height, counts
+
+
+def _is_id(value: Any) -> bool:
+    return type(value) is str and _HEX_ID.fullmatch(value) is not None
 
 
 def _decode_array_leaf(p: Any) -> ChunkNode:
@@ -430,7 +443,7 @@ def _decode_object_leaf(p: Any) -> ChunkNode:
 def _decode_array_interior(p: Any) -> ChunkNode:
     _fields(p, {"c", "h", "n"})
     ids, height, counts = _counts(p)
-    return ChunkNode(ARRAY, height, tuple(map(ChunkRef, ids, counts)), sum(counts), None)
+    return ChunkNode(ARRAY, height, tuple(map(ChunkRef._make, zip(ids, counts, repeat(None)))), sum(counts), None)
 
 
 def _decode_object_interior(p: Any) -> ChunkNode:
@@ -441,7 +454,7 @@ def _decode_object_interior(p: Any) -> ChunkNode:
         raise ValueError("k must be a list of keys, one per child")
     if any(a >= b for a, b in zip(keys, keys[1:])):
         raise ValueError("k must be strictly increasing")
-    return ChunkNode(OBJECT, height, tuple(map(ChunkRef, ids, counts, keys)), sum(counts), keys[-1])
+    return ChunkNode(OBJECT, height, tuple(map(ChunkRef._make, zip(ids, counts, keys))), sum(counts), keys[-1])
 
 
 _DECODERS = {

@@ -8,7 +8,7 @@ CorruptObjectError instead of returning wrong entries.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..errors import CorruptObjectError, PathNotFoundError
@@ -42,6 +42,12 @@ class ChunkReader:
             self._cache[oid] = node
         return node
 
+
+    def prefetch(self, oids: Iterable[str]) -> None:
+        """Let the source fetch these chunks together, if it can (ObjectReader.prefetch)."""
+        fetch = getattr(self.source, "prefetch", None)
+        if fetch is not None:
+            fetch([o for o in oids if o not in self._cache and o not in self.fresh])
 
     def root(self, oid: str, container: str | None = None) -> ChunkNode:
         node = self.load(oid)

@@ -11,6 +11,7 @@ entry the most recent again.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from ..errors import CorruptObjectError, ObjectNotFoundError, RevisionNotFoundError
@@ -106,6 +107,15 @@ class ObjectReader:
                 raw = self.store.get(oid)
             self._raw.put(oid, raw, len(raw))
         return raw
+
+    def prefetch(self, oids: Iterable[str]) -> None:
+        """Fetch those of ``oids`` not cached yet in one store query (a tree walk that knows a
+        level's ids reads them together instead of one round trip each). Absent ids are
+        left for the read that needs them to report."""
+        missing = [o for o in oids if o not in self._raw and o not in self._nodes and o not in self.extra]
+        if len(missing) > 1:
+            for oid, raw in self.store.get_many(missing).items():
+                self._raw.put(oid, raw, len(raw))
 
     def node(self, oid: str) -> Node:
         node = self._nodes.get(oid)
