@@ -21,8 +21,10 @@ import zstandard
 from ..errors import CorruptObjectError, LimitExceededError, RefConflictError, RefExistsError
 from ..limits import ENV_MAX_OBJECT_BYTES, max_object_bytes
 
-#: Objects whose encoding is at least this many bytes are stored zstd-compressed.
-COMPRESS_THRESHOLD = 512
+#: Objects whose encoding is at least this many bytes are stored zstd-compressed when that
+#: makes them smaller. Small objects gain too: a commit or an interior chunk node is mostly
+#: hex ids, which zstd's entropy coding stores in about half their size.
+COMPRESS_THRESHOLD = 64
 _ZSTD_LEVEL = 3
 _PLAIN, _ZSTD = 0, 1
 
