@@ -443,18 +443,23 @@ def _decode_object_leaf(p: Any) -> ChunkNode:
 def _decode_array_interior(p: Any) -> ChunkNode:
     _fields(p, {"c", "h", "n"})
     ids, height, counts = _counts(p)
-    return ChunkNode(ARRAY, height, tuple(map(ChunkRef._make, zip(ids, counts, repeat(None)))), sum(counts), None)
+    return ChunkNode(ARRAY, height, _refs(zip(ids, counts, repeat(None))), sum(counts), None)
 
 
 def _decode_object_interior(p: Any) -> ChunkNode:
     _fields(p, {"c", "h", "k", "n"})
     ids, height, counts = _counts(p)
     keys = p["k"]
-    if type(keys) is not list or len(keys) != len(ids) or any(type(k) is not str for k in keys):
+    if type(keys) is not list or len(keys) != len(ids) or set(map(type, keys)) != {str}:
         raise ValueError("k must be a list of keys, one per child")
-    if any(a >= b for a, b in zip(keys, keys[1:])):
+    if len(set(keys)) != len(keys) or keys != sorted(keys):
         raise ValueError("k must be strictly increasing")
-    return ChunkNode(OBJECT, height, tuple(map(ChunkRef._make, zip(ids, counts, keys))), sum(counts), keys[-1])
+    return ChunkNode(OBJECT, height, _refs(zip(ids, counts, keys)), sum(counts), keys[-1])
+
+
+def _refs(fields: Iterable[tuple[str, int, str | None]]) -> tuple[ChunkRef, ...]:
+    """ChunkRefs made straight from their field tuples (no per-entry Python call)."""
+    return tuple(map(tuple.__new__, repeat(ChunkRef), fields))
 
 
 _DECODERS = {
