@@ -147,7 +147,8 @@ def encode_commit(
     metadata: dict[str, Any],
 ) -> tuple[Commit, bytes]:
     """Build a Commit value and its raw encoding."""
-    validate(metadata)
+    if metadata:  # an empty dict is valid: most commits carry none
+        validate(metadata)
     payload = {
         "root": root,
         "parents": list(parents),

@@ -24,7 +24,7 @@ from ..model.refnames import BRANCH_PREFIX, HEAD
 from ..store.base import ANY, SYMBOLIC_PREFIX, Store
 from ..store.locate import DIR_NAME
 from .revisions import resolve_revision
-from .rules import check_rules
+from .rules import SCHEMA_REF, check_rules
 
 DEFAULT_BRANCH = "main"
 DEFAULT_WORKING_FILE = "state.json"
@@ -54,6 +54,10 @@ class RepositoryCore:
         self.objects = ObjectReader(store)
         #: Merge policies {pointer pattern: policy} on top of .statevcs/attributes.
         self.policies: dict[str, str] = {}
+        #: (workdir, meta dir) -> paths of the rules files (rules.py keeps it)
+        self._rule_files: tuple[Any, tuple[str, str] | None] | None = None
+        #: The ref HEAD named at the last commit: read with HEAD by the next one (checked there).
+        self._head_hint = HEAD
 
     @property
     def meta_dir(self) -> str | None:
@@ -151,8 +155,14 @@ class RepositoryCore:
         # Everything from reading the head to moving the ref happens in one transaction:
         # a commit either lands on the head it was built on, or nothing is written.
         with self.store.transaction() as tx:
+            # HEAD, the branch (HEAD's target last time, when none is given) and the rules
+            # document in one read where the store can; a wrong guess costs one more read.
+            read_refs = getattr(tx, "read_refs", None)
+            if read_refs is not None:
+                read_refs((HEAD, refnames.branch_ref(branch) if branch is not None else self._head_hint, SCHEMA_REF))
             head_value = tx.read_ref(HEAD)
             head_ref = head_value[len(SYMBOLIC_PREFIX):] if head_value and head_value.startswith(SYMBOLIC_PREFIX) else None
+            self._head_hint = head_ref or HEAD
             ref = refnames.branch_ref(branch) if branch is not None else (head_ref or HEAD)
             head = tx.read_ref(ref) if ref != HEAD else head_value
             if parent is not ANY:

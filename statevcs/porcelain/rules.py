@@ -100,19 +100,40 @@ def stored_rules(repo: "RepositoryCore", oid: str | None) -> dict[str, Any]:
     return doc
 
 
-def _file_schema(repo: "RepositoryCore") -> tuple[str, Any] | None:
-    """(source, validator) of ``.statevcs/schema.json``, cached by its mtime and size."""
-    if not repo.meta_dir:
-        return None
-    path = os.path.join(repo.meta_dir, SCHEMA_FILE)
+def _rule_files(repo: RepositoryCore) -> tuple[str, str] | None:
+    """(schema file, attributes file) paths of a directory repository (None without one),
+    remembered on the repository while its directory stays the same."""
+    key = (repo.workdir, repo._meta_dir)
+    hit = repo._rule_files
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    meta = repo.meta_dir
+    paths = (os.path.join(meta, SCHEMA_FILE), os.path.join(meta, ATTRIBUTES_FILE)) if meta else None
+    repo._rule_files = (key, paths)
+    return paths
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    """(mtime in ns, size) of a file, or None when it does not exist."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
         return None
-    stamp = (st.st_mtime_ns, st.st_size)
+    return st.st_mtime_ns, st.st_size
+
+
+def _file_schema(repo: "RepositoryCore") -> tuple[str, Any] | None:
+    """(source, validator) of ``.statevcs/schema.json``, cached by its mtime and size."""
+    paths = _rule_files(repo)
+    return _file_schema_at(paths[0], _stamp(paths[0])) if paths else None
+
+
+def _file_schema_at(path: str, stamp: tuple[int, int] | None) -> tuple[str, Any] | None:
+    if stamp is None:
+        return None
     hit = _files.get(path)
     if hit is not None and hit[0] == stamp:
-        return hit[1]
+        return hit[1]  # type: ignore[no-any-return]
     try:
         with open(path, encoding="utf-8") as f:
             schema = json.load(f)
@@ -125,6 +146,13 @@ def _file_schema(repo: "RepositoryCore") -> tuple[str, Any] | None:
 
 def effective_schema(repo: "RepositoryCore", branch: str | None, oid: str | None) -> tuple[str, Any] | None:
     """(source, validator) of the schema commits on ``branch`` must satisfy, or None."""
+    return _stored_schema(repo, branch, oid) or _file_schema(repo)
+
+
+def _stored_schema(repo: RepositoryCore, branch: str | None, oid: str | None) -> tuple[str, Any] | None:
+    """(source, validator) of the stored schema for ``branch`` (else the repository's), or None."""
+    if oid is None:
+        return None
     doc = stored_rules(repo, oid)
     branches = doc.get("branches")
     if branch is not None and isinstance(branches, dict) and branch in branches:
@@ -136,7 +164,7 @@ def effective_schema(repo: "RepositoryCore", branch: str | None, oid: str | None
         source = "repository schema"
         schema = doc["repository"]
     else:
-        return _file_schema(repo)
+        return None
     validator = _validators.get(key)
     if validator is None:
         validator = _remember(_validators, key, compile_schema(schema, source))
@@ -158,14 +186,13 @@ def _schema_violation(validator: Any, state: Any, source: str) -> RuleViolationE
 # ---------------------------------------------------------------- transitions
 def transition_rules(repo: "RepositoryCore") -> list[TransitionRule]:
     """Transition rules of ``.statevcs/attributes`` (cached by the file's mtime and size)."""
-    if not repo.meta_dir:
+    paths = _rule_files(repo)
+    return _transitions_at(paths[1], _stamp(paths[1])) if paths else []
+
+
+def _transitions_at(path: str, stamp: tuple[int, int] | None) -> list[TransitionRule]:
+    if stamp is None:
         return []
-    path = os.path.join(repo.meta_dir, ATTRIBUTES_FILE)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return []
-    stamp = (st.st_mtime_ns, st.st_size)
     hit = _files.get(path)
     if hit is not None and hit[0] == stamp:
         return hit[1]  # type: ignore[no-any-return]
@@ -256,8 +283,15 @@ def check_rules(repo: "RepositoryCore", tx: "Transaction", ref: str, root: str, 
     commit's new nodes (not yet stored), ``parent_root`` the first parent's state (None for a
     first commit). One ref read and two stats when no rules exist."""
     branch = ref[len(BRANCH_PREFIX):] if ref.startswith(BRANCH_PREFIX) else None
-    schema = effective_schema(repo, branch, tx.read_ref(SCHEMA_REF))
-    transitions = transition_rules(repo)
+    # The stored rules are read through the transaction, so a change made by another
+    # process is seen; the files are stat'ed on every commit for the same reason.
+    schema = _stored_schema(repo, branch, tx.read_ref(SCHEMA_REF))
+    paths = _rule_files(repo)
+    transitions: list[TransitionRule] = []
+    if paths is not None:
+        if schema is None:
+            schema = _file_schema_at(paths[0], _stamp(paths[0]))
+        transitions = _transitions_at(paths[1], _stamp(paths[1]))
     if schema is None and not transitions:
         return
     source = LayeredSource(repo.objects, objects) if objects else repo.objects

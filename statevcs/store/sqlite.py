@@ -19,7 +19,7 @@ import sqlite3
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from ..errors import (
     CorruptObjectError,
@@ -45,6 +45,8 @@ CREATE INDEX IF NOT EXISTS reflog_by_name ON reflog (name, seq);
 _BATCH = 500
 _PAGE = 1000
 _REFRESH_MS = int(REFRESH_AFTER.total_seconds() * 1000)
+_READ_REFS_AT_ONCE = 3  # what a commit reads: HEAD, its branch, the rules document
+_READ_REFS = "SELECT " + ", ".join(["(SELECT value FROM refs WHERE name = ?)"] * _READ_REFS_AT_ONCE)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -379,6 +381,16 @@ class _SQLiteTransaction(Transaction):
             row = self.conn.execute("SELECT value FROM refs WHERE name = ?", (name,)).fetchone()
             self._refs[name] = row[0] if row else None
         return self._refs[name]
+
+    def read_refs(self, names: Sequence[str]) -> dict[str, str | None]:
+        """Several refs' values (None: absent) in one statement, remembered like ``read_ref``'s."""
+        wanted = [n for n in dict.fromkeys(names) if n not in self._refs]
+        for i in range(0, len(wanted), _READ_REFS_AT_ONCE):
+            chunk = wanted[i : i + _READ_REFS_AT_ONCE]
+            # Padded to a fixed count: one SQL text, which sqlite3's statement cache keeps prepared.
+            row = self.conn.execute(_READ_REFS, chunk + chunk[-1:] * (_READ_REFS_AT_ONCE - len(chunk))).fetchone()
+            self._refs.update(zip(chunk, row))
+        return {name: self._refs[name] for name in names}
 
     def _write_ref(self, name: str, value: str | None) -> None:
         self._refs[name] = value
