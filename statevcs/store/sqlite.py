@@ -82,6 +82,7 @@ class SQLiteStore(Store):
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        self._packed = _PackCache()
         if not create and not os.path.exists(self.path):
             raise NotARepositoryError(f"no statevcs database at {self.path}")
         conn = self._conn()
@@ -157,8 +158,8 @@ class SQLiteStore(Store):
         except sqlite3.DatabaseError as exc:
             raise CorruptObjectError(f"database {self.path} is damaged: {exc}") from None
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _begin(self) -> sqlite3.Connection:
+        """This thread's connection, inside a new ``BEGIN IMMEDIATE`` transaction (the write lock)."""
         conn = self._conn()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -168,12 +169,10 @@ class SQLiteStore(Store):
                     f"database {self.path} stayed locked by another writer for {self.timeout:g}s"
                 ) from None
             raise
-        try:
-            yield conn
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
+        return conn
+
+    def _end(self, conn: sqlite3.Connection) -> None:
+        """COMMIT (fsynced when durable); on failure roll back and raise."""
         try:
             conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
@@ -184,11 +183,18 @@ class SQLiteStore(Store):
             raise
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        with self._write() as conn:
-            tx = _SQLiteTransaction(conn)
-            yield tx
-            tx.flush()
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._begin()
+        try:
+            yield conn
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        self._end(conn)
+
+    def transaction(self) -> contextlib.AbstractContextManager[Transaction]:
+        return _Write(self)
 
     # objects
     def get(self, oid: str) -> bytes:
@@ -347,11 +353,67 @@ def _key(oid: str) -> bytes:
         raise ObjectNotFoundError(f"{oid!r} is not an object id") from None
 
 
+class _Write:
+    """``SQLiteStore.transaction()``: a write transaction as a plain context manager (a commit
+    makes one per call, so it is kept cheaper than a generator-based one)."""
+
+    __slots__ = ("conn", "store", "tx")
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> _SQLiteTransaction:
+        self.conn = self.store._begin()
+        self.tx = _SQLiteTransaction(self.conn, self.store._packed)
+        return self.tx
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            try:
+                self.tx.flush()
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+                raise
+            self.store._end(self.conn)
+            return
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.execute("ROLLBACK")
+
+
+class _PackCache:
+    """Stored forms of recently put small objects by id: a commit re-puts its state's unchanged
+    nodes (to refresh their write time), which need not be compressed again each time."""
+
+    __slots__ = ("_entries", "_lock")
+    MAX_ENTRIES = 256
+    MAX_BYTES = 16384  # per object: larger ones are not kept
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[bytes, bytes]] = {}
+        self._lock = threading.Lock()
+
+    def pack(self, oid: str, raw: bytes) -> bytes:
+        hit = self._entries.get(oid)
+        if hit is not None and (hit[0] is raw or hit[0] == raw):  # the raw bytes, not only the id
+            return hit[1]
+        packed = pack(raw)
+        if len(raw) <= self.MAX_BYTES:
+            with self._lock:
+                entries = self._entries
+                if len(entries) >= self.MAX_ENTRIES:
+                    del entries[next(iter(entries))]
+                entries[oid] = (raw, packed)
+        return packed
+
+
 class _SQLiteTransaction(Transaction):
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, packed: _PackCache | None = None) -> None:
         self.conn = conn
         self._refs: dict[str, str | None] = {}  # read or written in this transaction (we hold the lock)
         self._logs: list[tuple] = []
+        self._packed = packed or _PackCache()
+        self._time: str | None = None
 
     def put_objects(self, objects: Mapping[str, bytes]) -> None:
         # The time is read inside the write transaction, so write times follow commit order
@@ -360,10 +422,11 @@ class _SQLiteTransaction(Transaction):
         now = _now_ms()
         ids = list(objects)
         if len(ids) <= 8:  # a small commit: cheaper to let the primary key find duplicates
+            packed = self._packed.pack
             self.conn.executemany(
                 "INSERT INTO objects (id, data, written) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE "
                 "SET written = excluded.written WHERE written < excluded.written - ?",
-                [(bytes.fromhex(o), pack(objects[o]), now, _REFRESH_MS) for o in ids])
+                [(bytes.fromhex(o), packed(o, objects[o]), now, _REFRESH_MS) for o in ids])
             return
         present: set[bytes] = set()
         for i in range(0, len(ids), _BATCH):
@@ -384,13 +447,14 @@ class _SQLiteTransaction(Transaction):
 
     def read_refs(self, names: Sequence[str]) -> dict[str, str | None]:
         """Several refs' values (None: absent) in one statement, remembered like ``read_ref``'s."""
-        wanted = [n for n in dict.fromkeys(names) if n not in self._refs]
+        refs = self._refs
+        wanted = [n for n in names if n not in refs]
         for i in range(0, len(wanted), _READ_REFS_AT_ONCE):
             chunk = wanted[i : i + _READ_REFS_AT_ONCE]
             # Padded to a fixed count: one SQL text, which sqlite3's statement cache keeps prepared.
             row = self.conn.execute(_READ_REFS, chunk + chunk[-1:] * (_READ_REFS_AT_ONCE - len(chunk))).fetchone()
-            self._refs.update(zip(chunk, row))
-        return {name: self._refs[name] for name in names}
+            refs.update(zip(chunk, row))
+        return {name: refs[name] for name in names}
 
     def _write_ref(self, name: str, value: str | None) -> None:
         self._refs[name] = value
@@ -403,7 +467,9 @@ class _SQLiteTransaction(Transaction):
             )
 
     def log_ref(self, name: str, old: str | None, new: str | None, who: str, why: str) -> None:
-        self._logs.append((name, old, new, who, datetime.now(timezone.utc).isoformat(timespec="microseconds"), why))
+        if self._time is None:  # the moves of one transaction happen at one time
+            self._time = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        self._logs.append((name, old, new, who, self._time, why))
 
     def flush(self) -> None:
         """Write the buffered reflog entries (in order) just before COMMIT."""
