@@ -23,7 +23,7 @@ import contextlib
 import os
 import threading
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import (
@@ -444,6 +444,16 @@ class _PostgresTransaction(Transaction):
                                     (self.repo, name)).fetchone()
             self._refs[name] = row[0] if row else None
         return self._refs[name]
+
+    def read_refs(self, names: Sequence[str]) -> dict[str, str | None]:
+        """Several refs' values (None: absent) in one round trip, remembered like ``read_ref``'s."""
+        wanted = [n for n in dict.fromkeys(names) if n not in self._refs]
+        if wanted:
+            found = dict(self.conn.execute("SELECT name, value FROM statevcs_refs WHERE repo = %s AND name = ANY(%s)",
+                                           (self.repo, wanted)).fetchall())
+            for name in wanted:
+                self._refs[name] = found.get(name)
+        return {name: self._refs[name] for name in names}
 
     def _write_ref(self, name: str, value: str | None) -> None:
         # Optimistic compare-and-swap at the statement: the row must still hold what we read.
