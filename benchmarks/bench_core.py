@@ -251,6 +251,7 @@ def ratio(ours: float | None, theirs: float | None, higher_is_better: bool) -> s
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer iterations")
+    parser.add_argument("--commits-only", action="store_true", help="only the commits/s comparison")
     args = parser.parse_args()
     n = 500 if args.quick else 3000
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -265,6 +266,11 @@ def main() -> None:
             print(f"  {peer:36s} not installed")
         else:
             print(f"  {peer:36s} {c[peer]:8.0f}/s   statevcs is {ratio(c['statevcs'], c[peer], True)} its rate")
+    print(f"  (per commit: statevcs {1e6 / c['statevcs']:.0f} us, bare SQLite {1e6 / c['sqlite-floor']:.0f} us"
+          + (f", SqliteSaver {1e6 / c['langgraph-sqlite']:.0f} us" if c.get("langgraph-sqlite") else "")
+          + f"; load average {os.getloadavg()[0]:.2f})")
+    if args.commits_only:
+        return
     g = bench_get_and_growth()
     print("\nget on HEAD")
     print(f"  whole 1 KB state                     {g['get_small_us']:8.1f} us")
