@@ -386,7 +386,7 @@ class _PackCache:
     nodes (to refresh their write time), which need not be compressed again each time."""
 
     __slots__ = ("_entries", "_lock")
-    MAX_ENTRIES = 256
+    MAX_ENTRIES = 64
     MAX_BYTES = 16384  # per object: larger ones are not kept
 
     def __init__(self) -> None:
