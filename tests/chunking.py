@@ -1,12 +1,15 @@
 """Chunk parameters for tests: small enough that the small values hypothesis draws are
 written as trees of several chunk levels (content-defined at every level: an interior
-entry weighs 64, so SPAN must stay above it for boundaries to depend on content)."""
+entry weighs 64, so its SPAN must stay above it for boundaries to depend on content)."""
 
 from __future__ import annotations
 
 from statevcs.model.chunked import ChunkParams
 
-SMALL_CHUNKS = ChunkParams(min_weight=32, span=128, max_weight=512)
+# Interior entries weigh 64 (+ a key): two to four children per interior node. A leaf entry
+# that is a node id weighs 96, not its 64 characters, so the ref weight rule is exercised.
+SMALL_CHUNKS = ChunkParams(min_weight=32, span=128, max_weight=512,
+                           interior_min=64, interior_span=128, interior_max=512, ref_weight=96)
 
 
 # ---------------------------------------------------------------- related values (hypothesis)

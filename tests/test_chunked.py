@@ -67,7 +67,8 @@ from statevcs.model.tree import child_token
 
 from .conftest import ROOT
 
-SMALL = ChunkParams(min_weight=32, span=128, max_weight=192)
+SMALL = ChunkParams(min_weight=32, span=128, max_weight=192,
+                    interior_min=64, interior_span=128, interior_max=320, ref_weight=80)
 
 IDS = [f"{i:x}" * 64 for i in range(6)]
 IDS = [i[:64] for i in IDS]
@@ -512,8 +513,8 @@ def test_golden_ids_pin_the_format():
     assert golden_roots() == [GOLDEN_ARRAY_ROOT, GOLDEN_OBJECT_ROOT]
 
 
-GOLDEN_ARRAY_ROOT = "f13ecb23c5403f8602e11742ff03a795ae7fbce1faf36c0557986d6b1e4428a5"
-GOLDEN_OBJECT_ROOT = "d5e67077c8ad10ec5d1dc82e40e6685da19d322d3df95b2b163a0bd34547fe14"
+GOLDEN_ARRAY_ROOT = "08ca948e82dbebead057b0969c2f8264da57e59ae7a71e6c9bb079b5fcb154de"
+GOLDEN_OBJECT_ROOT = "f6e613554e780e9afccf369ea89ae49518af709e57141f1ca938a70a637c6bb1"
 
 payloads = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-5, 300), st.text(max_size=5), st.sampled_from(IDS)),

@@ -4,6 +4,7 @@ O(change) commits, diffs and lookups on a 50,000-agent state, gc, fsck and trans
 from __future__ import annotations
 
 import copy
+import dataclasses
 import random
 import shutil
 import subprocess
@@ -262,7 +263,7 @@ def test_push_and_clone_carry_chunked_states(tmp_path):
 
 
 def test_cli_writes_and_reads_chunked_states(tmp_path):
-    env_params = f"{SMALL_CHUNKS.min_weight},{SMALL_CHUNKS.span},{SMALL_CHUNKS.max_weight}"
+    env_params = ",".join(str(getattr(SMALL_CHUNKS, f.name)) for f in dataclasses.fields(SMALL_CHUNKS))
     work = tmp_path / "w"
     script = f"""
 import json, os, subprocess, sys

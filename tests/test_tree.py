@@ -64,8 +64,9 @@ def reference_write_tree(value, params=ChunkParams()):
         for identity, w, part in entries:
             current.append(part)
             weight += w
-            if len(current) >= 2 and (weight >= params.max_weight or (
-                    weight >= params.min_weight and boundary(h, identity) * params.span < w * 2**64)):
+            low, span, high = ((params.min_weight, params.span, params.max_weight) if h == 0 else
+                               (params.interior_min, params.interior_span, params.interior_max))
+            if len(current) >= 2 and (weight >= high or (weight >= low and boundary(h, identity) * span < w * 2**64)):
                 chunks.append(current)
                 current, weight = [], 0
         if current:
@@ -73,10 +74,13 @@ def reference_write_tree(value, params=ChunkParams()):
         return chunks
 
     def flat_or_chunked(is_object, kids):  # kids: [(key or index, (kind, value))], keys sorted
+        def weight(c):  # a child node's id weighs ref_weight; inline JSON its token's length
+            return params.ref_weight if c[0] == "ref" else len(token(c))
+
         if is_object:
-            leaves = cut(0, [(k, len(k) + len(token(c)), (k, c)) for k, c in kids])
+            leaves = cut(0, [(k, len(k) + weight(c), (k, c)) for k, c in kids])
         else:
-            leaves = cut(0, [(token(c), len(token(c)), c) for _, c in kids])
+            leaves = cut(0, [(token(c), weight(c), c) for _, c in kids])
         if len(leaves) <= 1:
             return None
         level = []  # (id, count, last key)

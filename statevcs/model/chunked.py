@@ -53,20 +53,43 @@ ID_WEIGHT = 64
 
 @dataclass(frozen=True)
 class ChunkParams:
-    """Where chunks end, in weight units (characters of an entry's identity, see entry_weight).
+    """Where chunks end, in weight units (characters of an entry's identity, see the boundary
+    rule in docs/storage-format.md), for leaves and, separately, for interior levels.
 
     Past ``min_weight`` each entry ends its chunk with probability ``weight / span``, so a
-    chunk weighs about ``min_weight + span`` on average; ``max_weight`` bounds it.
+    chunk weighs about ``min_weight + span`` on average; ``max_weight`` bounds it. Leaves
+    are big (about 3 KB: fewer leaves, so trees stay shallow, and zstd compresses them
+    well); interior nodes are small and even (8 to 24 children: an edit rewrites one node
+    per level, and its ids barely compress). A leaf entry that is a child node's id weighs
+    ``ref_weight``, not its 64 characters, so leaves of ids stay about a dozen entries.
     Tests lower these so that small values make trees of several levels.
     """
 
-    min_weight: int = 256
-    span: int = 1024
-    max_weight: int = 8192
+    min_weight: int = 1024
+    span: int = 2048
+    max_weight: int = 16384
+    interior_min: int = 512
+    interior_span: int = 512
+    interior_max: int = 4096
+    ref_weight: int = 256
 
     def __post_init__(self) -> None:
         if not (0 <= self.min_weight < self.max_weight and self.span >= 1):
             raise ValueError("ChunkParams needs 0 <= min_weight < max_weight and span >= 1")
+        if not (0 <= self.interior_min < self.interior_max and self.interior_span >= 1):
+            raise ValueError("ChunkParams needs 0 <= interior_min < interior_max and interior_span >= 1")
+        if self.ref_weight < 1:
+            raise ValueError("ChunkParams needs ref_weight >= 1")
+
+    def bounds(self, height: int) -> tuple[int, int, int]:
+        """(min weight, span, max weight) of the chunks at ``height``."""
+        if height:
+            return self.interior_min, self.interior_span, self.interior_max
+        return self.min_weight, self.span, self.max_weight
+
+    def token_weight(self, token: str) -> int:
+        """Weight of a leaf entry's token: a child id weighs ``ref_weight``, inline JSON its length."""
+        return len(token) if token[0] == "=" else self.ref_weight
 
 
 DEFAULT_PARAMS = ChunkParams()
@@ -138,9 +161,10 @@ def ends_chunk(params: ChunkParams, height: int, entries: int, weight: int, iden
     weighing ``weight`` in all: the whole boundary rule, in one place."""
     if entries < 2:
         return False
-    if weight >= params.max_weight:
+    low, span, high = params.bounds(height)
+    if weight >= high:
         return True
-    return weight >= params.min_weight and boundary_hash(height, identity) * params.span < w << 64
+    return weight >= low and boundary_hash(height, identity) * span < w << 64
 
 
 # ---------------------------------------------------------------- building
@@ -167,11 +191,11 @@ class ChunkLevel:
         if self.height == 0:
             if array:
                 token = identity = entry_token(entry)
-                w = len(token)
+                w = self.builder.params.token_weight(token)
             else:
                 identity, child = entry
                 token = entry_token(child)
-                w = len(identity) + len(token)
+                w = len(identity) + self.builder.params.token_weight(token)
         elif array:
             identity, w = entry.id, ID_WEIGHT
         else:
@@ -187,10 +211,10 @@ class ChunkLevel:
         """``add`` for a leaf entry whose token (entry_token of its child) is already known;
         for objects ``entry`` is ``(key, anything)``: only the key is read."""
         if self.builder.container == ARRAY:
-            identity, w = token, len(token)
+            identity, w = token, self.builder.params.token_weight(token)
         else:
             identity = entry[0]
-            w = len(identity) + len(token)
+            w = len(identity) + self.builder.params.token_weight(token)
         self.pending.append(entry)
         self.tokens.append(token)
         self.weight += w
@@ -285,21 +309,24 @@ def build_tokens(container: str, entries: Sequence[Any], tokens: Sequence[str],
     """Chunk a container from its leaf entries (objects: ``(key, _)`` in key order) and their
     tokens, computed once by the caller; None when the entries fit in one chunk (the
     caller then writes a flat node)."""
+    array = container == ARRAY
+    low, span, high = params.bounds(0)
+    ref_weight = params.ref_weight
+    if _lighter_than(low, array, entries, tokens, ref_weight):
+        return None  # no chunk can end before it weighs ``low``: one chunk, no hashing
     builder = ChunkBuilder(container, params)
     leaves = builder.level(0)
     # ends_chunk at height 0, inlined: this loop runs once per entry of every big container.
-    array = container == ARRAY
     key = level_key(0)
-    low, span, high = params.min_weight, params.span, params.max_weight
     hasher, from_bytes = blake3.blake3, int.from_bytes
     start = weight = 0
     for end, token in enumerate(tokens, 1):
+        w = len(token) if token[0] == "=" else ref_weight
         if array:
             identity = token
-            w = len(token)
         else:
             identity = entries[end - 1][0]
-            w = len(identity) + len(token)
+            w += len(identity)
         weight += w
         if end - start >= 2 and (weight >= high or (
                 weight >= low and from_bytes(hasher(identity.encode("utf-8"), key=key).digest(8), "big") * span
@@ -313,6 +340,18 @@ def build_tokens(container: str, entries: Sequence[Any], tokens: Sequence[str],
     leaves.flush()
     root = builder.top(0)
     return root.id, builder.reachable(root.id)
+
+
+def _lighter_than(low: int, array: bool, entries: Sequence[Any], tokens: Sequence[str], ref_weight: int) -> bool:
+    """Whether all the leaf entries together weigh less than ``low`` (a child id's token is
+    64 characters and weighs ``ref_weight``; object entries add their keys)."""
+    total = sum(map(len, tokens))
+    if total >= low and ref_weight >= ID_WEIGHT:
+        return False
+    total += sum(1 for t in tokens if t[0] != "=") * (ref_weight - ID_WEIGHT)
+    if not array:
+        total += sum(len(e[0]) for e in entries)
+    return total < low
 
 
 def _build(container: str, entries: Iterable[Any], params: ChunkParams) -> tuple[str, dict[str, bytes]]:

@@ -20,7 +20,8 @@ from .chunkread import array_get, array_items, array_range, iter_entries, length
 from .missing import MISSING
 from .objects import Child
 
-#: ``min,span,max`` chunk weights for the tree writer (tests lower them so that small
+#: Chunk weights for the tree writer, ``MIN,SPAN,MAX`` of leaves (interior levels keep the
+#: defaults) or all seven fields of ChunkParams in order (tests lower them so that small
 #: values chunk); unset: ChunkParams() of chunked.py (docs/storage-format.md).
 ENV_CHUNK_PARAMS = "STATEVCS_CHUNK_PARAMS"
 
@@ -38,10 +39,13 @@ def chunk_params() -> ChunkParams:
         params = DEFAULT_PARAMS
         if text:
             try:
-                low, span, high = (int(x) for x in text.split(","))
-                params = ChunkParams(low, span, high)
+                fields = [int(x) for x in text.split(",")]
+                if len(fields) not in (3, 7):
+                    raise ValueError
+                params = ChunkParams(*fields)
             except ValueError:
-                raise ValueError(f"${ENV_CHUNK_PARAMS} must be MIN,SPAN,MAX weights, got {text!r}") from None
+                raise ValueError(f"${ENV_CHUNK_PARAMS} must be MIN,SPAN,MAX leaf weights, or those and "
+                                 f"IMIN,ISPAN,IMAX,REF_WEIGHT, got {text!r}") from None
         _env_cache = (text, params)
     return _env_cache[1]
 
