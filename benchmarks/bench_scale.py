@@ -3,14 +3,15 @@
     python benchmarks/bench_scale.py [--quick] [--sizes 1000,10000,50000]
 
 For N agents (an array of agents, and an object keyed by agent id) and a 500-turn chat
-(one ~500-byte message appended per turn), prints: first commit time; 1-leaf and 10-leaf
-commit time and the store bytes they add (the SQLite objects table after zstd), both as
-a whole-value ``commit(state)`` and as an incremental ``repo.edit()`` (and the mean bytes
-of 20 one-leaf edits at spread positions); a diff of 10 changes between two commits and
-a ``get`` of one pointer (cold cache, median of 5 runs); a merge of 100 + 100 disjoint
-changes; and ``jsonpatch.make_patch`` and DeepDiff on the same pair of values (DeepDiff
-only up to 10k). Peak RSS at the end. Nothing is asserted: tests check correctness, this
-prints figures for docs/benchmarks.md.
+(one ~500-byte message appended per turn), prints: first commit time; validation +
+encoding + hashing of the value against its floor (orjson sorted dumps + blake3, issue
+8.3); 1-leaf and 10-leaf commit time and the store bytes they add (the SQLite objects
+table after zstd), both as a whole-value ``commit(state)`` and as an incremental
+``repo.edit()`` (and the mean bytes of 20 one-leaf edits at spread positions); a diff of
+10 changes between two commits and a ``get`` of one pointer (cold cache, median of 5
+runs); a merge of 100 + 100 disjoint changes; and ``jsonpatch.make_patch`` and DeepDiff
+on the same pair of values (DeepDiff only up to 10k). Peak RSS at the end. Nothing is
+asserted: tests check correctness, this prints figures for docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -30,7 +31,12 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import blake3  # noqa: E402
+import orjson  # noqa: E402
+
 from statevcs import Repository  # noqa: E402
+from statevcs.model.canonical import validate  # noqa: E402
+from statevcs.model.tree import write_tree  # noqa: E402
 
 
 def agent(i: int) -> dict:
@@ -94,6 +100,12 @@ def bench_team(n: int, shape: str, deepdiff_limit: int) -> dict:
         raw = len(__import__("json").dumps(state, separators=(",", ":")))
         out: dict = {"N": n, "shape": shape, "raw": raw}
         first, out["first commit"] = timed(lambda: repo.commit(state, message="first"))
+        # Issue 8.3: validation + encoding + hashing (no store) against orjson + blake3 of the value.
+        _, floor = timed(lambda: blake3.blake3(orjson.dumps(state, option=orjson.OPT_SORT_KEYS)).digest())
+        _, encode = timed(lambda: (validate(state), write_tree(state)))
+        out["floor: orjson+blake3"] = floor
+        out["validate + write_tree"] = encode
+        out["x floor"] = encode / floor
         agents = state["agents"]
 
         # One leaf, whole-value commit.
@@ -206,7 +218,9 @@ def main() -> None:
             for name, value in row.items():
                 if name in ("N", "shape", "raw"):
                     continue
-                print(f"  {name:24s} {fmt_b(value) if 'bytes' in name else fmt_ms(value)}")
+                shown = (f"{value:.1f}x" if name.startswith("x ") else fmt_b(value) if "bytes" in name
+                         else fmt_ms(value))
+                print(f"  {name:24s} {shown}")
     chat = bench_chat(100 if args.quick else 500)
     print(f"\n## chat of {chat['turns']} turns (one ~500-byte message per turn)")
     print(f"  messages (raw JSON)      {fmt_b(chat['raw'])}")
