@@ -8,9 +8,12 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 from statevcs import Repository
+from statevcs.model.canonical import hash_object
+from statevcs.store.base import pack, unpack_verified
 
 from .conftest import ROOT
 
@@ -87,3 +90,28 @@ def test_kill_9_during_commit_loop_leaves_a_sound_repository(tmp_path):
         assert not missing
         repo.close()
     assert len(acked) >= 4  # at least one acknowledged commit per round
+
+
+def test_objects_pack_and_unpack_in_many_threads_at_once():
+    """Every store compresses and inflates through store.base; zstandard's codecs must not be
+    shared between threads (a shared one corrupted frames or crashed under concurrent commits)."""
+    blobs = [os.urandom(n // 2).hex().encode() + b"x" * n for n in range(64, 40_000, 997)]
+    ids = [hash_object(b).hex() for b in blobs]
+    errors: list[str] = []
+    start = threading.Barrier(8)
+
+    def work(seed: int) -> None:
+        start.wait()
+        try:
+            for _ in range(30):
+                for i in range(seed % 3, len(blobs), 2):
+                    assert unpack_verified(ids[i], pack(blobs[i])) == blobs[i]
+        except Exception as exc:  # noqa: BLE001 - collected and reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]

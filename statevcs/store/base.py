@@ -10,6 +10,7 @@ transaction as the objects it points at.
 from __future__ import annotations
 
 import contextlib
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -51,14 +52,22 @@ class RefLogEntry:
     why: str
 
 
-_compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
-_decompressor = zstandard.ZstdDecompressor()
+class _Codecs(threading.local):
+    """One zstd compressor and decompressor per thread: zstandard's objects must not be used
+    by two threads at once (a shared one corrupts frames or crashes under concurrent commits)."""
+
+    def __init__(self) -> None:
+        self.compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
+        self.decompressor = zstandard.ZstdDecompressor()
+
+
+_codecs = _Codecs()
 
 
 def pack(raw: bytes) -> bytes:
     """Stored form of an object: a flag byte, then the bytes, compressed above the threshold."""
     if len(raw) >= COMPRESS_THRESHOLD:
-        packed = _compressor.compress(raw)
+        packed = _codecs.compressor.compress(raw)
         if len(packed) < len(raw):
             return bytes((_ZSTD,)) + packed
     return bytes((_PLAIN,)) + raw
@@ -103,10 +112,10 @@ def _inflate(oid: str, body: bytes, limit: int) -> bytes:
         if declared > limit:
             raise _too_large(oid, declared, limit)
         if declared >= 0:  # zstd checks the output against the declared size
-            return _decompressor.decompress(body)
+            return _codecs.decompressor.decompress(body)
         # No declared size: stream, and stop as soon as the output passes the limit.
         out = bytearray()
-        with _decompressor.stream_reader(body) as reader:
+        with _codecs.decompressor.stream_reader(body) as reader:
             while True:
                 chunk = reader.read(_CHUNK)
                 if not chunk:
