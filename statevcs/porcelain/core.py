@@ -157,9 +157,7 @@ class RepositoryCore:
         with self.store.transaction() as tx:
             # HEAD, the branch (HEAD's target last time, when none is given) and the rules
             # document in one read where the store can; a wrong guess costs one more read.
-            read_refs = getattr(tx, "read_refs", None)
-            if read_refs is not None:
-                read_refs((HEAD, refnames.branch_ref(branch) if branch is not None else self._head_hint, SCHEMA_REF))
+            tx.read_refs((HEAD, refnames.branch_ref(branch) if branch is not None else self._head_hint, SCHEMA_REF))
             head_value = tx.read_ref(HEAD)
             head_ref = head_value[len(SYMBOLIC_PREFIX):] if head_value and head_value.startswith(SYMBOLIC_PREFIX) else None
             self._head_hint = head_ref or HEAD

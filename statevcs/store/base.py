@@ -14,7 +14,7 @@ import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import blake3
 import zstandard
@@ -254,6 +254,10 @@ class Transaction(ABC):
     @abstractmethod
     def read_ref(self, name: str) -> str | None:
         """The ref's value as this transaction sees it (locked against other writers)."""
+
+    def read_refs(self, names: Sequence[str]) -> dict[str, str | None]:
+        """Several refs' values (None: absent); stores override it to read them in one query."""
+        return {name: self.read_ref(name) for name in names}
 
     @abstractmethod
     def _write_ref(self, name: str, value: str | None) -> None:
