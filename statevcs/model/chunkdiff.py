@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from itertools import accumulate
+from collections.abc import Iterable
+from itertools import accumulate, repeat
 from typing import Any, NamedTuple
 
 from ..errors import CorruptObjectError
@@ -88,12 +89,18 @@ def _expand(reader: ChunkReader, container: str, segment: _Segment) -> list[_Seg
     node = reader.load(ref.id)
     if node.container != container or node.height != segment.height or node.count != ref.count:
         raise CorruptObjectError(f"chunk {ref.id} does not match its entry in its parent")
+    entries = node.entries
     if node.height:
         h = node.height - 1
-        return [_Segment((h, r.id), r.count, h, r) for r in node.entries]
+        return _segments(zip(repeat(h), (r.id for r in entries)), (r.count for r in entries), h, entries)
     if container == ARRAY:
-        return [_Segment((-1, entry_token(c)), 1, -1, c) for c in node.entries]
-    return [_Segment((-1, k, entry_token(c)), 1, -1, (k, c)) for k, c in node.entries]
+        return _segments(zip(repeat(-1), map(entry_token, entries)), repeat(1), -1, entries)
+    return _segments(((-1, k, entry_token(c)) for k, c in entries), repeat(1), -1, entries)
+
+
+def _segments(tokens: Iterable[tuple], counts: Iterable[int], height: int, values: Iterable[Any]) -> list[_Segment]:
+    """Segments made straight from their fields (a diff makes one per entry of every node it reads)."""
+    return list(map(tuple.__new__, repeat(_Segment), zip(tokens, counts, repeat(height), values)))
 
 
 def _trim(a: list[_Segment], b: list[_Segment], a_at: int, b_at: int) -> tuple[list[_Segment], list[_Segment], int, int]:
