@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from statevcs.algo.diff import align
@@ -44,6 +44,7 @@ from statevcs.model.chunked import (
     entry_token,
     is_chunk,
 )
+from statevcs.model import chunkedit
 from statevcs.model.chunkedit import (
     array_append,
     array_insert,
@@ -563,3 +564,56 @@ def test_damaged_trees_raise_library_errors(values, where, junk, how):
             call()
         except StateVCSError:
             pass
+
+
+# ---------------------------------------------------------------- batched edits (merges)
+
+
+@pytest.mark.parametrize("rebuild_every", [0, 10**9])  # always spliced / always rebuilt
+@given(objects, st.dictionaries(keys, st.one_of(items, st.just(MISSING)), max_size=40))
+@settings(deadline=None)
+def test_object_update_equals_a_fresh_build(rebuild_every, start, changes):
+    changes = {k: v for k, v in changes.items() if v is not MISSING or k in start}
+    root, store = build_object(start, SMALL)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(chunkedit, "REBUILD_EVERY", rebuild_every)
+        new_root, new = chunkedit.object_update(CountingSource(store), root, changes, SMALL)
+    expected = {k: v for k, v in {**start, **changes}.items() if v is not MISSING}
+    direct_root, direct = build_object(expected, SMALL)
+    assert new_root == direct_root
+    assert set(new) <= set(direct) and reachable({**store, **new}, new_root) == set(direct)
+    assert set(direct) - set(store) <= set(new)  # every node the store lacks is returned
+
+
+@pytest.mark.parametrize("rebuild_every", [0, 10**9])
+@given(item_lists, st.data())
+@settings(deadline=None)
+def test_array_splices_equal_a_fresh_build(rebuild_every, start, data):
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(start)), max_size=8)))
+    splices, previous = [], 0
+    for a, b in zip(cuts[::2], cuts[1::2]):
+        if a >= previous:
+            splices.append((a, b - a, data.draw(st.lists(items, max_size=4))))
+            previous = b
+    root, store = build_array(start, SMALL)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(chunkedit, "REBUILD_EVERY", rebuild_every)
+        new_root, new = chunkedit.array_splices(CountingSource(store), root, splices, SMALL)
+    expected = list(start)
+    for index, remove, insert in reversed(splices):
+        expected[index:index + remove] = insert
+    direct_root, direct = build_array(expected, SMALL)
+    assert new_root == direct_root
+    assert set(new) <= set(direct) and reachable({**store, **new}, new_root) == set(direct)
+    assert set(direct) - set(store) <= set(new)
+
+
+def test_batched_edits_refuse_bad_input():
+    root, store = build_object({"a": 1, "b": 2}, SMALL)
+    with pytest.raises(PathNotFoundError):
+        chunkedit.object_update(CountingSource(store), root, {"zz": MISSING}, SMALL)
+    root, store = build_array(list(range(50)), SMALL)
+    with pytest.raises(PathNotFoundError):
+        chunkedit.array_splices(CountingSource(store), root, [(10, 2, []), (5, 1, [])], SMALL)
+    with pytest.raises(PathNotFoundError):
+        chunkedit.array_splices(CountingSource(store), root, [(49, 2, [])], SMALL)

@@ -2,7 +2,8 @@
 
 Objects: the key changes base->ours and base->theirs (model.chunkdiff.object_changes);
 theirs' changes, merged with ours' where both changed a key, are applied to ours' chunks
-(chunkedit), so only the chunks around changed keys are read and written. Arrays: the
+(chunkedit.object_update), so only the chunks around changed keys are read and written
+(or, for changes to many of its keys, the container is built again from its entries). Arrays: the
 windows where each side differs from the base (array_windows) are grouped where they
 overlap or touch; a group changed on one side takes that side's items, a group changed
 on both runs the ordinary diff3 merge on just those items, and the results are spliced
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..model.chunkdiff import array_windows, object_changes
-from ..model.chunkedit import array_splice, object_remove, object_set
+from ..model.chunkedit import array_splices, object_update
 from ..model.chunkread import array_range
 from ..model.chunktree import ChunkedArray, ChunkedObject, chunk_params
 from ..model.missing import MISSING
@@ -39,8 +40,7 @@ def merge_chunked_objects(merger: Merger, vb: ChunkedObject, vo: ChunkedObject, 
     from .merge import same_or_missing  # merge imports this module
 
     ours = {c.key: c for c in object_changes(merger.source, vb.id, vo.id)}
-    root = vo.id
-    params = chunk_params()
+    updates: dict[str, Any] = {}  # key -> merged child, or MISSING to remove it from ours
     for change in object_changes(merger.source, vb.id, vt.id):
         mine = ours.get(change.key)
         if mine is None:
@@ -52,11 +52,13 @@ def merge_chunked_objects(merger: Merger, vb: ChunkedObject, vo: ChunkedObject, 
                 continue
         if merged is MISSING:
             if present:
-                root, chunks = object_remove(merger.source, root, change.key, params)
-                merger.objects.update(chunks)
+                updates[change.key] = MISSING
         else:
-            root, chunks = object_set(merger.source, root, change.key, place(merger, merged), params)
-            merger.objects.update(chunks)
+            updates[change.key] = place(merger, merged)
+    if not updates:
+        return Ref(vo.id)
+    root, chunks = object_update(merger.source, vo.id, updates, chunk_params())
+    merger.objects.update(chunks)
     return Ref(root) if root == vo.id else settle_chunked(merger.source, root)
 
 def merge_chunked_arrays(merger: Merger, vb: ChunkedArray, vo: ChunkedArray, vt: ChunkedArray, path: list,
@@ -103,10 +105,10 @@ def merge_chunked_arrays(merger: Merger, vb: ChunkedArray, vo: ChunkedArray, vt:
     if regions:
         conflicts.append(Conflict(format_pointer(path), merger._plain(Ref(vb.id)), merger._plain(Ref(vo.id)),
                                   merger._plain(Ref(vt.id)), ARRAY, tuple(regions)))
-    root = vo.id
-    params = chunk_params()
-    for o0, o1, merged in reversed(splices):  # from the end: earlier positions stay valid
-        root, chunks = array_splice(source, root, o0, o1 - o0, [place(merger, x) for x in merged], params)
-        merger.objects.update(chunks)
+    if not splices:
+        return Ref(vo.id)
+    root, chunks = array_splices(source, vo.id, [(o0, o1 - o0, [place(merger, x) for x in merged])
+                                                 for o0, o1, merged in splices], chunk_params())
+    merger.objects.update(chunks)
     return Ref(root) if root == vo.id else settle_chunked(source, root)
 

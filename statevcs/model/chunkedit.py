@@ -13,7 +13,7 @@ a build from scratch gives (history independence, tested), and only its new node
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import CorruptObjectError, InvalidStateError, PathNotFoundError
@@ -25,9 +25,17 @@ from .chunked import (
     ChunkNode,
     ChunkParams,
     RawSource,
+    build_array,
+    build_object,
 )
-from .chunkread import ChunkReader
+from .chunkread import ChunkReader, walk_chunks
+from .missing import MISSING
 from .objects import Child
+
+#: Many edits of one container cost more as splices (each re-cuts a leaf and its spine)
+#: than one build of all its entries: past one edit per this many entries, it is rebuilt.
+#: Either way the ids are the same (history independence).
+REBUILD_EVERY = 64
 
 
 class _Cursor:
@@ -207,3 +215,94 @@ def object_remove(source: RawSource, root: str, key: str, params: ChunkParams = 
     if not cursor.to_key(key):
         raise PathNotFoundError(f"no key {key!r}")
     return _splice(reader, cursor, builder, 1, [])
+
+
+def object_update(source: RawSource, root: str, changes: Mapping[str, Any],
+                  params: ChunkParams = DEFAULT_PARAMS) -> tuple[str, dict[str, bytes]]:
+    """Set (Child) or remove (MISSING) many keys at once; (new root, {id: raw} of new nodes).
+
+    Few changes are spliced one by one; many are applied to the entries and the container
+    is built again (a merge of hundreds of changes into a small team state)."""
+    _, _, node = _start(source, root, OBJECT, params)
+    if len(changes) * REBUILD_EVERY < node.count:
+        layered = _Layered(source)
+        for key, child in sorted(changes.items()):
+            if child is MISSING:
+                root, chunks = object_remove(layered, root, key, params)
+            else:
+                root, chunks = object_set(layered, root, key, child, params)
+            layered.fresh.update(chunks)
+        return root, layered.new(root)
+    old, entries = _read_all(source, root)
+    children = dict(entries)
+    for key, child in changes.items():
+        if child is MISSING:
+            if children.pop(key, MISSING) is MISSING:
+                raise PathNotFoundError(f"no key {key!r}")
+        else:
+            if type(key) is not str:
+                raise InvalidStateError(f"object key {key!r} is a {type(key).__name__}, JSON keys must be str")
+            children[key] = child
+    new_root, built = build_object(children, params)
+    return new_root, {oid: raw for oid, raw in built.items() if oid not in old}
+
+
+def array_splices(source: RawSource, root: str, splices: Sequence[tuple[int, int, Sequence[Child]]],
+                  params: ChunkParams = DEFAULT_PARAMS) -> tuple[str, dict[str, bytes]]:
+    """Several ``(index, remove, insert)`` splices, given in increasing and non-overlapping
+    positions of the original array; (new root, {id: raw} of new nodes)."""
+    _, _, node = _start(source, root, ARRAY, params)
+    end = 0
+    for index, remove, _ in splices:
+        if index < end or remove < 0 or index + remove > node.count:
+            raise PathNotFoundError(f"splices must be in order and inside the array of {node.count}")
+        end = index + remove
+    if sum(remove + len(insert) for _, remove, insert in splices) * REBUILD_EVERY < node.count:
+        layered = _Layered(source)
+        for index, remove, insert in reversed(splices):  # from the end: earlier positions stay valid
+            root, chunks = array_splice(layered, root, index, remove, insert, params)
+            layered.fresh.update(chunks)
+        return root, layered.new(root)
+    old, items = _read_all(source, root)
+    for index, remove, insert in reversed(splices):
+        items[index:index + remove] = insert
+    new_root, built = build_array(items, params)
+    return new_root, {oid: raw for oid, raw in built.items() if oid not in old}
+
+
+def _read_all(source: RawSource, root: str) -> tuple[set[str], list[Any]]:
+    """The ids of a tree's chunks and its leaf entries, in order."""
+    old: set[str] = set()
+    entries: list[Any] = []
+    for oid, node in walk_chunks(source, root):
+        old.add(oid)
+        if node.height == 0:
+            entries.extend(node.entries)
+    return old, entries
+
+
+class _Layered:
+    """A source that also holds the chunks earlier splices of one batch wrote."""
+
+    def __init__(self, source: RawSource) -> None:
+        self.source = source
+        self.fresh: dict[str, bytes] = {}
+
+    def raw(self, oid: str) -> bytes:
+        raw = self.fresh.get(oid)
+        return raw if raw is not None else self.source.raw(oid)
+
+    def new(self, root: str) -> dict[str, bytes]:
+        """The fresh chunks still in the tree of ``root`` (later splices replace earlier ones)."""
+        keep: dict[str, bytes] = {}
+        stack = [root]
+        while stack:
+            oid = stack.pop()
+            raw = self.fresh.get(oid)
+            if raw is None or oid in keep:
+                continue
+            keep[oid] = raw
+            node = ChunkReader(self).load(oid)
+            if node.height:
+                stack.extend(ref.id for ref in node.entries)
+        return keep

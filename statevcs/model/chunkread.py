@@ -89,6 +89,7 @@ def walk_chunks(source: RawSource, root: str) -> Iterator[tuple[str, ChunkNode]]
         oid, node = stack.pop()
         yield oid, node
         if node.height:
+            reader.prefetch([ref.id for ref in node.entries])  # one query for the children
             stack.extend((ref.id, reader.child(node, ref)) for ref in reversed(node.entries))
 
 
