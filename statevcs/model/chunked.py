@@ -4,9 +4,10 @@ A flat ``arr1``/``obj1`` node lists every child, so a one-child change rewrites 
 diff walks) all of them. Here the entries of a big container are cut into chunks at
 places chosen by the content alone (a prolly tree, the idea of Dolt and Noms): a chunk
 ends after an entry whose keyed blake3 hash falls under a threshold proportional to the
-entry's weight (its size), once the chunk weighs ``min_weight``, and always once it
-weighs ``max_weight``; a chunk never ends before its second entry. The ids of the chunks
-are cut again by the same rule, with another hash key per level, until one node remains.
+entry's weight (its size), once the chunk weighs a minimum, and always once it weighs a
+maximum; a chunk never ends before its second entry. The ids of the chunks are cut again
+by the same rule (with the interior levels' own weights, see ChunkParams), with another
+hash key per level, until one node remains.
 The same entries always give the same nodes (history independence), and an edit
 rewrites only the chunks around it and their spine (see chunkedit.py).
 
@@ -147,7 +148,11 @@ def boundary_hash(height: int, identity: str) -> int:
 
 
 def entry_token(child: Child) -> str:
-    """Identity of an item or value: a child node id, or ``=`` + canonical text (as tree.child_token)."""
+    """Identity of an item or value: a child node id, or ``=`` + canonical text (as tree.child_token).
+
+    For validated values (canonical.validate) and decoded nodes: the text comes from orjson
+    where it is the canonical text, and orjson also writes some types validation refuses
+    (UUID, Enum), so unvalidated input must not rely on this to refuse them."""
     if type(child) is Ref:
         return child.id
     try:

@@ -34,7 +34,8 @@ from .objects import Child
 
 #: Many edits of one container cost more as splices (each re-cuts a leaf and its spine)
 #: than one build of all its entries: past one edit per this many entries, it is rebuilt.
-#: Either way the ids are the same (history independence).
+#: Either way the ids are the same (history independence) for a tree cut by the current
+#: parameters; a tree cut by other ones keeps its old cuts where a splice does not reach.
 REBUILD_EVERY = 64
 
 
@@ -223,6 +224,9 @@ def object_update(source: RawSource, root: str, changes: Mapping[str, Any],
 
     Few changes are spliced one by one; many are applied to the entries and the container
     is built again (a merge of hundreds of changes into a small team state)."""
+    for key in changes:
+        if type(key) is not str:
+            raise InvalidStateError(f"object key {key!r} is a {type(key).__name__}, JSON keys must be str")
     _, _, node = _start(source, root, OBJECT, params)
     if len(changes) * REBUILD_EVERY < node.count:
         layered = _Layered(source)
@@ -240,8 +244,6 @@ def object_update(source: RawSource, root: str, changes: Mapping[str, Any],
             if children.pop(key, MISSING) is MISSING:
                 raise PathNotFoundError(f"no key {key!r}")
         else:
-            if type(key) is not str:
-                raise InvalidStateError(f"object key {key!r} is a {type(key).__name__}, JSON keys must be str")
             children[key] = child
     new_root, built = build_object(children, params)
     return new_root, {oid: raw for oid, raw in built.items() if oid not in old}

@@ -112,9 +112,10 @@ class ObjectReader:
         """Fetch those of ``oids`` not cached yet in one store query (a tree walk that knows a
         level's ids reads them together instead of one round trip each). Absent ids are
         left for the read that needs them to report."""
+        get_many = getattr(self.store, "get_many", None)  # a plain RawSource reads one at a time
         missing = [o for o in oids if o not in self._raw and o not in self._nodes and o not in self.extra]
-        if len(missing) > 1:
-            for oid, raw in self.store.get_many(missing).items():
+        if get_many is not None and len(missing) > 1:
+            for oid, raw in get_many(missing).items():
                 self._raw.put(oid, raw, len(raw))
 
     def node(self, oid: str) -> Node:

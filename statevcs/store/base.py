@@ -65,8 +65,9 @@ _codecs = _Codecs()
 
 
 def pack(raw: bytes) -> bytes:
-    """Stored form of an object: a flag byte, then the bytes, compressed above the threshold."""
-    if len(raw) >= COMPRESS_THRESHOLD:
+    """Stored form of an object: a flag byte, then the bytes, compressed above the threshold
+    (not a sealed row of an encrypted store: ciphertext does not compress)."""
+    if len(raw) >= COMPRESS_THRESHOLD and raw[:len(SEALED_MAGIC)] != SEALED_MAGIC:
         packed = _codecs.compressor.compress(raw)
         if len(packed) < len(raw):
             return bytes((_ZSTD,)) + packed

@@ -24,7 +24,7 @@ import base64
 import contextlib
 import os
 from datetime import datetime
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import blake3
 
@@ -273,6 +273,12 @@ class _EncryptedTransaction(Transaction):
     def read_ref(self, name: str) -> str | None:
         _check_name(name)
         return self.store.open_ref(name, self.inner.read_ref(name))
+
+    def read_refs(self, names: Sequence[str]) -> dict[str, str | None]:
+        for name in names:
+            _check_name(name)
+        sealed = self.inner.read_refs(names)  # one query where the inner store can
+        return {name: self.store.open_ref(name, sealed[name]) for name in names}
 
     def _write_ref(self, name: str, value: str | None) -> None:
         _check_name(name)

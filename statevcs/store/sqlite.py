@@ -403,7 +403,7 @@ class _PackCache:
                 entries = self._entries
                 if len(entries) >= self.MAX_ENTRIES:
                     del entries[next(iter(entries))]
-                entries[oid] = (raw, packed)
+                entries[oid] = (bytes(raw), packed)  # a copy if the caller's buffer may change
         return packed
 
 
