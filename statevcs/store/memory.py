@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Mapping
 
 from ..errors import ObjectNotFoundError
 from .base import REFRESH_AFTER, RefLogEntry, Store, Transaction, pack, unpack_verified
@@ -162,10 +162,6 @@ class _MemoryTransaction(Transaction):
         if name in self.refs:
             return self.refs[name]
         return self.store._refs.get(name)
-
-    def read_refs(self, names: Sequence[str]) -> dict[str, str | None]:
-        """Several refs' values (None: absent), as ``read_ref`` reads them."""
-        return {name: self.read_ref(name) for name in names}
 
     def _write_ref(self, name: str, value: str | None) -> None:
         self.refs[name] = value
