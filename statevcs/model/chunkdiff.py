@@ -116,22 +116,38 @@ def _trim(a: list[_Segment], b: list[_Segment], a_at: int, b_at: int) -> tuple[l
     return a[lo : len(a) - hi], b[lo : len(b) - hi], a_at, b_at
 
 
-def _walk(reader: ChunkReader, container: str, a: list[_Segment], b: list[_Segment], a_at: int, b_at: int, out: list[ArrayWindow]) -> None:
-    """Windows where segments ``a`` (starting at entry ``a_at``) and ``b`` differ, appended in order."""
-    a, b, a_at, b_at = _trim(a, b, a_at, b_at)
-    if not a and not b:
-        return
-    top = max(s.height for s in a + b)
-    if top < 0:
-        out.append(ArrayWindow(a_at, b_at, tuple(s.value for s in a), tuple(s.value for s in b)))
-        return
-    reader.prefetch([s.value.id for s in a + b if s.height == top])
-    a = [x for s in a for x in (_expand(reader, container, s) if s.height == top else [s])]
-    b = [x for s in b for x in (_expand(reader, container, s) if s.height == top else [s])]
-    a, b, a_at, b_at = _trim(a, b, a_at, b_at)  # keeps windows inside the common prefix and suffix
-    starts_a = list(accumulate((s.count for s in a), initial=a_at))
-    starts_b = list(accumulate((s.count for s in b), initial=b_at))
-    matcher = SequenceMatcher(None, [s.token for s in a], [s.token for s in b], autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag != "equal":
-            _walk(reader, container, a[i1:i2], b[j1:j2], starts_a[i1], starts_b[j1], out)
+def _walk(reader: ChunkReader, container: str, a: list[_Segment], b: list[_Segment], a_at: int, b_at: int,
+          out: list[ArrayWindow]) -> None:
+    """Windows where segments ``a`` (starting at entry ``a_at``) and ``b`` differ, appended in order.
+
+    Breadth first: every region still differing is opened one level down in the same round,
+    so the chunks of a round are fetched together (one query per level on a store that
+    fetches many at once, which matters most over a network)."""
+    found: list[ArrayWindow] = []
+    regions = [(a, b, a_at, b_at)]
+    while regions:
+        opening = []  # (a, b, a_at, b_at, height to open)
+        for a, b, a_at, b_at in regions:
+            a, b, a_at, b_at = _trim(a, b, a_at, b_at)
+            if not a and not b:
+                continue
+            top = max(s.height for s in a + b)
+            if top < 0:
+                found.append(ArrayWindow(a_at, b_at, tuple(s.value for s in a), tuple(s.value for s in b)))
+            else:
+                opening.append((a, b, a_at, b_at, top))
+        reader.prefetch([s.value.id for a, b, _, _, top in opening for s in a + b if s.height == top])
+        regions = []
+        for a, b, a_at, b_at, top in opening:
+            a = [x for s in a for x in (_expand(reader, container, s) if s.height == top else [s])]
+            b = [x for s in b for x in (_expand(reader, container, s) if s.height == top else [s])]
+            a, b, a_at, b_at = _trim(a, b, a_at, b_at)  # keeps windows inside the common prefix and suffix
+            starts_a = list(accumulate((s.count for s in a), initial=a_at))
+            starts_b = list(accumulate((s.count for s in b), initial=b_at))
+            matcher = SequenceMatcher(None, [s.token for s in a], [s.token for s in b], autojunk=False)
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+                if tag != "equal":
+                    regions.append((a[i1:i2], b[j1:j2], starts_a[i1], starts_b[j1]))
+    # Windows are disjoint and each starts after the previous one on both sides.
+    found.sort(key=lambda w: (w.a_start, w.b_start))
+    out.extend(found)
