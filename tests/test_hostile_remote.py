@@ -136,6 +136,15 @@ def test_a_bad_limit_setting_is_one_clean_error(tmp_path):
     assert "STATEVCS_MAX_DEPTH" in r.err
 
 
+@pytest.mark.parametrize("setting", ["1,2", "5,1,2", "a,b,c"])
+def test_a_bad_chunk_setting_is_one_clean_error(tmp_path, setting):
+    run(tmp_path, "init", "r")
+    (tmp_path / "r" / "state.json").write_text('{"a": [1, 2, 3]}')
+    r = fails(tmp_path / "r", 3, "commit", "-m", "x", env={"STATEVCS_CHUNK_PARAMS": setting})
+    assert r.err.startswith("error: STATEVCS_CHUNK_PARAMS=") and "internal error" not in r.err
+    assert "unset it" in r.err and len(r.err.strip().splitlines()) == 1
+
+
 # ---------------------------------------------------------------- 9. values the format forbids
 
 FORBIDDEN = {

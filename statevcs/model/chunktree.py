@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import PathNotFoundError
+from ..errors import InvalidLimitError, PathNotFoundError
 from .chunked import DEFAULT_PARAMS, ChunkNode, ChunkParams, RawSource
 from .chunkread import array_get, array_items, array_range, iter_entries, length, object_children, object_get
 from .missing import MISSING
@@ -41,11 +41,12 @@ def chunk_params() -> ChunkParams:
             try:
                 fields = [int(x) for x in text.split(",")]
                 if len(fields) not in (3, 7):
-                    raise ValueError
+                    raise ValueError("it needs 3 or 7 whole numbers")
                 params = ChunkParams(*fields)
-            except ValueError:
-                raise ValueError(f"${ENV_CHUNK_PARAMS} must be MIN,SPAN,MAX leaf weights, or those and "
-                                 f"IMIN,ISPAN,IMAX,REF_WEIGHT, got {text!r}") from None
+            except ValueError as exc:
+                raise InvalidLimitError(
+                    f"{ENV_CHUNK_PARAMS}={text!r} is not usable ({exc}): give MIN,SPAN,MAX leaf weights, or those "
+                    "and IMIN,ISPAN,IMAX,REF_WEIGHT, or unset it for the defaults") from None
         _env_cache = (text, params)
     return _env_cache[1]
 
