@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from statevcs.store.encrypted import EncryptedStore, open_encrypted
+from statevcs.store.encrypted import open_encrypted
 from statevcs.store.keys import generate_key
 from statevcs.store.memory import MemoryStore
 from statevcs.testing import StoreContract

@@ -29,7 +29,6 @@ from .hostile import (
     deep_chain,
     hostile_repository,
     obj_node,
-    oid_of,
     put_raw,
     put_stored,
 )
