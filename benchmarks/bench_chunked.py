@@ -1,4 +1,4 @@
-"""Chunked containers (statevcs.model.chunked*), measured on their own, below the tree writer
+"""Chunked containers (statevcs.model.chunks), measured on their own, below the tree writer
 (benchmarks/bench_scale.py measures them through a repository).
 
     python benchmarks/bench_chunked.py [--quick]
@@ -22,10 +22,11 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from statevcs.model.canonical import canonical_bytes  # noqa: E402
-from statevcs.model.chunkdiff import array_windows, object_changes  # noqa: E402
-from statevcs.model.chunked import build_array, build_object, decode_chunk  # noqa: E402
-from statevcs.model.chunkedit import array_append, array_set, object_set  # noqa: E402
-from statevcs.model.chunkread import array_get  # noqa: E402
+from statevcs.model.chunks.build import build_array, build_object
+from statevcs.model.chunks.diff import array_windows, object_changes  # noqa: E402
+from statevcs.model.chunks.edit import array_append, array_set, object_set  # noqa: E402
+from statevcs.model.chunks.format import decode_chunk
+from statevcs.model.chunks.read import array_get  # noqa: E402
 
 
 class CountingSource:

@@ -38,9 +38,9 @@ from .errors import (
 )
 from .model.missing import MISSING
 from .model.objects import Commit, Tag
-from .porcelain.render import Diff
-from .porcelain.editing import EditTransaction
-from .porcelain.repo import Repository
+from .porcelain.core.editing import EditTransaction
+from .porcelain.presentation.render import Diff
+from .porcelain.repository.facade import Repository
 
 __version__ = "0.1.0"
 

@@ -4,7 +4,7 @@ entry weighs 64, so its SPAN must stay above it for boundaries to depend on cont
 
 from __future__ import annotations
 
-from statevcs.model.chunked import ChunkParams
+from statevcs.model.chunks.build import ChunkParams
 
 # Interior entries weigh 64 (+ a key): two to four children per interior node. A leaf entry
 # that is a node id weighs 96, not its 64 characters, so the ref weight rule is exercised.

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from statevcs import Repository
 from statevcs.errors import CorruptObjectError, InvalidBundleError, ReadOnlyStoreError
-from statevcs.porcelain.remotes import fetch
+from statevcs.porcelain.transfer.remotes import fetch
 from statevcs.store.bundle import MAGIC, BundleStore, read_bundle, write_bundle
 
 from .cli_helpers import fails, run

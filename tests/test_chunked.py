@@ -1,4 +1,4 @@
-"""Chunked containers (statevcs.model.chunked/chunkedit/chunkdiff): format, history
+"""Chunked containers (statevcs.model.chunks): format, history
 independence, round trips, O(change) edits, O(path) lookups and O(change x depth) diffs.
 
 Most properties run with lowered chunk parameters (SMALL) so that hypothesis-sized values
@@ -25,27 +25,10 @@ from statevcs.errors import (
     StateVCSError,
 )
 from statevcs.model.canonical import canonical_bytes, canonical_str
-from statevcs.model.chunkdiff import array_windows, object_changes
-from statevcs.model.chunked import (
-    ARRAY,
-    ARRAY_INTERIOR,
-    ARRAY_LEAF,
-    DEFAULT_PARAMS,
-    OBJECT,
-    OBJECT_INTERIOR,
-    OBJECT_LEAF,
-    ChunkParams,
-    ChunkRef,
-    build_array,
-    build_object,
-    chunk_links,
-    decode_chunk,
-    encode_chunk,
-    entry_token,
-    is_chunk,
-)
-from statevcs.model import chunkedit
-from statevcs.model.chunkedit import (
+from statevcs.model.chunks import edit as chunkedit
+from statevcs.model.chunks.build import DEFAULT_PARAMS, ChunkParams, build_array, build_object
+from statevcs.model.chunks.diff import array_windows, object_changes
+from statevcs.model.chunks.edit import (
     array_append,
     array_insert,
     array_remove,
@@ -54,7 +37,21 @@ from statevcs.model.chunkedit import (
     object_remove,
     object_set,
 )
-from statevcs.model.chunkread import (
+from statevcs.model.chunks.format import (
+    ARRAY,
+    ARRAY_INTERIOR,
+    ARRAY_LEAF,
+    OBJECT,
+    OBJECT_INTERIOR,
+    OBJECT_LEAF,
+    ChunkRef,
+    chunk_links,
+    decode_chunk,
+    encode_chunk,
+    entry_token,
+    is_chunk,
+)
+from statevcs.model.chunks.read import (
     array_get,
     array_items,
     length,
@@ -500,7 +497,7 @@ def golden_roots() -> list[str]:
 
 def test_boundaries_stable_across_processes():
     code = (
-        "import json; from statevcs.model.chunked import build_array, build_object\n"
+        "import json; from statevcs.model.chunks.build import build_array, build_object\n"
         f"a, o = {GOLDEN_VALUES}\n"
         "print(json.dumps([build_array(a)[0], build_object(o)[0]]))"
     )

@@ -16,8 +16,8 @@ import pytest
 from statevcs import Repository, merge3
 from statevcs.algo.diff import diff_trees
 from statevcs.model.canonical import strict_equal
-from statevcs.model.chunked import CHUNK_KINDS
-from statevcs.model.chunktree import ENV_CHUNK_PARAMS, use_chunk_params
+from statevcs.model.chunks.format import CHUNK_KINDS
+from statevcs.model.chunks.views import ENV_CHUNK_PARAMS, use_chunk_params
 from statevcs.model.objects import FLAT_NODE_KINDS, split_kind
 from statevcs.model.tree import lookup, read_tree, write_tree
 
@@ -300,7 +300,8 @@ def _chunked_sample() -> dict[str, bytes]:
 @pytest.mark.parametrize("cut", [0, 5, 17, 40, -3, -1])
 def test_damaged_chunk_bytes_raise_only_statevcs_errors(cut):
     from statevcs.errors import StateVCSError
-    from statevcs.model.objects import child_ids, decode_node, object_id
+    from statevcs.model.nodes import child_ids, decode_node
+    from statevcs.model.objects import object_id
     from statevcs.model.tree import ObjectsSource
 
     objects = _chunked_sample()

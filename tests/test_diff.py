@@ -121,7 +121,7 @@ def test_conformance_suite(case):
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 from statevcs.algo.diff import diff_trees  # noqa: E402
-from statevcs.model.chunktree import use_chunk_params  # noqa: E402
+from statevcs.model.chunks.views import use_chunk_params  # noqa: E402
 from statevcs.model.tree import ObjectsSource, write_tree  # noqa: E402
 
 from .chunking import SMALL_CHUNKS, big_pairs, edited  # noqa: E402

@@ -28,11 +28,11 @@ from statevcs.errors import (
     PathNotFoundError,
 )
 from statevcs.model.canonical import strict_equal
-from statevcs.model.chunked import ChunkParams, build_array, build_object
+from statevcs.model.chunks.build import ChunkParams, build_array, build_object
 from statevcs.model.objects import Ref
 from statevcs.model.tree import ObjectsSource, write_tree
 from statevcs.model.treeedit import TreeEditor
-from statevcs.porcelain.editing import json_equal
+from statevcs.porcelain.core.editing import json_equal
 
 from .cli_helpers import fails, run
 from .strategies import json_values, keys
@@ -40,7 +40,7 @@ from .strategies import json_values, keys
 DATA = pathlib.Path(__file__).parent / "data"
 
 try:  # with the chunked-tree wiring, the writer chunks too: exercise it with small chunks
-    from statevcs.model.chunktree import use_chunk_params
+    from statevcs.model.chunks.views import use_chunk_params
 except ImportError:  # pragma: no cover
     use_chunk_params = None
 
@@ -379,7 +379,7 @@ def test_chunked_array_edits_match_jsonpatch_and_a_fresh_build(items, data):
             p = {"op": "replace", "path": f"/big/{data.draw(st.integers(0, n - 1))}", "value": "v"}
         patch.append(p)
         current = jsonpatch.apply_patch({"big": current}, [p])["big"]
-    from statevcs.porcelain.editing import apply_patch
+    from statevcs.porcelain.core.editing import apply_patch
 
     with _chunking():
         apply_patch(editor, patch)

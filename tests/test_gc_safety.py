@@ -11,7 +11,7 @@ import pytest
 from statevcs import Repository
 from statevcs.errors import InvalidAgeError
 from statevcs.model.tree import write_tree
-from statevcs.porcelain.gc import parse_age
+from statevcs.porcelain.upkeep.ages import parse_age
 from statevcs.store.sqlite import SQLiteStore
 from statevcs.testing import make_object
 

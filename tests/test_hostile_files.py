@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from statevcs import Repository, StateVCSError
-from statevcs.porcelain.merge_state import MergeState
-from statevcs.porcelain.merging import repository_policies
+from statevcs.porcelain.merging.merges import repository_policies
+from statevcs.porcelain.worktree.merge_state import MergeState
 
 from .cli_helpers import run
 

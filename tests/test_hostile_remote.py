@@ -20,7 +20,7 @@ from statevcs.errors import (
     NotARepositoryError,
     RepositoryExistsError,
 )
-from statevcs.porcelain.remotes import fetch
+from statevcs.porcelain.transfer.remotes import fetch
 
 from .cli_helpers import fails, run
 from .hostile import (

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from statevcs import Repository
-from statevcs.porcelain.graph import graph_rows
-from statevcs.porcelain.logview import parse_when
+from statevcs.cli.graph import graph_rows
+from statevcs.porcelain.core.logview import parse_when
 
 from .cli_helpers import fails, run, run_on_tty
 

@@ -207,7 +207,7 @@ def test_update_rejects_negative_budgets(repo):
 
 
 def test_backoff_is_jittered_and_capped():
-    from statevcs.porcelain.writers import backoff
+    from statevcs.porcelain.core.writers import backoff
 
     draws = [backoff(a) for a in range(40) for _ in range(20)]
     assert all(0 <= d <= 0.1 for d in draws)

@@ -11,7 +11,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from statevcs.errors import StateVCSError
-from statevcs.model.objects import child_ids, decode_commit, decode_node, decode_tag, encode_commit, encode_tag
+from statevcs.model.nodes import child_ids, decode_node
+from statevcs.model.objects import decode_commit, decode_tag, encode_commit, encode_tag
 from statevcs.model.reader import ByteLRU
 from statevcs.model.tree import ObjectsSource, read_tree, write_tree
 from statevcs.store.base import pack, unpack_verified

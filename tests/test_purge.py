@@ -10,7 +10,7 @@ import pytest
 from statevcs import Repository
 from statevcs.errors import MergeInProgressError, PurgeError, RevisionNotFoundError
 from statevcs.model.objects import TAG
-from statevcs.porcelain.purge import PURGED_KEY, purge_history
+from statevcs.porcelain.upkeep.purge import PURGED_KEY, purge_history
 from statevcs.store import base as store_base
 from statevcs.store.base import unpack_verified
 

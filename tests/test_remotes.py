@@ -13,7 +13,7 @@ from statevcs import (
     RemoteNotFoundError,
     Repository,
 )
-from statevcs.porcelain.transfer import send
+from statevcs.porcelain.transfer.sending import send
 
 from .conftest import postgres_url, require_postgres, track_postgres
 
@@ -85,7 +85,7 @@ def test_push_loses_race_by_compare_and_swap(tmp_path, monkeypatch):
     src.commit({"n": 1})
     dst = Repository.clone(str(tmp_path / "src"), str(tmp_path / "dst"))
     dst.commit({"n": 2})
-    import statevcs.porcelain.remotes as remotes
+    import statevcs.porcelain.transfer.remotes as remotes
 
     real_send = remotes.send
 
@@ -125,7 +125,7 @@ def test_interrupted_push_leaves_the_remote_consistent(tmp_path):
     for i in range(60):
         state["items"].append({"i": i, "text": "y" * 600})
         dst.commit(copy.deepcopy(state), message=f"c{i}")
-    import statevcs.porcelain.transfer as transfer
+    import statevcs.porcelain.transfer.sending as transfer
 
     calls = []
 

@@ -111,7 +111,7 @@ def test_criss_cross_uses_a_virtual_base(repo):
     repo.commit({"x": 1, "y": 1, "z": 2})  # main changes z
     repo.commit({"x": 5, "y": 1, "z": 0}, branch="b")  # b changes x again
     from statevcs.model.tree import read_tree
-    from statevcs.porcelain.merging import base_root
+    from statevcs.porcelain.merging.merges import base_root
 
     virtual, found, source = base_root(repo, repo.rev_parse("main"), repo.rev_parse("b"), repo.objects)
     assert sorted(found) == sorted(bases)

@@ -12,7 +12,7 @@ import pytest
 from statevcs import Repository
 from statevcs.errors import InvalidAgeError, InvalidPruneError, RefConflictError, SharedHistoryError
 from statevcs.model.tree import read_tree
-from statevcs.porcelain.retention import EXPIRY_REF, expire_branches
+from statevcs.porcelain.upkeep.retention import EXPIRY_REF, expire_branches
 
 from .cli_helpers import fails, run
 

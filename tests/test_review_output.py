@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from statevcs.algo.diff import diff_changes
-from statevcs.porcelain.escaping import longest_backtick_run, md_code, md_fenced
-from statevcs.porcelain.render import Diff, abbreviate, abbreviate_pair, dumps_compact
+from statevcs.porcelain.presentation.escaping import longest_backtick_run, md_code, md_fenced
+from statevcs.porcelain.presentation.render import Diff, abbreviate, abbreviate_pair, dumps_compact
 
 from .cli_helpers import run
 from .strategies import json_values

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from statevcs import Repository
 from statevcs.algo.policies import parse_attributes, parse_transitions
 from statevcs.errors import InvalidAttributesError, InvalidRulesError, RuleViolationError
-from statevcs.porcelain.rules import SCHEMA_REF
+from statevcs.porcelain.rules.files import SCHEMA_REF
 
 from .cli_helpers import fails, run
 from .conftest import make_store

@@ -11,7 +11,7 @@ import pytest
 
 from statevcs import Repository
 from statevcs.errors import RefConflictError, RuleViolationError
-from statevcs.porcelain.rules import SCHEMA_REF
+from statevcs.porcelain.rules.files import SCHEMA_REF
 from statevcs.store.memory import MemoryStore
 from statevcs.store.sqlite import SQLiteStore
 
@@ -142,7 +142,7 @@ def test_an_unchanged_node_put_again_gets_a_fresh_write_time(repo):
 
 
 def _node_ids(repo, root):
-    from statevcs.model.objects import child_ids
+    from statevcs.model.nodes import child_ids
 
     out, todo = [], [root]
     while todo:

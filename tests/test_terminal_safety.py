@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from statevcs.cli.context import safe
 from statevcs.cli.main import expand_count_shorthand
-from statevcs.porcelain.escaping import json_text, terminal_text
+from statevcs.porcelain.presentation.escaping import json_text, terminal_text
 
 from .cli_helpers import fails, run, run_on_tty
 

@@ -10,13 +10,10 @@ from hypothesis import given
 
 from statevcs.errors import PathNotFoundError
 from statevcs.model.canonical import canonical_str, strict_equal
-from statevcs.model.objects import (
-    ARRAY_NODE,
-    OBJECT_NODE,
-    VALUE_NODE,
-    decode_node,
-    encode,
-)
+from statevcs.model.chunks.build import ChunkParams
+from statevcs.model.chunks.views import use_chunk_params
+from statevcs.model.nodes import decode_node
+from statevcs.model.objects import ARRAY_NODE, OBJECT_NODE, VALUE_NODE, encode
 from statevcs.model.tree import (
     INLINE_LIMIT,
     ObjectsSource,
@@ -24,9 +21,6 @@ from statevcs.model.tree import (
     read_tree,
     write_tree,
 )
-
-from statevcs.model.chunked import ChunkParams
-from statevcs.model.chunktree import use_chunk_params
 
 from .chunking import SMALL_CHUNKS
 from .strategies import big_values
@@ -211,7 +205,7 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from statevcs.model.missing import MISSING  # noqa: E402
-from statevcs.model.tree import graft  # noqa: E402
+from statevcs.model.treegraft import graft
 
 from .chunking import big_pairs  # noqa: E402
 from .strategies import scalars  # noqa: E402

@@ -127,7 +127,7 @@ def test_python_api_status_load_and_refresh(demo):
         repo.load_working(first)
         assert repo.working_file.read() == repo.get(first)
         with pytest.raises(StaleWorkingFileError):
-            from statevcs.porcelain.checkout import ensure_current
+            from statevcs.porcelain.worktree.checkout import ensure_current
 
             ensure_current(repo, "committing")
 
@@ -144,7 +144,7 @@ def test_refresh_conflict_raises_merge_conflict_in_python(demo):
 # ------------------------------------------------------------------ crashes between the ref and the file
 CRASHER = """
 import os, sys
-from statevcs.porcelain import worktree
+from statevcs.porcelain.worktree import working_file as worktree
 calls = 0
 real = worktree.write_file_atomically
 def write(path, text):
@@ -265,7 +265,7 @@ def test_duplicate_keys_are_an_error_not_a_silent_pick(demo):
     run(demo, "reset", "--hard")
     fails(demo, 3, "set", "/x", '{"k": 1, "k": 2}')
     with pytest.raises(WorkingStateError):
-        from statevcs.porcelain.worktree import parse_json_text
+        from statevcs.porcelain.worktree.working_file import parse_json_text
 
         parse_json_text('[{"z": 1, "z": 1}]', "x")
 
@@ -284,7 +284,7 @@ def test_init_with_a_working_file_in_a_subdirectory(tmp_path):
 def test_a_killed_init_leaves_nothing_and_can_be_rerun(tmp_path, die_at):
     script = """
 import os, sys
-from statevcs.porcelain import creation
+from statevcs.porcelain.worktree import creation
 calls = 0
 real = os.rename
 def rename(a, b):
@@ -336,7 +336,7 @@ def test_a_killed_clone_never_looks_like_a_whole_repository(tmp_path, die_at):
 RACER = """
 import sys
 from statevcs import Repository
-from statevcs.porcelain import worktree
+from statevcs.porcelain.worktree import working_file as worktree
 import os
 real = worktree.WorkingFile.base
 calls = []

@@ -1,8 +1,8 @@
 """Merging chunked containers through their chunk ids (used by merge.Merger).
 
-Objects: the key changes base->ours and base->theirs (model.chunkdiff.object_changes);
+Objects: the key changes base->ours and base->theirs (model.chunks.diff.object_changes);
 theirs' changes, merged with ours' where both changed a key, are applied to ours' chunks
-(chunkedit.object_update), so only the chunks around changed keys are read and written
+(chunks.edit.object_update), so only the chunks around changed keys are read and written
 (or, for changes to many of its keys, the container is built again from its entries). Arrays: the
 windows where each side differs from the base (array_windows) are grouped where they
 overlap or touch; a group changed on one side takes that side's items, a group changed
@@ -14,17 +14,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..model.chunkdiff import array_windows, object_changes
-from ..model.chunkedit import array_splices, object_update
-from ..model.chunkread import array_range
-from ..model.chunktree import ChunkedArray, ChunkedObject, chunk_params
+from ..model.chunks.diff import array_windows, object_changes
+from ..model.chunks.edit import array_splices, object_update
+from ..model.chunks.read import array_range
+from ..model.chunks.views import ChunkedArray, ChunkedObject, chunk_params
 from ..model.missing import MISSING
 from ..model.objects import Ref
 from ..model.pointer import format_pointer
-from ..model.tree import settle_chunked, write_child
+from ..model.tree import write_child
+from ..model.treegraft import settle_chunked
+from .conflicts import ARRAY, Conflict
+from .diff import same_or_missing
 
 if TYPE_CHECKING:
-    from .merge import Conflict, Merger
+    from .merge import Merger
 
 
 def place(merger: Merger, value: Any) -> Any:
@@ -37,8 +40,6 @@ def place(merger: Merger, value: Any) -> Any:
 def merge_chunked_objects(merger: Merger, vb: ChunkedObject, vo: ChunkedObject, vt: ChunkedObject, path: list,
                           conflicts: list[Conflict]) -> Any:
     """Theirs' key changes (merged with ours' where both changed a key) applied to ours' chunks."""
-    from .merge import same_or_missing  # merge imports this module
-
     ours = {c.key: c for c in object_changes(merger.source, vb.id, vo.id)}
     updates: dict[str, Any] = {}  # key -> merged child, or MISSING to remove it from ours
     for change in object_changes(merger.source, vb.id, vt.id):
@@ -64,8 +65,6 @@ def merge_chunked_objects(merger: Merger, vb: ChunkedObject, vo: ChunkedObject, 
 def merge_chunked_arrays(merger: Merger, vb: ChunkedArray, vo: ChunkedArray, vt: ChunkedArray, path: list,
                          conflicts: list[Conflict]) -> Any:
     """diff3 inside each region where a side differs from the base; ours elsewhere."""
-    from .merge import ARRAY, Conflict  # merge imports this module
-
     source = merger.source
     windows = sorted([(w.a_start, w.a_start + len(w.a_items), 0, len(w.b_items) - len(w.a_items))
                       for w in array_windows(source, vb.id, vo.id)]

@@ -6,7 +6,7 @@ order), arrays element-wise over element identities (a longest-matching-blocks
 alignment, as git aligns lines), scalars by value with types (``true`` != ``1``).
 Output is deterministic: the same pair gives the same ops in every process.
 
-Chunked containers (format 2) compare chunk ids first (model.chunkdiff): two chunked
+Chunked containers (format 2) compare chunk ids first (model.chunks.diff): two chunked
 objects give only the keys under differing chunks, two chunked arrays only the windows
 where they differ, each aligned element-wise; a flat container against a chunked one is
 compared as one window. A 10-change diff of a huge state reads O(changes x depth) nodes.
@@ -19,8 +19,8 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from ..model.canonical import JSONValue, canonical_str, strict_equal, validate
-from ..model.chunkdiff import array_windows, object_changes
-from ..model.chunktree import ChunkedArray, ChunkedObject, plain_children
+from ..model.chunks.diff import array_windows, object_changes
+from ..model.chunks.views import ChunkedArray, ChunkedObject, plain_children
 from ..model.missing import MISSING
 from ..model.objects import Child, Ref
 from ..model.pointer import format_pointer
@@ -177,3 +177,10 @@ def _diff_arrays(source: NodeSource, items_a: list, items_b: list, path: list, o
         for t in range(paired, j2 - j1):
             out.append(Change("add", format_pointer(path + [offset + j1 + t]), MISSING,
                               materialize(source, items_b[j1 + t])))
+
+
+def same_or_missing(a: Any, b: Any) -> bool:
+    """Equal children (MISSING equals only MISSING); subtrees compare by id, values with types."""
+    if a is MISSING or b is MISSING:
+        return a is b
+    return same_child(a, b)

@@ -8,7 +8,7 @@ by the strategy: ``merge`` reports it, ``source_wins`` takes theirs, ``target_wi
 takes ours. Conflicts are data, never exceptions. Subtrees whose ids are equal on the
 sides that matter are taken whole without being read, so the cost follows the change.
 Chunked containers (format 2) on all three sides merge through chunk ids: objects take
-the key changes base->each side (model.chunkdiff) and apply them to ours' chunks;
+the key changes base->each side (model.chunks.diff) and apply them to ours' chunks;
 arrays run diff3 only inside the windows where a side differs from the base.
 ``resolve_conflict`` settles a reported conflict by a Side afterwards; for an array it
 merges again so that the side applies to the overlapping regions only.
@@ -19,12 +19,11 @@ merges again so that the side applies to the overlapping regions only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, Mapping
 
 from ..errors import ConflictResolutionError
 from ..model.canonical import JSONValue, canonical_str, loads, validate
-from ..model.chunktree import ChunkedArray, ChunkedObject, plain_children
+from ..model.chunks.views import ChunkedArray, ChunkedObject, plain_children
 from ..model.missing import MISSING
 from ..model.objects import Ref
 from ..model.pointer import format_pointer, parse_pointer
@@ -34,63 +33,34 @@ from ..model.tree import (
     ObjectsSource,
     child_at,
     child_token,
-    graft,
     materialize,
-    reachable_new,
     view,
     write_tree,
 )
+from ..model.treegraft import graft, reachable_new
 from .chunkmerge import merge_chunked_arrays, merge_chunked_objects
-from .diff import diff_children, same_child
+from .conflicts import (
+    ADD_ADD,
+    ARRAY,
+    BASE,
+    BOTH,
+    DELETE_MODIFY,
+    MODIFY_MODIFY,
+    OURS,
+    THEIRS,
+    TYPE,
+    Conflict,
+    Side,
+)
+from .diff import diff_children, same_or_missing
 from .diff3 import combine_region, diff3
 from .policies import POLICIES, PolicyRule, parse_attributes, parse_policies
 
 STRATEGIES = ("merge", "source_wins", "target_wins")
 
-#: Conflict kinds.
-MODIFY_MODIFY, DELETE_MODIFY, ADD_ADD, TYPE, ARRAY = "modify/modify", "delete/modify", "add/add", "type", "array"
-
-
-class Side(Enum):
-    """A side that settles a conflict, usable as a resolution value (``resolutions={ptr: OURS}``).
-
-    OURS / THEIRS / BASE pick that side's value; for an ``array`` conflict they apply to the
-    overlapping regions only, so every clean change from both sides stays. BOTH (array
-    conflicts only) keeps, in each overlapping region, ours' items then theirs' new ones.
-    A plain JSON value means "use this value"; MISSING deletes.
-    """
-
-    OURS = "ours"
-    THEIRS = "theirs"
-    BASE = "base"
-    BOTH = "both"
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-OURS, THEIRS, BASE, BOTH = Side.OURS, Side.THEIRS, Side.BASE, Side.BOTH
-
 #: The strategy a side resolution re-merges an array conflict with ("base_wins" and "both"
 #: are internal: they exist only to settle conflicts already reported).
 _SIDE_STRATEGY = {OURS: "target_wins", THEIRS: "source_wins", BASE: "base_wins", BOTH: "both"}
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """Both sides changed the value at ``path`` differently; a missing side is MISSING.
-
-    ``kind`` is modify/modify, delete/modify, add/add, type (an object, array or scalar
-    against a different kind), or array (overlapping edits in a region of an array, with
-    the regions in ``ranges`` as ``(ours_start, ours_end, theirs_start, theirs_end)``).
-    """
-
-    path: str
-    base: Any
-    ours: Any
-    theirs: Any
-    kind: str = MODIFY_MODIFY
-    ranges: tuple[tuple[int, int, int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -184,13 +154,6 @@ def check_strategy(strategy: str) -> None:
 
 
 # ---------------------------------------------------------------- the merge
-
-
-def same_or_missing(a: Any, b: Any) -> bool:
-    """Equal children (MISSING equals only MISSING); subtrees compare by id, values with types."""
-    if a is MISSING or b is MISSING:
-        return a is b
-    return same_child(a, b)
 
 
 class Merger:

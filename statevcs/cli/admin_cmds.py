@@ -4,69 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Any
 
 import click
 
 from ..errors import NotARepositoryError
-from ..store.locate import DIR_NAME, is_url
+from ..store.paths import DIR_NAME, is_url
 from .context import AppContext, pass_app, safe
 
 SHELLS = ("bash", "zsh", "fish")
-
-
-# ------------------------------------------------------------------ completion of names
-def _open_for_completion(ctx: click.Context) -> Any:
-    """The repository the command line names (-C), or None: completion must never fail loudly."""
-    from ..porcelain.repo import Repository
-
-    location = ctx.find_root().params.get("location") or "."
-    try:
-        return Repository.open(location)
-    except Exception:  # no repository here, or unreadable: just no suggestions
-        return None
-
-
-def _names(ctx: click.Context, which: str) -> list[str]:
-    repo = _open_for_completion(ctx)
-    if repo is None:
-        return []
-    try:
-        if which == "branches":
-            return sorted(repo.branches)
-        if which == "tags":
-            return sorted(repo.tags)
-        if which == "remotes":
-            return sorted(repo.remotes)
-        names = sorted(repo.branches) + sorted(repo.tags) + ["HEAD"]
-        names += sorted(f"{r}/{b}" for r in repo.remotes for b in _remote_branches(repo, r))
-        return names
-    except Exception:
-        return []
-    finally:
-        repo.close()
-
-
-def _remote_branches(repo: Any, remote: str) -> list[str]:
-    from ..model.refnames import REMOTE_PREFIX
-
-    prefix = f"{REMOTE_PREFIX}{remote}/"
-    return [name[len(prefix):] for name in repo.store.list_refs(prefix)]
-
-
-def _completer(which: str) -> Any:
-    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
-        from click.shell_completion import CompletionItem
-
-        return [CompletionItem(n) for n in _names(ctx, which) if n.startswith(incomplete)]
-
-    return complete
-
-
-complete_branch = _completer("branches")
-complete_tag = _completer("tags")
-complete_remote = _completer("remotes")
-complete_revision = _completer("revisions")
 
 
 @click.command()
@@ -82,11 +27,10 @@ def completion(shell: str) -> None:
     """
     from click.shell_completion import get_completion_class
 
-    from .main import cli
-
     cls = get_completion_class(shell)
     assert cls is not None  # every name in SHELLS is one click knows
-    click.echo(cls(cli, {}, "statevcs", "_STATEVCS_COMPLETE").source())
+    root = click.get_current_context().find_root().command  # the statevcs group
+    click.echo(cls(root, {}, "statevcs", "_STATEVCS_COMPLETE").source())
 
 
 # ------------------------------------------------------------------ destroy

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ..porcelain.checkout import holds_exactly, load_commit
+from ..porcelain.worktree.checkout import holds_exactly, load_commit
 from .context import AppContext, pass_app, safe, short
 
 

@@ -7,7 +7,7 @@ import os
 import click
 
 from ..model.refnames import short_name
-from ..porcelain.repo import Repository
+from ..porcelain.repository.facade import Repository
 from .context import AppContext, echo_json, pass_app, safe, short
 
 

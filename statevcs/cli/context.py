@@ -13,8 +13,8 @@ from typing import Any, Callable, Iterator
 
 import click
 
-from ..porcelain.escaping import json_text, terminal_text
-from ..porcelain.repo import Repository
+from ..porcelain.presentation.escaping import json_text, terminal_text
+from ..porcelain.repository.facade import Repository
 
 #: Exit codes (documented in docs/cli.md).
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3

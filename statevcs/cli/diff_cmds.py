@@ -8,12 +8,12 @@ import click
 
 from ..errors import RevisionNotFoundError, WorkingStateError
 from ..model.tree import write_tree
-from ..porcelain.render import FORMATS, Diff
-from ..porcelain.repo import Repository
-from ..porcelain.revisions import is_range, split_range
-from ..porcelain.worktree import parse_json_text
-from .admin_cmds import complete_revision
+from ..porcelain.core.revisions import is_range, split_range
+from ..porcelain.presentation.render import FORMATS, Diff
+from ..porcelain.repository.facade import Repository
+from ..porcelain.worktree.working_file import parse_json_text
 from .context import EXIT_NEGATIVE, AppContext, pass_app, safe, use_color
+from .helpers import complete_revision
 
 
 @click.command(name="diff")

@@ -10,7 +10,7 @@ import click
 
 from ..algo.merge import STRATEGIES
 from ..model.missing import MISSING
-from ..porcelain.worktree import parse_json_text
+from ..porcelain.worktree.working_file import parse_json_text
 from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, safe
 
 
@@ -79,7 +79,7 @@ def import_cmd(app: AppContext, source: str, branches: tuple[str, ...], force: b
       statevcs git import ../review
     """
     from ..gitbridge.import_ import import_git
-    from ..porcelain.checkout import load_head
+    from ..porcelain.worktree.checkout import load_head
 
     repo = app.repo
     unborn = repo.head() is None

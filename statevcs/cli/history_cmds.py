@@ -8,18 +8,16 @@ from typing import Iterator
 import click
 
 from ..model.objects import Commit, format_time
-from ..porcelain.graph import graph_rows
-from ..porcelain.logview import (
+from ..porcelain.core.logview import (
     CommitFilter,
     all_starts,
     compile_pattern,
     parse_when,
     select_commits,
 )
-from ..porcelain.render import FORMATS, Diff
-from ..porcelain.repo import Repository
-from ..porcelain.revisions import resolve_range
-from .admin_cmds import complete_revision
+from ..porcelain.core.revisions import resolve_range
+from ..porcelain.presentation.render import FORMATS, Diff
+from ..porcelain.repository.facade import Repository
 from .context import (
     AppContext,
     echo_json,
@@ -30,6 +28,8 @@ from .context import (
     styled,
     use_color,
 )
+from .graph import graph_rows
+from .helpers import complete_revision
 
 
 def commit_json(c: Commit) -> dict:

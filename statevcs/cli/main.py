@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ..errors import NotARepositoryError, StateVCSError
-from ..store.locate import is_url
+from ..store.paths import is_url
 from .context import EXIT_ERROR, EXIT_USAGE, AppContext, safe
 
 #: git commands statevcs has no equivalent of under that name, and what to use instead.

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ..porcelain.repo import DEFAULT_BRANCH, DEFAULT_WORKING_FILE, Repository
+from ..porcelain.repository.facade import DEFAULT_BRANCH, DEFAULT_WORKING_FILE, Repository
 from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, safe
 
 
@@ -33,7 +33,7 @@ def init(app: AppContext, directory: str, working_file: str, initial_branch: str
       statevcs init "postgresql://db.internal/statevcs?repo=team-a"
       statevcs keygen > ~/.statevcs-key && statevcs init --encrypt --key-file ~/.statevcs-key vault
     """
-    from ..store.locate import is_url
+    from ..store.paths import is_url
 
     key = None
     if key_file is not None:
@@ -63,7 +63,7 @@ def init(app: AppContext, directory: str, working_file: str, initial_branch: str
 def _age(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Check an age option while parsing, so a bad one is a usage error (exit 2)."""
     from ..errors import InvalidAgeError
-    from ..porcelain.gc import parse_age
+    from ..porcelain.upkeep.ages import parse_age
 
     if value is not None:
         try:
@@ -116,7 +116,7 @@ def reflog_expire(app: AppContext, expire: str, expire_unreachable: str, as_json
     Example:
       statevcs reflog-expire --expire=30.days
     """
-    from ..porcelain.gc import expire_reflogs
+    from ..porcelain.upkeep.gc import expire_reflogs
 
     n = expire_reflogs(app.repo, expire, expire_unreachable)
     if as_json:

@@ -16,14 +16,7 @@ from ..errors import (
 )
 from ..model import refnames
 from ..model.missing import MISSING
-from ..porcelain.checkout import load_head
-from ..porcelain.merge_state import (
-    MergeState,
-    find_markers,
-    marker,
-    refuse_during_merge,
-)
-from ..porcelain.merging import (
+from ..porcelain.merging.merges import (
     default_message,
     finish_merge,
     merge_metadata,
@@ -33,12 +26,18 @@ from ..porcelain.merging import (
     replay_metadata,
     repository_policies,
 )
-from ..porcelain.render import abbreviate
-from ..porcelain.repo import Repository
-from ..porcelain.worktree import parse_json_text, set_at, unset_at
-from .admin_cmds import complete_revision
+from ..porcelain.presentation.render import abbreviate
+from ..porcelain.repository.facade import Repository
+from ..porcelain.worktree.checkout import load_head
+from ..porcelain.worktree.merge_state import (
+    MergeState,
+    find_markers,
+    marker,
+    refuse_during_merge,
+)
+from ..porcelain.worktree.working_file import parse_json_text, set_at, unset_at
 from .context import EXIT_NEGATIVE, AppContext, echo_json, holding_working_lock, pass_app, safe, short, styled
-from .ref_cmds import _require_clean, _write_working
+from .helpers import complete_revision, require_clean, write_working
 
 
 def _state(repo: Repository) -> MergeState | None:
@@ -105,7 +104,7 @@ def merge(app: AppContext, source: str | None, into: str | None, strategy: str, 
     prepared = prepare_merge(repo, source, into, strategy, ff, list(paths) if paths else None)
     current = _is_current(repo, prepared.target_ref)
     if current and prepared.kind != "up-to-date":
-        _require_clean(repo, False, "merging", can_force=False)
+        require_clean(repo, False, "merging", can_force=False)
     if prepared.kind == "merge" and prepared.conflicts:
         _print_conflicts(prepared.conflicts)
         if not current:
@@ -116,7 +115,7 @@ def merge(app: AppContext, source: str | None, into: str | None, strategy: str, 
         sys.exit(EXIT_NEGATIVE)
     outcome = finish_merge(repo, prepared, message, None, source)
     if current and outcome.kind != "up-to-date":
-        _write_working(repo)
+        write_working(repo)
     where = refnames.short_name(prepared.target_ref)
     if outcome.kind == "up-to-date":
         click.echo("Already up to date.")
@@ -169,7 +168,7 @@ def _continue(repo: Repository, message: str | None) -> None:
                                 "resolve them first (statevcs resolve PTR --ours|--theirs|--value JSON)")
     from ..model.canonical import validate
     from ..model.tree import write_tree
-    from ..porcelain.merging import PreparedMerge
+    from ..porcelain.merging.merges import PreparedMerge
 
     validate(document)
     root, objects = write_tree(document)
@@ -292,7 +291,7 @@ def _replay(app: AppContext, rev: str | None, reverse: bool, strategy: str, mess
     if not rev:
         raise click.UsageError("give the REV to " + ("revert" if reverse else "cherry-pick"))
     refuse_during_merge(repo.meta_dir, "reverting or cherry-picking")
-    _require_clean(repo, False, "reverting" if reverse else "cherry-picking", can_force=False)
+    require_clean(repo, False, "reverting" if reverse else "cherry-picking", can_force=False)
     prepared = prepare_replay(repo, rev, reverse, None, strategy)
     if prepared.conflicts:
         _print_conflicts(prepared.conflicts)
@@ -303,7 +302,7 @@ def _replay(app: AppContext, rev: str | None, reverse: bool, strategy: str, mess
         sys.exit(EXIT_NEGATIVE)
     c = repo.revert(rev, strategy=strategy, message=message) if reverse else repo.cherry_pick(
         rev, strategy=strategy, message=message)
-    _write_working(repo)
+    write_working(repo)
     click.echo(f"[{safe(repo.current_branch or 'detached HEAD')} {short(c.id)}] {safe(c.summary)}")
 
 

@@ -4,37 +4,13 @@ from __future__ import annotations
 
 import click
 
-from ..errors import RefConflictError, RevisionNotFoundError, WorkingStateError
+from ..errors import RefConflictError, RevisionNotFoundError
 from ..model.objects import format_time
 from ..model.refnames import check_branch_name
-from ..porcelain.checkout import load_head
-from ..porcelain.merge_state import refuse_during_merge
-from ..porcelain.repo import Repository
-from .admin_cmds import complete_branch, complete_revision
+from ..porcelain.worktree.checkout import load_head
+from ..porcelain.worktree.merge_state import refuse_during_merge
 from .context import AppContext, echo_json, holding_working_lock, pass_app, safe, short, styled
-
-
-def _require_clean(repo: Repository, force: bool, action: str, can_force: bool = True) -> None:
-    """Refuse when the working file has edits of its own (since it was loaded) that ``action`` would overwrite.
-
-    ``can_force``: whether the command has a --force to offer in the message."""
-    if force or not repo.working_file.exists():
-        return
-    status = repo.working_status()
-    if status.edits:
-        moved = (f" (and the branch has moved since it was loaded from {short(status.base)}: "
-                 "'statevcs commit --merge' commits them onto the new head)") if status.moved else ""
-        raise WorkingStateError(
-            f"the working file has {len(status.edits)} uncommitted change(s) that {action} would overwrite{moved}; "
-            + ("commit them, or use --force to discard them" if can_force else
-               "commit them, or drop them with 'statevcs reset --hard'")
-        )
-
-
-def _write_working(repo: Repository) -> None:
-    """Load HEAD's state into the working file and record it as the file's base."""
-    with repo.working_file.locked():
-        load_head(repo)
+from .helpers import complete_branch, complete_revision, require_clean, write_working
 
 
 @click.command()
@@ -123,9 +99,9 @@ def switch(app: AppContext, name: str, create: bool, detach: bool, force: bool) 
         click.echo(f"Switched to a new branch '{safe(name)}'")
         return
     if detach:
-        _require_clean(repo, force, "switching")
+        require_clean(repo, force, "switching")
         repo.set_head(name, detach=True)
-        _write_working(repo)
+        write_working(repo)
         click.echo(f"HEAD is now at {short(repo.head().id)} (detached)")
         return
     if name not in repo.branches:
@@ -133,9 +109,9 @@ def switch(app: AppContext, name: str, create: bool, detach: bool, force: bool) 
     if name == repo.current_branch:
         click.echo(f"Already on '{safe(name)}'")
         return
-    _require_clean(repo, force, "switching")
+    require_clean(repo, force, "switching")
     repo.set_head(name)
-    _write_working(repo)
+    write_working(repo)
     click.echo(f"Switched to branch '{safe(name)}'")
 
 
@@ -198,9 +174,9 @@ def restore(app: AppContext, rev: str, message: str | None, force: bool) -> None
     """
     repo = app.repo
     refuse_during_merge(repo.meta_dir, "restoring")
-    _require_clean(repo, force, "restore")
+    require_clean(repo, force, "restore")
     c = repo.restore(rev, message=message)
-    _write_working(repo)
+    write_working(repo)
     click.echo(f"[{safe(repo.current_branch or 'detached HEAD')} {short(c.id)}] {safe(c.summary)}")
 
 

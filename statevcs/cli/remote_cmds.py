@@ -12,13 +12,12 @@ import click
 from ..algo.merge import STRATEGIES
 from ..errors import NotFastForwardError
 from ..model.objects import format_time
-from ..porcelain.escaping import json_text
-from ..porcelain.merge_state import refuse_during_merge
-from ..porcelain.repo import Repository
-from ..porcelain.transfer import TransferReport
-from .admin_cmds import complete_branch, complete_remote
+from ..porcelain.presentation.escaping import json_text
+from ..porcelain.repository.facade import Repository
+from ..porcelain.transfer.sending import TransferReport
+from ..porcelain.worktree.merge_state import refuse_during_merge
 from .context import AppContext, echo_json, holding_working_lock, pass_app, safe, short
-from .ref_cmds import _require_clean
+from .helpers import complete_branch, complete_remote, require_clean
 
 
 @contextlib.contextmanager
@@ -74,7 +73,7 @@ def remote(app: AppContext, action: str | None, name: str | None, location: str 
     if action == "add":
         if not name or not location:
             raise click.UsageError("remote add needs NAME and URL_OR_PATH")
-        from ..porcelain.remotes import check_remote_location
+        from ..porcelain.transfer.remotes import check_remote_location
 
         check_remote_location(location)  # a remote names its repository exactly
         repo.add_remote(name, location, key_file=os.path.abspath(os.path.expanduser(key_file)) if key_file else None)
@@ -174,7 +173,7 @@ def push(app: AppContext, remote_name: str, branch: str | None, force: bool) -> 
     Example:
       statevcs push origin main
     """
-    from ..porcelain.remotes import push as do_push
+    from ..porcelain.transfer.remotes import push as do_push
 
     repo = app.repo
     branch = branch or repo.current_branch
@@ -212,17 +211,17 @@ def pull(app: AppContext, remote_name: str, branch: str | None, strategy: str) -
     branch = branch or repo.current_branch
     if branch is None:
         raise click.UsageError("HEAD is detached: name the BRANCH to pull")
-    _require_clean(repo, False, "pulling", can_force=False)
+    require_clean(repo, False, "pulling", can_force=False)
     with progress_bar("Receiving objects") as progress:
         repo.fetch(remote_name, progress)
-    from ..porcelain.remotes import resolve_remote
-    from .merge_cmds import merge
+    from ..porcelain.transfer.remotes import resolve_remote
 
     name, _ = resolve_remote(repo, remote_name)
     source = f"{name}/{branch}" if name else None
     if source is None:
         raise click.UsageError("pull needs a named remote (statevcs remote add NAME URL)")
     ctx = click.get_current_context()
+    merge = ctx.find_root().command.get_command(ctx, "merge")  # type: ignore[attr-defined]
     ctx.invoke(merge, source=source, into=None, strategy=strategy, ff_only=False, no_ff=False, paths=(),
                message=f"Merge {source} into {repo.current_branch}", cont=False, abort=False)
 

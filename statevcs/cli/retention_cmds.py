@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .admin_cmds import complete_branch
 from .context import AppContext, echo_json, pass_app, safe, short
+from .helpers import complete_branch
 
 
 @click.command()

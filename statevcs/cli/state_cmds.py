@@ -15,15 +15,15 @@ from ..errors import (
     WorkingStateError,
 )
 from ..model.objects import Commit
-from ..porcelain.checkout import ensure_current, holds_exactly, load_commit, refresh
-from ..porcelain.escaping import json_text
-from ..porcelain.merge_state import MergeState, find_markers, refuse_during_merge
-from ..porcelain.merging import repository_policies
-from ..porcelain.repo import Repository
-from ..porcelain.worktree import UNRECORDED, parse_json_text, set_at, unset_at
+from ..porcelain.merging.merges import repository_policies
+from ..porcelain.presentation.escaping import json_text
+from ..porcelain.repository.facade import Repository
+from ..porcelain.worktree.checkout import ensure_current, holds_exactly, load_commit, refresh
+from ..porcelain.worktree.merge_state import MergeState, find_markers, refuse_during_merge
+from ..porcelain.worktree.working_file import UNRECORDED, parse_json_text, set_at, unset_at
 from ..store.base import ANY
-from .admin_cmds import complete_revision
 from .context import AppContext, echo_json, pass_app, safe, short, styled, use_color
+from .helpers import complete_revision
 
 
 @click.command()

@@ -21,8 +21,8 @@ from ..algo.merge import Conflict, Side, merge3, resolve_conflict
 from ..algo.policies import parse_attributes
 from ..errors import GitBridgeError, InvalidAttributesError, InvalidPointerError, PathNotFoundError, WorkingStateError
 from ..model.missing import MISSING
-from ..porcelain.merge_state import MARKER, MergeState, find_markers, is_marker, marker
-from ..porcelain.worktree import dump_pretty, parse_json_text, set_at, unset_at, write_file_atomically
+from ..porcelain.worktree.merge_state import MARKER, MergeState, find_markers, is_marker, marker
+from ..porcelain.worktree.working_file import dump_pretty, parse_json_text, set_at, unset_at, write_file_atomically
 
 ATTRIBUTES_FILE = ".statevcs-attributes"
 DRIVER = "statevcs"

@@ -17,18 +17,18 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..algo.diff import diff_trees
 from ..errors import GitBridgeError, RevisionNotFoundError
 from ..model.objects import TAG, Ref, format_time
-from ..model.refnames import BRANCH_PREFIX, TAG_PREFIX
-from ..algo.diff import diff_trees
 from ..model.pointer import parse_pointer
+from ..model.refnames import BRANCH_PREFIX, TAG_PREFIX
 from ..model.tree import OBJECT, materialize, view
 from .gitobjects import HEADER, commit_bytes, commit_extra, git_message, tag_bytes
 from .idmap import ExportMap, load_map, save_map
 from .layout import LAYOUT_FILE, ROOT_FILE, Layout, dir_name, file_name, pretty_bytes
 
 if TYPE_CHECKING:
-    from ..porcelain.repo import Repository
+    from ..porcelain.repository.facade import Repository
 
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
 

@@ -21,7 +21,7 @@ from ..model.tree import write_tree
 from .layout import Layout
 
 if TYPE_CHECKING:
-    from ..porcelain.repo import Repository
+    from ..porcelain.repository.facade import Repository
 
 PREFIX = "refs/git-export/"
 AUTHOR = "statevcs git export"

@@ -20,14 +20,14 @@ from ..model import refnames
 from ..model.objects import encode_commit, encode_tag
 from ..model.refnames import BRANCH_PREFIX, HEAD, TAG_PREFIX
 from ..model.tree import write_tree
-from ..porcelain.worktree import parse_json_text
+from ..porcelain.worktree.working_file import parse_json_text
 from ..store.base import SYMBOLIC_PREFIX
 from .export import is_remote, pygit2_module
 from .gitobjects import extra_time, parse_object, person
 from .layout import LAYOUT_FILE, ROOT_FILE, SUFFIX, decode_key, read_layout
 
 if TYPE_CHECKING:
-    from ..porcelain.repo import Repository
+    from ..porcelain.repository.facade import Repository
 
 _BATCH = 5000
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import GitBridgeError, InvalidPointerError
 from ..model.pointer import format_pointer, parse_pointer
-from ..porcelain.worktree import dump_pretty
+from ..porcelain.worktree.working_file import dump_pretty
 
 LAYOUT_FILE = ".statevcs-layout.json"
 ROOT_FILE = ".statevcs-state.json"

@@ -9,8 +9,12 @@ State node kinds (see docs/storage-format.md):
   obj1   ``{"i": {key: inline value}, "r": {key: child id}}`` - an object
   arr1   ``{"i": [item or child id], "r": [indices of items that are child ids]}``
   val1   ``{"v": value}`` - a whole state that is a scalar
-  arrl1, arrn1, objl1, objn1 - chunks of a big array or object (format 2, see chunked.py);
-         decoded as ``chunked.ChunkNode``
+  arrl1, arrn1, objl1, objn1 - chunks of a big array or object (format 2, decoded by
+         chunks/format.py as ``ChunkNode``)
+
+This module is the bottom of the object model: every kind is spelled here, flat nodes,
+commits and tags are encoded and decoded here; nodes.py decodes any node (flat or chunk)
+and lists the ids any object links to.
 """
 
 from __future__ import annotations
@@ -29,9 +33,12 @@ ARRAY_NODE = b"arr1"
 VALUE_NODE = b"val1"
 COMMIT = b"commit1"
 TAG = b"tag1"
-#: Chunk nodes of big containers (format 2, statevcs.model.chunked; spelled here so that
-#: this module needs no import of it).
-CHUNK_KINDS = (b"arrl1", b"arrn1", b"objl1", b"objn1")
+#: Chunk nodes of big containers (format 2, model/chunks/format.py).
+ARRAY_LEAF = b"arrl1"
+ARRAY_INTERIOR = b"arrn1"
+OBJECT_LEAF = b"objl1"
+OBJECT_INTERIOR = b"objn1"
+CHUNK_KINDS = (ARRAY_LEAF, ARRAY_INTERIOR, OBJECT_LEAF, OBJECT_INTERIOR)
 FLAT_NODE_KINDS = (OBJECT_NODE, ARRAY_NODE, VALUE_NODE)
 NODE_KINDS = FLAT_NODE_KINDS + CHUNK_KINDS
 KNOWN_KINDS = NODE_KINDS + (COMMIT, TAG)
@@ -70,7 +77,7 @@ class ValueNode:
     value: Any
 
 
-Node = Union[ObjectNode, ArrayNode, ValueNode, Any]  # Any: a chunked.ChunkNode
+Node = Union[ObjectNode, ArrayNode, ValueNode, Any]  # Any: a chunks.format.ChunkNode
 
 
 @dataclass(frozen=True)
@@ -275,16 +282,12 @@ def decode_tag(oid: str, raw: bytes) -> Tag:
     )
 
 
-def decode_node(oid: str, raw: bytes) -> Node:
-    """Decode and check a state node (children that are their own nodes become Ref).
-
-    Chunk kinds decode to a ``chunked.ChunkNode`` (its inline entries checked against the
-    depth limit as if it were the root)."""
+def decode_flat_node(oid: str, raw: bytes) -> Node:
+    """Decode and check a flat state node (obj1, arr1, val1); children that are their own
+    nodes become Ref. Chunk kinds are decoded by nodes.decode_node."""
     kind, body = node_kind(oid, raw)
     if kind in CHUNK_KINDS:
-        from .chunked import decode_chunk  # chunked imports this module
-
-        return decode_chunk(oid, raw, 1)
+        raise CorruptObjectError(f"object {oid} is a chunk node, not a flat node")
     p = _parse(oid, body)
     check_node_payload(oid, kind, p, 1, nesting_bound(body))
     if kind == OBJECT_NODE:
@@ -373,26 +376,3 @@ def kind_of(raw: bytes) -> str:
     if kind == TAG:
         return "tag"
     return kind.decode(errors="replace")
-
-
-def child_ids(raw: bytes, oid: str = "") -> list[str]:
-    """Ids an object links to (children, root, parents, target), for fsck and gc.
-
-    The object is decoded and checked first: CorruptObjectError if it is malformed."""
-    oid = oid or object_id(raw)
-    kind, _ = split_kind(raw)
-    if kind == COMMIT:
-        commit = decode_commit(oid, raw)
-        return [commit.root, *commit.parents]
-    if kind == TAG:
-        return [decode_tag(oid, raw).target]
-    if kind in CHUNK_KINDS:
-        from .chunked import chunk_links  # chunked imports this module
-
-        return chunk_links(oid, raw)
-    node = decode_node(oid, raw)
-    if isinstance(node, ObjectNode):
-        return [c.id for c in node.children.values() if type(c) is Ref]
-    if isinstance(node, ArrayNode):
-        return [c.id for c in node.items if type(c) is Ref]
-    return []

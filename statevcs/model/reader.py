@@ -1,7 +1,7 @@
 """Cached reads of objects from a store: verified raw bytes, decoded nodes and commits.
 
 Decoded nodes include the chunk nodes of big containers (``chunked.ChunkNode``): chunk
-readers (chunkread.py) go through ``node()``, so a path read twice decodes once.
+readers (chunks/read.py) go through ``node()``, so a path read twice decodes once.
 
 The caches are bounded by bytes, not entries: a few huge objects cannot fill memory
 where thousands of small ones fit. Least recently used entries go first; a hit makes an
@@ -16,17 +16,8 @@ from typing import Any, Protocol
 
 from ..errors import CorruptObjectError, ObjectNotFoundError, RevisionNotFoundError
 from ..limits import cache_bytes as default_cache_bytes
-from .objects import (
-    COMMIT,
-    TAG,
-    Commit,
-    Node,
-    Tag,
-    decode_commit,
-    decode_node,
-    decode_tag,
-    split_kind,
-)
+from .nodes import decode_node
+from .objects import COMMIT, TAG, Commit, Node, Tag, decode_commit, decode_tag, split_kind
 
 
 class RawSource(Protocol):

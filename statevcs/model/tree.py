@@ -2,11 +2,11 @@
 
 Containers whose canonical JSON is longer than ``INLINE_LIMIT`` characters are stored
 as their own node and referenced by id; smaller values are inlined in their parent.
-A container node whose entries do not fit in one chunk (chunked.py's boundary rule) is
+A container node whose entries do not fit in one chunk (chunks/build.py's boundary rule) is
 written as a tree of chunks (format 2), else as one flat ``obj1``/``arr1`` node.
 The choice depends only on the value, so one value always gets the same place and
 ids; unchanged subtrees keep their ids across commits and are stored once. Readers
-follow chunked containers through lazy views (chunktree.py) that read only the chunks
+follow chunked containers through lazy views (chunks/views.py) that read only the chunks
 on the paths they use.
 
 The root of a state is always a node (``val1`` for a scalar), so a commit always
@@ -21,12 +21,14 @@ from typing import Any, Iterator, Protocol
 from ..errors import InvalidStateError, LimitExceededError, NonCanonicalObjectError, PathNotFoundError
 from ..limits import ENV_MAX_DEPTH, ENV_MAX_OBJECT_BYTES, max_depth, max_object_bytes
 from .canonical import canonical_str, fast_canonical_str, loads, parse_canonical, surrogate_error
-from .chunked import ARRAY as CHUNKED_ARRAY
-from .chunked import OBJECT as CHUNKED_OBJECT
-from .chunked import ChunkNode, build_tokens
-from .chunkread import ChunkReader, array_get, object_get
-from .chunktree import chunk_params, chunked_view, plain_children
+from .chunks.build import build_tokens
+from .chunks.format import ARRAY as CHUNKED_ARRAY
+from .chunks.format import OBJECT as CHUNKED_OBJECT
+from .chunks.format import ChunkNode
+from .chunks.read import ChunkReader, array_get, object_get
+from .chunks.views import chunk_params, chunked_view, plain_children
 from .missing import MISSING
+from .nodes import decode_node
 from .objects import (
     ARRAY_NODE,
     CHUNK_KINDS,
@@ -391,8 +393,6 @@ class ObjectsSource:
     def node(self, oid: str) -> Node:
         node = self._nodes.get(oid)
         if node is None:
-            from .objects import decode_node
-
             node = self._nodes[oid] = decode_node(oid, self.objects[oid])
         return node
 
@@ -406,7 +406,7 @@ def view(source: NodeSource, child: Child) -> tuple[str, Any]:
     """(kind, contents) of a child: an object's dict, an array's list, or a scalar.
 
     A chunked container comes as a lazy ChunkedObject (a Mapping) or ChunkedArray (a
-    Sequence) that reads only the chunks a lookup needs (chunktree.py)."""
+    Sequence) that reads only the chunks a lookup needs (chunks/views.py)."""
     if type(child) is Ref:
         node = source.node(child.id)
         if type(node) is ChunkNode:
@@ -462,7 +462,3 @@ def shallow(source: NodeSource, child: Any) -> Any:
     if kind == "array":
         return list(contents)
     return contents
-
-
-# Editing a tree along a path lives in treegraft.py (re-exported here: public API).
-from .treegraft import graft, reachable_new, settle_chunked  # noqa: F401

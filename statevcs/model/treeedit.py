@@ -2,9 +2,9 @@
 
 A :class:`TreeEditor` starts from a root node id and applies RFC 6902-style operations
 (add, replace, remove, set, append) one at a time. Each one reads the containers on its
-path (``tree.view``-style for flat ``obj1``/``arr1`` nodes, ``chunkread`` for chunked
+path (``tree.view``-style for flat ``obj1``/``arr1`` nodes, ``chunks.read`` for chunked
 ones), rewrites the container holding the target (a shallow copy of a flat node, or a
-``chunkedit`` splice of a chunked one) and then each ancestor, up to a new root. Nothing
+``chunks.edit`` splice of a chunked one) and then each ancestor, up to a new root. Nothing
 else is read or encoded, so an edit costs the size of the nodes on its path, not the size
 of the state. New nodes go to ``fresh``; :meth:`TreeEditor.objects` keeps those the final
 root reaches.
@@ -23,19 +23,21 @@ from typing import Any, Callable
 
 from ..errors import InvalidStateError, PathNotFoundError
 from ..limits import max_depth
-from .canonical import canonical_bytes, canonical_str, loads, nesting, validate
-from .chunked import ARRAY as CHUNK_ARRAY
-from .chunked import CHUNK_KINDS, DEFAULT_PARAMS, ChunkParams, chunk_links
-from .chunkedit import array_append, array_insert, array_remove, array_set, object_remove, object_set
-from .chunkread import ChunkReader, array_get, iter_entries, object_get
-from .missing import MISSING
-from .objects import ArrayNode, Child, ObjectNode, Ref, child_ids
-from .pointer import format_pointer
 from . import tree as _tree
+from .canonical import canonical_bytes, canonical_str, loads, nesting, validate
+from .chunks.build import DEFAULT_PARAMS, ChunkParams
+from .chunks.edit import array_append, array_insert, array_remove, array_set, object_remove, object_set
+from .chunks.format import ARRAY as CHUNK_ARRAY
+from .chunks.format import CHUNK_KINDS, chunk_links
+from .chunks.read import ChunkReader, array_get, iter_entries, object_get
+from .missing import MISSING
+from .nodes import child_ids
+from .objects import ArrayNode, Child, ObjectNode, Ref
+from .pointer import format_pointer
 from .tree import LayeredSource, NodeSource, write_tree
 
-try:  # the chunk parameters the tree writer uses (chunktree.py, with the chunked-tree wiring)
-    from .chunktree import chunk_params as _writer_params
+try:  # the chunk parameters the tree writer uses (chunks/views.py, with the chunked-tree wiring)
+    from .chunks.views import chunk_params as _writer_params
 except ImportError:  # pragma: no cover - before the wiring lands the writer makes no chunks
     def _writer_params() -> ChunkParams:
         return DEFAULT_PARAMS

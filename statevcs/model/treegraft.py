@@ -1,7 +1,7 @@
 """Replacing the value at one path of a stored tree, rewriting only the nodes on that path.
 
 Flat containers on the path are copied shallowly and written again; inside a chunked
-container only the chunk holding the entry and its spine are rewritten (chunkedit.py),
+container only the chunk holding the entry and its spine are rewritten (chunks/edit.py),
 and a container an edit leaves small enough to be flat or inline is written so again,
 so the result has exactly the ids a write of the whole value from scratch gives it.
 """
@@ -14,10 +14,10 @@ from ..errors import InvalidStateError
 from ..limits import max_depth
 from . import tree as _tree
 from .canonical import nesting
-from .chunked import OBJECT as CHUNKED_OBJECT
-from .chunked import ChunkNode
-from .chunkedit import array_insert, array_remove, array_set, object_remove, object_set
-from .chunktree import chunk_params, is_chunked, plain_children
+from .chunks.edit import array_insert, array_remove, array_set, object_remove, object_set
+from .chunks.format import OBJECT as CHUNKED_OBJECT
+from .chunks.format import ChunkNode
+from .chunks.views import chunk_params, is_chunked, plain_children
 from .missing import MISSING
 from .objects import Ref
 from .pointer import format_pointer
@@ -38,7 +38,7 @@ def graft(source: NodeSource, root: str, tokens: list[str], new: Any) -> tuple[s
     """The tree ``root`` with the value at ``tokens`` replaced by ``new`` (MISSING removes it).
 
     Missing parents are created as objects. Only the nodes on the path are rewritten; in a
-    chunked container, only the chunk holding the entry and its spine (chunkedit.py).
+    chunked container, only the chunk holding the entry and its spine (chunks/edit.py).
     InvalidStateError if the result would nest past the depth limit (it could not be read back).
     """
     limit = max_depth()

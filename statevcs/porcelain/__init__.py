@@ -1,1 +1,1 @@
-"""Porcelain: the Repository API people and agents use, and the working state file."""
+"""Porcelain: the Repository API people and agents use, one subpackage per concern (docs/architecture.md)."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import blake3
 
 from ..errors import InvalidKeyError
-from .locate import CONFIG_NAME
+from .paths import CONFIG_NAME
 
 #: Environment variables holding a key (text) or the path of a key file.
 ENV_KEY = "STATEVCS_KEY"

@@ -7,15 +7,7 @@ import os
 from ..errors import NotARepositoryError
 from .base import Store
 from .memory import MemoryStore
-
-DIR_NAME = ".statevcs"
-DB_NAME = "statevcs.db"
-#: The repository's settings (working file, remotes, key file) inside DIR_NAME.
-CONFIG_NAME = "config.json"
-
-
-def is_url(location: str) -> bool:
-    return "://" in location or location == "memory:"
+from .paths import DB_NAME, DIR_NAME, is_url
 
 
 def open_store(location: str, create: bool = False, key: str | bytes | None = None) -> Store:

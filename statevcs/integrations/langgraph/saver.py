@@ -33,9 +33,8 @@ from ...errors import NotARepositoryError, RefConflictError, RepositoryExistsErr
 from ...model.canonical import validate
 from ...model.objects import Commit, encode_commit
 from ...model.tree import read_tree, write_tree
-from ...porcelain.repo import Repository
-from ...store.base import ANY
-from ...store.locate import DIR_NAME, is_url
+from ...porcelain.repository.facade import Repository
+from ...store.paths import DIR_NAME, is_url
 from . import naming
 from .codec import decode_channels, decode_value, encode_channels, encode_value
 from .incremental import LRU, ListMemo, ThreadMemo, edit_checkpoint, list_memo
@@ -48,6 +47,7 @@ from .records import (
     split_checkpoint,
     synthetic_checkpoint_id,
 )
+from .threads import copy_thread_refs, delete_refs, rewrite_thread, thread_chain, thread_refs
 
 #: How many threads' last checkpoints a saver remembers (see incremental.py).
 MEMO_THREADS = 64
@@ -205,11 +205,7 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
 
     def _chain(self, head: str) -> Iterator[Commit]:
         """A thread's checkpoints, newest first (first parents from the head)."""
-        oid: str | None = head
-        while oid is not None:
-            commit = self.repo.objects.commit(oid)
-            yield commit
-            oid = commit.parents[0] if commit.parents else None
+        return thread_chain(self.repo, head)
 
     def _record(self, commit: Commit) -> dict[str, Any]:
         """The LangGraph record of a commit; for a commit made outside LangGraph (merge,
@@ -387,20 +383,10 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
         self._writes_memo.clear()
 
     def _thread_refs(self, thread_id: str) -> dict[str, str]:
-        store = self.repo.store
-        root, others = naming.thread_refs_prefixes(thread_id)
-        refs = dict(store.list_refs(others))
-        if (head := store.read_ref(root)) is not None:
-            refs[root] = head
-        refs.update(store.list_refs(naming.writes_thread_prefix(thread_id)))
-        return refs
+        return thread_refs(self.repo.store, thread_id)
 
     def _delete_refs(self, refs: dict[str, str], why: str) -> None:
-        if not refs:
-            return
-        with self.repo.store.transaction() as tx:
-            for ref, value in refs.items():
-                tx.delete_ref(ref, value, self.repo.author, why)
+        delete_refs(self.repo, refs, why)
 
     @_on_store_thread
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
@@ -408,20 +394,7 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
         is copied), and the same pending writes."""
         with self._lock:
             self._forget()
-            moves = {}
-            for ref, value in self._thread_refs(source_thread_id).items():
-                if (parsed := naming.parse_thread_ref(ref)) is not None:
-                    moves[naming.thread_ref(target_thread_id, parsed[1])] = value
-                elif (w := naming.parse_writes_ref(ref)) is not None:
-                    moves[naming.writes_ref(target_thread_id, w[1], w[2])] = value
-            if not moves:
-                return
-            stale = {ref: value for ref, value in self._thread_refs(target_thread_id).items() if ref not in moves}
-            with self.repo.store.transaction() as tx:  # the copy replaces the target thread whole
-                for ref, value in stale.items():
-                    tx.delete_ref(ref, value, self.repo.author, f"langgraph: replaced by a copy of {source_thread_id}")
-                for ref, value in moves.items():
-                    tx.set_ref(ref, value, ANY, self.repo.author, f"langgraph: copied from thread {source_thread_id}")
+            copy_thread_refs(self.repo, source_thread_id, target_thread_id)
 
     @_on_store_thread
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
@@ -456,49 +429,8 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
                     self._rewrite(thread_id, ns, head, kept, keep=False)
 
     def _rewrite(self, thread_id: str, ns: str, head: str, kept: list[Commit], keep: bool) -> None:
-        """Point the thread's branch at a chain of ``kept`` (newest first) in one transaction;
-        writes of checkpoints no longer on it are deleted. Commits below the first removed
-        one are reused, the ones above re-made on the new parents with the same state and record."""
-        chain = list(self._chain(head))
-        kept_ids = {c.id for c in kept}
-        records = {c.id: self._record(c) for c in chain}
-        objects: dict[str, bytes] = {}
-        new_head: str | None = None
-        parent: Commit | None = None
-        rewriting = False
-        for commit in reversed(chain):  # oldest first
-            if commit.id not in kept_ids:
-                rewriting = True
-                continue
-            old_parent = commit.parents[0] if commit.parents else None
-            if not rewriting and (parent.id if parent else None) == old_parent:
-                parent = commit
-                continue
-            rewriting = True
-            parents = ((parent.id,) if parent else ()) + tuple(commit.parents[1:])
-            generation = 1 + max([parent.generation if parent else 0]
-                                 + [self.repo.objects.commit(p).generation for p in commit.parents[1:]])
-            metadata = dict(commit.metadata)
-            metadata[LG_KEY] = records[commit.id]
-            new, raw = encode_commit(commit.root, parents, generation, commit.author, commit.timestamp,
-                                     commit.message, metadata)
-            objects[new.id] = raw
-            parent = new
-        new_head = parent.id if parent else None
-        keep_ids = {records[c.id]["checkpoint"]["id"] for c in kept}
-        writes = {r: v for r, v in self.repo.store.list_refs(naming.writes_ns_prefix(thread_id, ns)).items()
-                  if naming.parse_writes_ref(r)[2] not in keep_ids}  # type: ignore[index]
-        ref = naming.thread_ref(thread_id, ns)
-        why = "langgraph: pruned" if keep else "langgraph: deleted runs"
-        with self.repo.store.transaction() as tx:
-            if objects:
-                tx.put_objects(objects)
-            if new_head is None:
-                tx.delete_ref(ref, head, self.repo.author, why)
-            elif new_head != head:
-                tx.set_ref(ref, new_head, head, self.repo.author, why)
-            for wref, value in writes.items():
-                tx.delete_ref(wref, value, self.repo.author, why)
+        rewrite_thread(self.repo, thread_id, ns, head, kept, self._record, "langgraph: pruned" if keep
+                       else "langgraph: deleted runs")
 
     # ------------------------------------------------------------------ async (same thread)
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:

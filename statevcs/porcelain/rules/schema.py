@@ -1,0 +1,181 @@
+"""JSON Schema rules: compiling schemas, the schema a branch's commits must satisfy, and
+storing schemas in the repository (docs/rules.md).
+
+The schema for a commit on branch B is the stored one for B, else the stored repository
+schema, else ``.statevcs/schema.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+from ...errors import InvalidRulesError, RuleViolationError
+from ...model import refnames
+from ...model.canonical import validate
+from ...model.pointer import format_pointer
+from ...model.tree import read_tree, write_tree
+from .files import (
+    SCHEMA_FILE,
+    SCHEMA_REF,
+    compiled_validators,
+    file_rules,
+    remember,
+    rule_files,
+    stamp,
+    stored_documents,
+)
+
+if TYPE_CHECKING:
+    from ..core.repository_core import RepositoryCore
+
+
+def compile_schema(schema: Any, source: str) -> Any:
+    """A validator for ``schema``; InvalidRulesError when it is not a valid JSON Schema
+    (or the ``jsonschema`` package is missing). ``source`` names where it came from."""
+    try:
+        import jsonschema
+        from jsonschema.validators import validator_for
+    except ImportError:
+        raise InvalidRulesError(
+            f"{source}: checking a JSON Schema needs the jsonschema package: pip install \"statevcs[rules]\""
+        ) from None
+    if not isinstance(schema, (dict, bool)):
+        raise InvalidRulesError(f"{source} is not a JSON Schema: expected an object, got {type(schema).__name__}")
+    cls = validator_for(schema)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+        raise InvalidRulesError(f"{source} is not a valid JSON Schema: {exc.message} (at {where})") from None
+    return cls(schema)
+
+
+def check_schema(schema: Any, source: str = "the schema") -> None:
+    """Raise InvalidRulesError unless ``schema`` is a valid JSON Schema."""
+    validate(schema)
+    compile_schema(schema, source)
+
+
+def stored_rules(repo: "RepositoryCore", oid: str | None) -> dict[str, Any]:
+    """The stored rules document ``refs/meta/schema`` names (``{}`` when none)."""
+    if oid is None:
+        return {}
+    doc = stored_documents.get(oid)
+    if doc is None:
+        value = read_tree(repo.objects, oid)
+        doc = remember(stored_documents, oid, value if isinstance(value, dict) else {})
+    return doc
+
+
+def _file_schema(repo: "RepositoryCore") -> tuple[str, Any] | None:
+    """(source, validator) of ``.statevcs/schema.json``, cached by its mtime and size."""
+    paths = rule_files(repo)
+    return file_schema_at(paths[0], stamp(paths[0])) if paths else None
+
+
+def file_schema_at(path: str, stamp: tuple[int, int] | None) -> tuple[str, Any] | None:
+    if stamp is None:
+        return None
+    hit = file_rules.get(path)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]  # type: ignore[no-any-return]
+    try:
+        with open(path, encoding="utf-8") as f:
+            schema = json.load(f)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRulesError(f"{path} is not valid JSON: {exc}") from None
+    found = (f".statevcs/{SCHEMA_FILE}", compile_schema(schema, path))
+    remember(file_rules, path, (stamp, found))
+    return found
+
+
+def effective_schema(repo: "RepositoryCore", branch: str | None, oid: str | None) -> tuple[str, Any] | None:
+    """(source, validator) of the schema commits on ``branch`` must satisfy, or None."""
+    return stored_schema(repo, branch, oid) or _file_schema(repo)
+
+
+def stored_schema(repo: RepositoryCore, branch: str | None, oid: str | None) -> tuple[str, Any] | None:
+    """(source, validator) of the stored schema for ``branch`` (else the repository's), or None."""
+    if oid is None:
+        return None
+    doc = stored_rules(repo, oid)
+    branches = doc.get("branches")
+    if branch is not None and isinstance(branches, dict) and branch in branches:
+        key = (oid, "branch", branch)
+        source = f"schema of branch {branch}"
+        schema = branches[branch]
+    elif "repository" in doc:
+        key = (oid, "repository")
+        source = "repository schema"
+        schema = doc["repository"]
+    else:
+        return None
+    validator = compiled_validators.get(key)
+    if validator is None:
+        validator = remember(compiled_validators, key, compile_schema(schema, source))
+    return source, validator
+
+
+def schema_violation(validator: Any, state: Any, source: str) -> RuleViolationError | None:
+    from jsonschema.exceptions import best_match
+
+    error = best_match(validator.iter_errors(state))
+    if error is None:
+        return None
+    pointer = format_pointer(tuple(str(p) for p in error.absolute_path))
+    rule = f"{source}: {'/'.join(str(p) for p in error.absolute_schema_path) or '(root)'}"
+    return RuleViolationError(
+        f"state rule violated at {pointer or '/'}: {error.message} ({rule})", pointer or "/", rule)
+
+
+def get_schema(repo: "RepositoryCore", branch: str | None = None, effective: bool = False) -> Any:
+    """The schema stored for ``branch`` (None: the repository's), or None. With ``effective``,
+    the one commits on ``branch`` are checked against (falling back as check_rules does,
+    to ``.statevcs/schema.json``)."""
+    doc = stored_rules(repo, repo.store.read_ref(SCHEMA_REF))
+    branches = doc.get("branches") if isinstance(doc.get("branches"), dict) else {}
+    if branch is not None and branch in branches:
+        return branches[branch]
+    if branch is not None and not effective:
+        return None
+    if "repository" in doc:
+        return doc["repository"]
+    if effective and repo.meta_dir and os.path.exists(os.path.join(repo.meta_dir, SCHEMA_FILE)):
+        with open(os.path.join(repo.meta_dir, SCHEMA_FILE), encoding="utf-8") as f:
+            return json.load(f)
+    return None
+
+
+def set_schema(repo: "RepositoryCore", schema: Any, branch: str | None = None, remove: bool = False) -> None:
+    """Store ``schema`` for ``branch`` (None: the whole repository), or with ``remove`` drop it.
+
+    The schema is checked first (InvalidRulesError); existing commits are not re-checked."""
+    if branch is not None:
+        refnames.check_branch_name(branch)
+    if not remove:
+        check_schema(schema, f"the schema for {'branch ' + branch if branch else 'the repository'}")
+    old = repo.store.read_ref(SCHEMA_REF)
+    doc = dict(stored_rules(repo, old))
+    branches = dict(doc.get("branches") or {})
+    if branch is None:
+        if remove:
+            doc.pop("repository", None)
+        else:
+            doc["repository"] = schema
+    elif remove:
+        branches.pop(branch, None)
+    else:
+        branches[branch] = schema
+    if branches:
+        doc["branches"] = branches
+    else:
+        doc.pop("branches", None)
+    what = f"branch {branch}" if branch else "the repository"
+    if not doc:
+        if old is not None:
+            repo._write({}, [(SCHEMA_REF, None, old)], f"schema: removed for {what}")
+        return
+    root, objects = write_tree(doc)
+    repo._write(objects, [(SCHEMA_REF, root, old)], f"schema: {'removed' if remove else 'set'} for {what}")

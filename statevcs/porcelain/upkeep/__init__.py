@@ -1,0 +1,1 @@
+"""Looking after a repository: gc, purge (erasure), retention (branch expiry, prune), stats and fsck."""
