@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from ..algo.merge import STRATEGIES
+from ..algo.conflicts import STRATEGIES
 from ..model.missing import MISSING
 from ..porcelain.worktree.working_file import parse_json_text
 from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, safe

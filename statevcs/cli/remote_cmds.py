@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import click
 
-from ..algo.merge import STRATEGIES
+from ..algo.conflicts import STRATEGIES
 from ..errors import NotFastForwardError
 from ..model.objects import format_time
 from ..porcelain.presentation.escaping import json_text

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..algo.merge import STRATEGIES, merge3
+from ..algo.conflicts import STRATEGIES
 from ..errors import (
     MergeConflictError,
     NothingToCommitError,
@@ -15,7 +15,6 @@ from ..errors import (
     WorkingStateError,
 )
 from ..model.objects import Commit
-from ..porcelain.merging.merges import repository_policies
 from ..porcelain.presentation.escaping import json_text
 from ..porcelain.repository.facade import Repository
 from ..porcelain.worktree.checkout import ensure_current, holds_exactly, load_commit, refresh
@@ -118,6 +117,9 @@ def _commit_file(repo: Repository, file: str, parent_rev: str | None, message: s
                     f"{file} was based on {short(based_on)} but {repo.current_branch or 'HEAD'} is now at "
                     f"{short(head.id)}; committing it would undo the commits since: add --merge to three-way "
                     "merge its changes onto the head", based_on, head.id)
+            from ..algo.merge import merge3  # the merge engine: loaded only for commit --merge
+            from ..porcelain.merging.merges import repository_policies
+
             merged = merge3(repo.get(based_on), repo.get(head.id), state, strategy,
                             repository_policies(repo, None))
             if merged.conflicts:

@@ -39,6 +39,7 @@ from ..errors import (
 )
 from .base import SEALED_MAGIC, RefLogEntry, Store, Transaction, pack, unpack_verified
 from .keys import KeySet
+from .paths import MARKER_REF
 
 try:  # an optional extra: pip install "statevcs[encrypt]"
     from cryptography.exceptions import InvalidTag
@@ -48,7 +49,6 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     InvalidTag = Exception  # type: ignore[assignment,misc]
 
 #: The hidden ref that marks a repository as encrypted (never listed through the wrapper).
-MARKER_REF = "refs/meta/encryption"
 _MARKER_PREFIX = "statevcs-encryption v1 aes-256-gcm check="
 _SEALED_REF = "enc1:"
 _NONCE = 12

@@ -10,6 +10,9 @@ DIR_NAME = ".statevcs"
 DB_NAME = "statevcs.db"
 #: The repository's settings (working file, remotes, key file) inside DIR_NAME.
 CONFIG_NAME = "config.json"
+#: The ref whose presence marks an encrypted repository (store/encrypted.py): read on every
+#: open, so checking it must not load the cryptography package.
+MARKER_REF = "refs/meta/encryption"
 
 
 def is_url(location: str) -> bool:

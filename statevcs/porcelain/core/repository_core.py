@@ -8,10 +8,8 @@ this module and never on the facade (imports point one way).
 
 from __future__ import annotations
 
-import getpass
 import os
 import random
-import socket
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -36,6 +34,9 @@ def default_author() -> str:
     env = os.environ.get("STATEVCS_AUTHOR")
     if env:
         return env
+    import getpass  # with socket: loaded only when a commit needs a default author
+    import socket
+
     try:
         user = getpass.getuser()
     except Exception:  # no login name in some containers
@@ -51,7 +52,7 @@ class RepositoryCore:
         self.store = store
         self.workdir = workdir
         self._meta_dir = meta_dir  # only while a repository is being created under a temporary name
-        self.author = author or default_author()
+        self._author = author  # the default (user@host) is looked up on first use
         self.objects = ObjectReader(store)
         #: Merge policies {pointer pattern: policy} on top of .statevcs/attributes.
         self.policies: dict[str, str] = {}
@@ -59,6 +60,17 @@ class RepositoryCore:
         self._rule_files: tuple[Any, tuple[str, str] | None] | None = None
         #: The ref HEAD named at the last commit: read with HEAD by the next one (checked there).
         self._head_hint = HEAD
+
+    @property
+    def author(self) -> str:
+        """Who commits made here are by: the author given when opening, else ``default_author()``."""
+        if self._author is None:
+            self._author = default_author()
+        return self._author
+
+    @author.setter
+    def author(self, value: str) -> None:
+        self._author = value
 
     @property
     def meta_dir(self) -> str | None:

@@ -19,7 +19,6 @@ import json
 import os
 import re
 import stat
-import tempfile
 import threading
 from typing import Any, Iterator
 
@@ -90,6 +89,8 @@ def write_file_atomically(path: str, text: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
+    import tempfile  # (and shutil, bz2...) only when a file is written
+
     fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
