@@ -50,11 +50,9 @@ class TestEncryptedPostgresStore(StoreContract):
 
 # ---------------------------------------------------------------- repositories
 
-import contextlib  # noqa: E402
 import os  # noqa: E402
 import sqlite3  # noqa: E402
 
-import zstandard  # noqa: E402
 
 from statevcs import Repository  # noqa: E402
 from statevcs.errors import (  # noqa: E402
@@ -68,6 +66,7 @@ from statevcs.store.encrypted import MARKER_REF  # noqa: E402
 
 from .cli_helpers import fails, run  # noqa: E402
 from .conftest import STORES, postgres_url, require_postgres, track_postgres  # noqa: E402
+from .sqlite_rows import insert_ref, object_rows, set_object_row  # noqa: E402
 
 MARK = "zebra-marker-7731"  # must never appear in an encrypted repository's files or rows
 STATE = {
@@ -95,9 +94,8 @@ def _sqlite_bytes(workdir) -> bytes:
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     inflated = []
-    for (data,) in conn.execute("SELECT data FROM objects"):
-        with contextlib.suppress(zstandard.ZstdError):
-            inflated.append(zstandard.ZstdDecompressor().decompress(bytes(data)[1:]))
+    for _, data in object_rows(conn):  # each object's bytes out of its (maybe compressed) pack
+        inflated.append(bytes(data))
     conn.close()
     data = b""
     for suffix in ("", "-wal", "-journal"):
@@ -252,11 +250,11 @@ def test_tampered_rows_are_detected(tmp_path):
     repo.close()
     db = os.path.join(tmp_path, "enc", ".statevcs", "statevcs.db")
     conn = sqlite3.connect(db)
-    rows = conn.execute("SELECT id, data FROM objects ORDER BY length(data) DESC").fetchall()
+    rows = object_rows(conn, largest_first=True)
     (rid, data), (rid2, data2) = rows[0], rows[1]
     flipped = bytearray(data)
     flipped[-5] ^= 0x40  # one bit of the ciphertext
-    conn.execute("UPDATE objects SET data = ? WHERE id = ?", (bytes(flipped), rid))
+    set_object_row(conn, rid, bytes(flipped))
     conn.commit()
     repo = Repository.open(str(tmp_path / "enc"), key=KEY)
     with pytest.raises(CorruptObjectError):
@@ -269,11 +267,11 @@ def test_tampered_rows_are_detected(tmp_path):
 
     from statevcs.store.base import SEALED_MAGIC
 
-    assert data2[:1] == b"\x00"  # the inner store's flag: stored as is (ciphertext does not compress)
-    body = data2[1 + len(SEALED_MAGIC) + 32:]
-    forged = b"\x00" + SEALED_MAGIC + blake3.blake3(body, key=bytes(rid)).digest() + body
-    conn.execute("UPDATE objects SET data = ? WHERE id = ?", (data, rid))
-    conn.execute("UPDATE objects SET data = ? WHERE id = ?", (forged, rid))
+    assert data2[:len(SEALED_MAGIC)] == SEALED_MAGIC  # the inner store holds sealed rows
+    body = data2[len(SEALED_MAGIC) + 32:]
+    forged = SEALED_MAGIC + blake3.blake3(body, key=bytes(rid)).digest() + body
+    set_object_row(conn, rid, data)
+    set_object_row(conn, rid, forged)
     conn.commit()
     repo = Repository.open(str(tmp_path / "enc"), key=KEY)
     with pytest.raises(CorruptObjectError, match="authentication"):
@@ -281,7 +279,7 @@ def test_tampered_rows_are_detected(tmp_path):
     repo.close()
     # A ref value copied from another ref fails too (the ref name is associated data).
     main, = conn.execute("SELECT value FROM refs WHERE name = 'refs/heads/main'").fetchone()
-    conn.execute("INSERT INTO refs VALUES ('refs/heads/copy', ?)", (main,))
+    insert_ref(conn, "refs/heads/copy", main)
     conn.commit()
     conn.close()
     repo = Repository.open(str(tmp_path / "enc"), key=KEY)

@@ -13,6 +13,7 @@ from statevcs.errors import InvalidAgeError
 from statevcs.model.tree import write_tree
 from statevcs.porcelain.upkeep.ages import parse_age
 from statevcs.store.sqlite import SQLiteStore
+from statevcs.store.sqlite.layout import SCHEMA_VERSION
 from statevcs.testing import make_object
 
 from .cli_helpers import fails, run
@@ -164,7 +165,7 @@ def test_sqlite_version_1_database_is_migrated_on_open(tmp_path):
     assert repo.gc(prune="now").removed == 1
     store.close()
     version = sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    assert version == ("2",)
+    assert version == (str(SCHEMA_VERSION),)
 
 
 def test_postgres_version_1_schema_is_migrated_on_open():

@@ -80,25 +80,30 @@ def unpack_verified(oid: str, stored: bytes) -> bytes:
     Objects larger than ``max_object_bytes()`` are refused before they are inflated: a
     small compressed object cannot make a reader allocate gigabytes (a decompression bomb).
     """
-    if not stored:
-        raise CorruptObjectError(f"object {oid} is empty")
-    limit = max_object_bytes()
-    flag, body = stored[0], stored[1:]
-    if flag == _PLAIN:
-        raw = body
-        if len(raw) > limit:
-            raise _too_large(oid, len(raw), limit)
-    elif flag == _ZSTD:
-        raw = _inflate(oid, body, limit)
-    else:
-        raise CorruptObjectError(f"object {oid} has unknown storage flag {flag}")
+    raw = unpack(stored, f"object {oid}")
     verify(oid, raw)
     return raw
 
 
-def _too_large(oid: str, size: int | str, limit: int) -> LimitExceededError:
+def unpack(stored: bytes, what: str) -> bytes:
+    """The bytes a stored form holds (flag byte, then plain or zstd bytes), never more than
+    ``max_object_bytes()`` of them; ``what`` names it in errors. Nothing is verified here."""
+    if not stored:
+        raise CorruptObjectError(f"{what} is empty")
+    limit = max_object_bytes()
+    flag, body = stored[0], stored[1:]
+    if flag == _PLAIN:
+        if len(body) > limit:
+            raise _too_large(what, len(body), limit)
+        return body
+    if flag == _ZSTD:
+        return _inflate(what, body, limit)
+    raise CorruptObjectError(f"{what} has unknown storage flag {flag}")
+
+
+def _too_large(what: str, size: int | str, limit: int) -> LimitExceededError:
     return LimitExceededError(
-        f"object {oid} is larger than the {limit}-byte object size limit ({size} bytes; "
+        f"{what} is larger than the {limit}-byte object size limit ({size} bytes; "
         f"{ENV_MAX_OBJECT_BYTES} raises it, see docs/security.md)"
     )
 
@@ -106,12 +111,12 @@ def _too_large(oid: str, size: int | str, limit: int) -> LimitExceededError:
 _CHUNK = 1 << 20
 
 
-def _inflate(oid: str, body: bytes, limit: int) -> bytes:
+def _inflate(what: str, body: bytes, limit: int) -> bytes:
     """Decompress one zstd frame, never producing more than ``limit`` bytes."""
     try:
         declared = zstandard.frame_content_size(body)
         if declared > limit:
-            raise _too_large(oid, declared, limit)
+            raise _too_large(what, declared, limit)
         if declared >= 0:  # zstd checks the output against the declared size
             return _codecs.decompressor.decompress(body)
         # No declared size: stream, and stop as soon as the output passes the limit.
@@ -123,10 +128,10 @@ def _inflate(oid: str, body: bytes, limit: int) -> bytes:
                     break
                 out += chunk
                 if len(out) > limit:
-                    raise _too_large(oid, f"over {limit}", limit)
+                    raise _too_large(what, f"over {limit}", limit)
         return bytes(out)
     except zstandard.ZstdError as exc:
-        raise CorruptObjectError(f"object {oid} does not decompress: {exc}") from None
+        raise CorruptObjectError(f"{what} does not decompress: {exc}") from None
 
 
 #: First bytes of a sealed row written by store/encrypted.py: its id is a keyed hash, not the
