@@ -265,6 +265,12 @@ class Transaction(ABC):
         """Several refs' values (None: absent); stores override it to read them in one query."""
         return {name: self.read_ref(name) for name in names}
 
+    def assume_refs(self, values: Mapping[str, str | None]) -> None:
+        """Values the caller believes these refs hold (it wrote them last). A store whose
+        reads cost a round trip (PostgreSQL) may answer reads of them from here, and then
+        checks them when the transaction commits: RefConflictError if one was wrong, and
+        nothing is written. Stores with cheap reads ignore this."""
+
     @abstractmethod
     def _write_ref(self, name: str, value: str | None) -> None:
         """Store (or with None remove) a ref, without checks."""
@@ -315,6 +321,9 @@ class Store(ObjectStore, RefStore):
 
     #: URL or path this store was opened from, for messages and remotes.
     location: str = ""
+    #: Whether a read costs a round trip to a server: then a writer that knows what refs it
+    #: left behind assumes them (Transaction.assume_refs) instead of reading them again.
+    remote_reads: bool = False
 
     @abstractmethod
     def transaction(self) -> contextlib.AbstractContextManager[Transaction]:

@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from ...errors import CorruptObjectError, NothingToCommitError, RefConflictError
+from ...errors import CorruptObjectError, NothingToCommitError, RefConflictError, StateVCSError
 from ...model import refnames
 from ...model.objects import Commit, encode_commit
 from ...model.reader import ObjectReader
@@ -60,6 +60,10 @@ class RepositoryCore:
         self._rule_files: tuple[Any, tuple[str, str] | None] | None = None
         #: The ref HEAD named at the last commit: read with HEAD by the next one (checked there).
         self._head_hint = HEAD
+        #: (branch argument, {ref: value}) as this repository's last commit left them: the next
+        #: commit on the same branch assumes them (see Transaction.assume_refs), so on
+        #: PostgreSQL it costs one round trip; any doubt and it is made again from fresh reads.
+        self._last_commit_refs: tuple[str | None, dict[str, str | None]] | None = None
 
     @property
     def author(self) -> str:
@@ -141,6 +145,13 @@ class RepositoryCore:
         attempts = 1 if parent is not ANY else 20
         if parent is not ANY and parent is not None:
             parent = self.rev_parse(parent)  # type: ignore[arg-type]
+        speculation = self._last_commit_refs
+        if parent is ANY and speculation is not None and speculation[0] == branch and self.store.remote_reads:
+            try:
+                return self._commit_once(root, objects, message, author, branch, parent, metadata, allow_empty,
+                                         extra_parents, why, speculation[1])
+            except StateVCSError:  # a ref moved, or something failed on the assumed values: read afresh
+                self._last_commit_refs = None
         for attempt in range(attempts):
             try:
                 return self._commit_once(root, objects, message, author, branch, parent, metadata, allow_empty,
@@ -163,11 +174,14 @@ class RepositoryCore:
         allow_empty: bool,
         extra_parents: tuple[str, ...],
         why: str,
+        assumed: dict[str, str | None] | None = None,
     ) -> Commit:
         who = author or self.author
         # Everything from reading the head to moving the ref happens in one transaction:
         # a commit either lands on the head it was built on, or nothing is written.
         with self.store.transaction() as tx:
+            if assumed:
+                tx.assume_refs(assumed)
             # HEAD, the branch (HEAD's target last time, when none is given) and the rules
             # document in one read where the store can; a wrong guess costs one more read.
             tx.read_refs((HEAD, refnames.branch_ref(branch) if branch is not None else self._head_hint, SCHEMA_REF))
@@ -202,7 +216,9 @@ class RepositoryCore:
             tx.set_ref(ref, commit.id, head, who, why_line)
             if ref == head_ref:
                 tx.log_ref(HEAD, head, commit.id, who, why_line)
+            refs_after = {HEAD: head_value, ref: commit.id, SCHEMA_REF: tx.read_ref(SCHEMA_REF)}
         self.objects._commits.put(commit.id, commit)
+        self._last_commit_refs = (branch, refs_after)
         return commit
 
     def _write(self, objects: dict[str, bytes], moves: list[tuple[str, str | None, object]], why: str,

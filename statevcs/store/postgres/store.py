@@ -15,6 +15,13 @@ Every object row carries ``written`` (the server's clock, refreshed when the obj
 put again) for gc's grace period. Every write transaction holds a shared advisory lock
 on its repository and gc's sweep the exclusive one, so no commit straddles a sweep
 (docs/gc.md).
+
+A write transaction runs in pipeline mode: BEGIN, the lock and the reads of refs travel
+together (one round trip), then the writes and COMMIT (a second one). A ref moves through
+``statevcs_set_ref``, a server-side compare-and-swap that fails the transaction when the
+ref moved, so the client need not wait for each statement's row count. NOTIFY is sent
+only while some process watches the repository (``statevcs_watchers``): a transaction
+that notifies serialises its commit with every other one that does.
 """
 
 from __future__ import annotations
@@ -23,10 +30,10 @@ import contextlib
 import os
 import threading
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..errors import (
+from ...errors import (
     NotARepositoryError,
     ObjectNotFoundError,
     RefConflictError,
@@ -34,46 +41,17 @@ from ..errors import (
     StateVCSError,
     StoreUnavailableError,
 )
-from .base import REFRESH_AFTER, RefLogEntry, Store, Transaction, pack, unpack_verified
+from ..base import RefLogEntry, Store, Transaction, unpack_verified
+from .schema import CAS_FAILED, DEFAULT_REPO, GC_LOCK_CLASS, NOTIFY_CHANNEL, SCHEMA_VERSION, migrate
+from .writes import PostgresTransaction
 
 try:  # an optional extra: pip install "statevcs[postgres]"
     import psycopg
-    from psycopg import sql  # noqa: F401
 except ImportError:  # pragma: no cover - exercised only without the extra
     psycopg = None  # type: ignore[assignment]
 
-SCHEMA_VERSION = 2
-NOTIFY_CHANNEL = "statevcs_refs"
-DEFAULT_REPO = "default"
-
-#: Migrations: version -> statements. Applied in order, each recorded in statevcs_schema.
-MIGRATIONS: dict[int, list[str]] = {
-    1: [
-        """CREATE TABLE IF NOT EXISTS statevcs_repos (
-               name TEXT PRIMARY KEY, created TIMESTAMPTZ NOT NULL DEFAULT now())""",
-        """CREATE TABLE IF NOT EXISTS statevcs_objects (
-               repo TEXT NOT NULL, id BYTEA NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (repo, id))""",
-        """CREATE TABLE IF NOT EXISTS statevcs_refs (
-               repo TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (repo, name))""",
-        """CREATE TABLE IF NOT EXISTS statevcs_reflog (
-               seq BIGSERIAL PRIMARY KEY, repo TEXT NOT NULL, name TEXT NOT NULL, old TEXT, new TEXT,
-               who TEXT NOT NULL, time TIMESTAMPTZ NOT NULL, why TEXT NOT NULL)""",
-        "CREATE INDEX IF NOT EXISTS statevcs_reflog_by_name ON statevcs_reflog (repo, name, seq)",
-    ],
-    2: [
-        # Existing objects count as written at the migration (now() is fixed for the
-        # statement, so no table rewrite): the safe side of gc's grace period.
-        "ALTER TABLE statevcs_objects ADD COLUMN IF NOT EXISTS written TIMESTAMPTZ NOT NULL DEFAULT now()",
-        # Writers of this version set it explicitly; older ones still connected get the clock.
-        "ALTER TABLE statevcs_objects ALTER COLUMN written SET DEFAULT clock_timestamp()",
-        "CREATE INDEX IF NOT EXISTS statevcs_objects_by_written ON statevcs_objects (repo, written, id)",
-    ],
-}
 _BATCH = 1000
 _PAGE = 1000
-#: First key of the advisory lock pair (class, hashtext(repo)) that write transactions
-#: take shared and gc's sweep takes exclusive.
-GC_LOCK_CLASS = 7355609
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -102,27 +80,10 @@ def _public(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def migrate(conn: Any) -> int:
-    """Bring the schema up to SCHEMA_VERSION; returns the version found before."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(7355608)")  # one migrator at a time
-        conn.execute("""CREATE TABLE IF NOT EXISTS statevcs_schema (
-                            version INTEGER PRIMARY KEY, applied TIMESTAMPTZ NOT NULL DEFAULT now())""")
-        row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM statevcs_schema").fetchone()
-        before = int(row[0])
-        if before > SCHEMA_VERSION:
-            raise NotARepositoryError(
-                f"the database has statevcs schema version {before}; this statevcs knows up to {SCHEMA_VERSION}"
-            )
-        for version in range(before + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[version]:
-                conn.execute(statement)
-            conn.execute("INSERT INTO statevcs_schema (version) VALUES (%s)", (version,))
-    return before
-
-
 class PostgresStore(Store):
     """One named repository in a PostgreSQL database; safe across threads, processes and machines."""
+
+    remote_reads = True
 
     def __init__(self, url: str, create: bool = False, connect_timeout: int = 10) -> None:
         if psycopg is None:
@@ -163,7 +124,10 @@ class PostgresStore(Store):
         try:
             # Autocommit: a read is one round trip with no transaction left open; writes open
             # an explicit transaction (BEGIN ... COMMIT) in transaction().
-            conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout, autocommit=True)
+            # No automatic prepared statements: a pipeline that fails (a lost compare-and-swap)
+            # can leave psycopg believing in statements the server never prepared.
+            conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout, autocommit=True,
+                                   prepare_threshold=None)
         except psycopg.Error as exc:
             raise StoreUnavailableError(f"cannot connect to {_public(self.url)}: {_first_line(exc)}") from None
         self._local.conn = conn
@@ -200,22 +164,50 @@ class PostgresStore(Store):
         self._local = threading.local()
 
     def connect_listener(self) -> Any:
-        """A new autocommit connection LISTENing for ref moves (for Repository.watch)."""
+        """A new autocommit connection LISTENing for ref moves (for Repository.watch), registered
+        as a watcher of this repository so that commits notify (release_listener ends it)."""
         conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout, autocommit=True)
         conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        # Rows of watchers whose process is gone (a crash) stop costing commits here.
+        conn.execute("DELETE FROM statevcs_watchers WHERE pid NOT IN (SELECT pid FROM pg_stat_activity)")
+        conn.execute("INSERT INTO statevcs_watchers (repo, pid) VALUES (%s, pg_backend_pid()) ON CONFLICT DO NOTHING",
+                     (self.repo,))
         return conn
+
+    def release_listener(self, conn: Any) -> None:
+        """Stop watching on a connection from connect_listener, and close it."""
+        with contextlib.suppress(Exception):
+            conn.execute("DELETE FROM statevcs_watchers WHERE repo = %s AND pid = pg_backend_pid()", (self.repo,))
+        conn.close()
 
     # ------------------------------------------------------------ transactions
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
         with self._guard():
             conn = self._conn()
-            with conn.transaction():
-                # Shared with every other writer, exclusive against gc's sweep (gc_lock).
-                conn.execute("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))", (GC_LOCK_CLASS, self.repo))
-                tx = _PostgresTransaction(conn, self.repo)
-                yield tx
-                tx.flush()
+            tx = PostgresTransaction(conn, self.repo)
+            try:
+                # BEGIN, the lock and the first reads travel together (statevcs_begin); the
+                # writes and COMMIT follow in one more round trip (statevcs_write). The lock is
+                # shared with every other writer, exclusive against gc's sweep (gc_lock).
+                with conn.pipeline():
+                    conn.execute("BEGIN")
+                    try:
+                        yield tx
+                        tx.flush()
+                    except BaseException:
+                        conn.execute("ROLLBACK")
+                        raise
+                    conn.execute("COMMIT")
+            except psycopg.Error as exc:
+                if getattr(exc, "sqlstate", None) == CAS_FAILED:
+                    name = exc.diag.message_primary or "?"
+                    raise RefConflictError(f"ref {name} was changed by another writer", name,
+                                           tx.expected.get(name), None) from None
+                raise
+            finally:
+                if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    conn.execute("ROLLBACK")  # a failed pipeline leaves the transaction aborted, not ended
 
     @contextlib.contextmanager
     def gc_lock(self) -> Iterator[None]:
@@ -261,24 +253,17 @@ class PostgresStore(Store):
 
     def iter_ids(self, written_before: datetime | None = None,
                  written_since: datetime | None = None) -> Iterator[str]:
-        if written_before is None and written_since is None:  # pages in id order
-            last = b""
-            while rows := self._read("SELECT id FROM statevcs_objects WHERE repo = %s AND id > %s ORDER BY id LIMIT %s",
-                                     (self.repo, last, _PAGE)):
-                yield from (bytes(r[0]).hex() for r in rows)
-                last = bytes(rows[-1][0])
-            return
-        # pages in (written, id) order along statevcs_objects_by_written
+        # Pages in id order; the write-time filters scan (gc reads every id anyway, and no
+        # index on write times slows each commit).
         lo = written_since or datetime(1970, 1, 1, tzinfo=timezone.utc)
         hi = written_before or datetime(9999, 1, 1, tzinfo=timezone.utc)
-        at, last = lo, b""
+        last = b""
         while rows := self._read(
-            "SELECT written, id FROM statevcs_objects WHERE repo = %s AND written < %s AND written >= %s "
-            "AND (written, id) > (%s, %s) ORDER BY written, id LIMIT %s",
-            (self.repo, hi, lo, at, last, _PAGE),
+            "SELECT id, written >= %s AND written < %s FROM statevcs_objects WHERE repo = %s AND id > %s "
+            "ORDER BY id LIMIT %s", (lo, hi, self.repo, last, _PAGE),
         ):
-            yield from (bytes(r[1]).hex() for r in rows)
-            at, last = rows[-1][0], bytes(rows[-1][1])
+            yield from (bytes(r[0]).hex() for r in rows if r[1])
+            last = bytes(rows[-1][0])
 
     def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
         lo = bytes.fromhex(prefix.ljust(64, "0"))
@@ -404,88 +389,3 @@ def _key(oid: str) -> bytes:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-class _PostgresTransaction(Transaction):
-    def __init__(self, conn: Any, repo: str) -> None:
-        self.conn = conn
-        self.repo = repo
-        self._refs: dict[str, str | None] = {}
-        self._logs: list[tuple] = []
-        self._moved: list[tuple[str, str | None]] = []
-
-    def put_objects(self, objects: Mapping[str, bytes]) -> None:
-        ids = list(objects)
-        present: set[bytes] = set()
-        if len(ids) > 8:
-            for i in range(0, len(ids), _BATCH):
-                chunk = [bytes.fromhex(o) for o in ids[i : i + _BATCH]]
-                rows = self.conn.execute("SELECT id FROM statevcs_objects WHERE repo = %s AND id = ANY(%s)",
-                                         (self.repo, chunk)).fetchall()
-                present.update(bytes(r[0]) for r in rows)
-        # Write times come from the server's clock at each statement. An object already
-        # present gets its time refreshed when stale: the writer may be about to reference it.
-        if present:
-            self.conn.execute(
-                "UPDATE statevcs_objects SET written = clock_timestamp() WHERE repo = %s AND id = ANY(%s) "
-                "AND written < clock_timestamp() - %s", (self.repo, list(present), REFRESH_AFTER))
-        rows = [(self.repo, k, pack(objects[o]), REFRESH_AFTER) for o in ids if (k := bytes.fromhex(o)) not in present]
-        if rows:
-            with self.conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO statevcs_objects AS o (repo, id, data, written) VALUES (%s, %s, %s, clock_timestamp()) "
-                    "ON CONFLICT (repo, id) DO UPDATE SET written = excluded.written "
-                    "WHERE o.written < excluded.written - %s", rows
-                )
-
-    def read_ref(self, name: str) -> str | None:
-        if name not in self._refs:
-            row = self.conn.execute("SELECT value FROM statevcs_refs WHERE repo = %s AND name = %s",
-                                    (self.repo, name)).fetchone()
-            self._refs[name] = row[0] if row else None
-        return self._refs[name]
-
-    def read_refs(self, names: Sequence[str]) -> dict[str, str | None]:
-        """Several refs' values (None: absent) in one round trip, remembered like ``read_ref``'s."""
-        wanted = [n for n in dict.fromkeys(names) if n not in self._refs]
-        if wanted:
-            found = dict(self.conn.execute("SELECT name, value FROM statevcs_refs WHERE repo = %s AND name = ANY(%s)",
-                                           (self.repo, wanted)).fetchall())
-            for name in wanted:
-                self._refs[name] = found.get(name)
-        return {name: self._refs[name] for name in names}
-
-    def _write_ref(self, name: str, value: str | None) -> None:
-        # Optimistic compare-and-swap at the statement: the row must still hold what we read.
-        old = self._refs.get(name)
-        if old is None:
-            cur = self.conn.execute(
-                "INSERT INTO statevcs_refs (repo, name, value) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                (self.repo, name, value),
-            )
-        elif value is None:
-            cur = self.conn.execute("DELETE FROM statevcs_refs WHERE repo = %s AND name = %s AND value = %s",
-                                    (self.repo, name, old))
-        else:
-            cur = self.conn.execute(
-                "UPDATE statevcs_refs SET value = %s WHERE repo = %s AND name = %s AND value = %s",
-                (value, self.repo, name, old),
-            )
-        if cur.rowcount != 1:
-            raise RefConflictError(f"ref {name} was changed by another writer", name, old, None)
-        self._refs[name] = value
-        self._moved.append((name, value))
-
-    def log_ref(self, name: str, old: str | None, new: str | None, who: str, why: str) -> None:
-        self._logs.append((self.repo, name, old, new, who, datetime.now(timezone.utc), why))
-
-    def flush(self) -> None:
-        if self._logs:
-            with self.conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO statevcs_reflog (repo, name, old, new, who, time, why) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    self._logs,
-                )
-        for name, value in self._moved:
-            self.conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, f"{self.repo}\n{name}\n{value or ''}"))
