@@ -98,6 +98,10 @@ def _register() -> None:
 
     for command in key_cmds.COMMANDS:
         cli.add_command(command)
+    from . import mcp_cmds
+
+    for command in mcp_cmds.COMMANDS:
+        cli.add_command(command)
 
 
 _register()
