@@ -209,13 +209,16 @@ class StatevcsServer:
         """Watch the branches that subscribed resources follow (and only those)."""
         subscribed = self._subscribed()
         new = [u for u in subscribed if u not in self._follows]
+        tips: dict[str, str | None] = {}
         if new:
-            self._follows.update(await self._repo_call(self._branches_followed, new))
+            followed, tips = await self._repo_call(self._branches_followed, new)
+            self._follows.update(followed)
         for uri in set(self._follows) - subscribed:
             del self._follows[uri]
-        self.watchers.follow({b for b in self._follows.values() if b is not None})
+        self.watchers.follow({b: tips.get(b) for b in self._follows.values() if b is not None})
 
-    def _branches_followed(self, subscribed: list[str]) -> dict[str, str | None]:
+    def _branches_followed(self, subscribed: list[str]) -> tuple[dict[str, str | None], dict[str, str]]:
+        """The branch each address follows (None: not a branch), and the branches' tips now."""
         repo = self.tools.repo
         head, branches = repo.current_branch, repo.branches
         out: dict[str, str | None] = {}
@@ -225,7 +228,7 @@ class StatevcsServer:
             except StateVCSError:
                 branch = None
             out[uri] = branch if branch in branches else None
-        return out
+        return out, branches
 
     # ---------------------------------------------------------------- notifications
     def _moved_threadsafe(self, branch: str) -> None:

@@ -35,29 +35,29 @@ class BranchWatchers:
     def branches(self) -> set[str]:
         return set(self._threads)
 
-    def follow(self, branches: set[str]) -> None:
-        """Watch exactly ``branches``: start threads for new ones, stop the others."""
-        for name in set(self._threads) - branches:
+    def follow(self, branches: dict[str, str | None]) -> None:
+        """Watch exactly ``branches`` (name -> its tip when the caller subscribed: a move after
+        that is reported, even one made before the thread starts); stop watching the others."""
+        for name in set(self._threads) - set(branches):
             _, stop = self._threads.pop(name)
             stop.set()
-        for name in branches - set(self._threads):
+        for name in set(branches) - set(self._threads):
             stop = threading.Event()
-            thread = threading.Thread(target=self._run, args=(name, stop), name=f"statevcs-watch-{name}",
-                                      daemon=True)
+            thread = threading.Thread(target=self._run, args=(name, branches[name], stop),
+                                      name=f"statevcs-watch-{name}", daemon=True)
             self._threads[name] = (thread, stop)
             thread.start()
 
     def close(self) -> None:
-        self.follow(set())
+        self.follow({})
 
-    def _run(self, branch: str, stop: threading.Event) -> None:
+    def _run(self, branch: str, tip: str | None, stop: threading.Event) -> None:
         try:
             repo = self._open()
         except BaseException as exc:  # a thread must not die silently: say why it stopped
             self._on_error(branch, exc)
             return
         try:
-            tip = repo.branches.get(branch)
             while not stop.is_set():
                 commits = repo.watch(branch, timeout=SPAN, poll_interval=self._poll)  # reads the tip now
                 now = repo.branches.get(branch)
