@@ -76,7 +76,7 @@ def test_a_session_branch_try_diff_merge_tag_and_restore(tmp_path):
             whole = await s.ok("restore", {"revision": "known-good", "branch": "main"})
             assert whole["restored_from"] == tried["commit"]
             log = await s.ok("log", {"revision": "main", "limit": 3})
-            assert [c["id"] for c in log["commits"]][0] == whole["commit"] and log["more"] is True
+            assert log["commits"][0]["id"] == whole["commit"] and log["more"] is True
             changed = await s.ok("log", {"revision": "main", "path": "/budget"})
             assert [c["id"] for c in changed["commits"]][:1] == [one["commit"]]
             return tried["commit"], whole["commit"]

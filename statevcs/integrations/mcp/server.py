@@ -175,8 +175,7 @@ class StatevcsServer:
     async def _subscribe(self, ctx: Any, params: types.SubscribeRequestParams) -> types.EmptyResult:
         await self._resource_call(uris.parse, params.uri)
         key = _connection_key(ctx.session)
-        session, subscribed = self._legacy.setdefault(key, (ctx.session, set()))
-        subscribed.add(params.uri)
+        self._legacy.setdefault(key, (ctx.session, set()))[1].add(params.uri)
         await self._refollow()
         return types.EmptyResult()
 

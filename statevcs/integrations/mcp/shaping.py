@@ -17,7 +17,7 @@ from typing import Any
 from ...model.missing import MISSING
 from ...model.objects import Ref
 from ...model.pointer import format_pointer
-from ...model.tree import ARRAY, OBJECT, SCALAR, NodeSource, materialize, node_children, view
+from ...model.tree import OBJECT, SCALAR, NodeSource, materialize, node_children, view
 
 #: The default limit of one answer, in bytes of JSON (about 25,000 tokens).
 DEFAULT_MAX_BYTES = 100_000

@@ -18,8 +18,8 @@ from ...errors import NothingToCommitError, PathNotFoundError, RevisionNotFoundE
 from ...model import refnames
 from ...model.missing import MISSING
 from ...model.objects import Commit, Ref, format_time
-from ...model.pointer import parse_pointer
-from ...model.tree import child_at, lookup, materialize
+from ...model.pointer import format_pointer, parse_pointer
+from ...model.tree import ARRAY, OBJECT, child_at, materialize, view
 from .pending import PendingMerges
 from .shaping import DEFAULT_MAX_BYTES, bounded_size, fit_list, fit_text, json_size, page_value
 from .specs import TOOLS, TOOLS_BY_NAME, ToolArgumentError, ToolSpec, python_arguments
@@ -100,8 +100,7 @@ class StateTools:
         objects = self.repo.objects
         child = child_at(objects, Ref(commit.root), list(tokens))
         if child is MISSING:
-            lookup(objects, commit.root, pointer)  # raises PathNotFoundError saying where the path stops
-            raise PathNotFoundError(f"{pointer}: not found")
+            raise PathNotFoundError(_where_it_stops(objects, commit, tokens, pointer, revision))
         head = {"revision": revision, "commit": commit.id, "pointer": pointer}
         budget = self.max_bytes * 9 // 10
         if offset == 0 and bounded_size(objects, child, budget) is not None:
@@ -211,6 +210,28 @@ class StateTools:
         except PathNotFoundError:
             return False
         return True
+
+
+def _where_it_stops(objects: Any, commit: Commit, tokens: tuple[str, ...], pointer: str, revision: str) -> str:
+    """Why ``pointer`` names nothing at ``revision``: the first token that is not there."""
+    current: Any = Ref(commit.root)
+    for depth, token in enumerate(tokens):
+        kind, contents = view(objects, current)
+        here = format_pointer(tokens[:depth]) or "the root"
+        nxt = child_at(objects, current, [token])
+        if nxt is MISSING:
+            if kind == OBJECT:
+                return f"{pointer}: no key {token!r} at {here} in {revision}"
+            if kind == ARRAY:
+                return f"{pointer}: {here} is an array of {len(contents)} items; {token!r} is not one of its indexes"
+            return f"{pointer}: {here} is {json_kind(contents)}, not an object or array"
+        current = nxt
+    return f"{pointer}: not found in {revision}"
+
+
+def json_kind(value: Any) -> str:
+    return "a string" if isinstance(value, str) else "null" if value is None else \
+        "a boolean" if isinstance(value, bool) else "a number"
 
 
 __all__ = ["ScopeError", "StateTools", "commit_json"]
