@@ -300,7 +300,8 @@ def _log_internal(where: str, exc: BaseException) -> None:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """Compact JSON, as shaping.json_size measures it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def serve(repo: Repository, location: str, *, http: tuple[str, int] | None = None, read_only: bool = False,

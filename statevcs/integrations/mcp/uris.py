@@ -86,9 +86,13 @@ def read(tools: "StateTools", uri: str) -> str:
     page of it, as the ``get`` tool returns), or a branch's newest commits."""
     address = parse(uri)
     if address.kind == "log":
-        return json.dumps(tools.tool_log(address.revision, limit=LOG_LENGTH), ensure_ascii=False)
+        return _compact(tools.tool_log(address.revision, limit=LOG_LENGTH))
     result = tools.tool_get(address.revision, address.pointer)
-    return json.dumps(result["value"] if "value" in result else result, ensure_ascii=False)
+    return _compact(result["value"] if "value" in result else result)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def listing(tools: "StateTools") -> list[dict[str, Any]]:
