@@ -115,15 +115,18 @@ def test_merge_conflicts_come_back_as_data_and_resolve_commits_the_merge(tmp_pat
             assert by["/messages"]["kind"] == "array"
             assert snapshot(repo)[0]["main"] == main_before  # nothing committed yet
             listed = await s.ok("conflicts")
-            assert listed["remaining"] == ["/budget", "/messages", "/status"] or \
-                sorted(listed["remaining"]) == ["/budget", "/messages", "/status"]
+            assert listed["unresolved"] == 3 and listed["source"] == "experiment"
+            assert {c["pointer"] for c in listed["conflicts"]} == {"/status", "/messages", "/budget"}
             assert "combine" in await s.fails("resolve", {"pointer": "/budget", "side": "both"})
             assert "exactly one" in await s.fails("resolve", {"pointer": "/budget"})
             assert "no conflict at '/owner'" in await s.fails("resolve", {"pointer": "/owner", "side": "ours"})
             step = await s.ok("resolve", {"pointer": "/messages", "side": "both"})
             assert step["resolved"] == "/messages" and "commit" not in step
             await s.ok("resolve", {"pointer": "/status", "side": "theirs"})
-            assert [c["resolved"] for c in (await s.ok("conflicts"))["conflicts"]].count(True) == 2
+            listed = await s.ok("conflicts")
+            assert [c["resolved"] for c in listed["conflicts"]].count(True) == 2 and listed["unresolved"] == 1
+            assert {"pointer": "/status", "kind": "modify/modify", "base": "idle", "ours": "running",
+                    "theirs": "done", "resolved": True, "resolution": {"side": "theirs"}} in listed["conflicts"]
             done = await s.ok("resolve", {"pointer": "/budget", "value": 5})
             assert done["status"] == "merged" and done["remaining"] == []
             assert "no merge" in await s.fails("conflicts")

@@ -127,8 +127,15 @@ def test_resources_read_state_and_history(tmp_path):
     run(body)
 
 
-def test_subscribers_are_notified_when_a_branch_moves_whoever_moves_it(tmp_path):
-    repo = make_repo(tmp_path / "r", {"n": 0})
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_subscribers_are_notified_when_a_branch_moves_whoever_moves_it(tmp_path, store):
+    if store == "postgres":  # woken by LISTEN/NOTIFY instead of polling
+        require_postgres()
+        repo = track_postgres(postgres_url())
+        with Repository.init(repo, author="tester") as r:
+            r.commit({"n": 0}, "first state")
+    else:
+        repo = make_repo(tmp_path / "r", {"n": 0})
     uris = ["statevcs://log/main", "statevcs://main/n"]
 
     async def next_events(sub, count):
@@ -229,4 +236,6 @@ def test_streamable_http_serves_several_clients_at_once(tmp_path):
         author = run(body)
         assert author in {"mcp:a", "mcp:b", "mcp:c"}
         assert process.poll() is None  # still serving
+    # Stopped by SIGTERM: uvicorn shuts down gracefully, then lets the signal end the process.
+    assert process.returncode in (0, -15) and process.stderr.read() == ""
     _expect_every_event(repo, writers, 8)

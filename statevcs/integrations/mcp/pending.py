@@ -173,7 +173,7 @@ class PendingMerges:
     def listing(self, into: str | None) -> dict[str, Any]:
         waiting = self.find(into)
         return {"into": waiting.into, "source": waiting.label, "source_commit": waiting.source,
-                "strategy": waiting.strategy, "remaining": waiting.remaining(),
+                "strategy": waiting.strategy, "unresolved": len(waiting.remaining()),
                 "conflicts": [conflict_json(c, waiting.choices) for c in waiting.conflicts]}
 
 

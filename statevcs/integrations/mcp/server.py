@@ -139,10 +139,10 @@ class StatevcsServer:
         try:
             result = await self._repo_call(self.tools.call, params.name, params.arguments, author)
         except (StateVCSError, ValueError, KeyError) as exc:
-            return _tool_error(exc)
+            return _tool_error(exc, self.tools.max_bytes)
         except Exception as exc:  # a bug: one line on stderr and a tool error; the server keeps serving
             _log_internal(f"tool {params.name}", exc)
-            return _tool_error(exc, internal=True)
+            return _tool_error(exc, self.tools.max_bytes, internal=True)
         return types.CallToolResult(content=[types.TextContent(type="text", text=_dumps(result))],
                                     structured_content=result)
 
@@ -278,9 +278,11 @@ def _message(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def _tool_error(exc: BaseException, internal: bool = False) -> types.CallToolResult:
+def _tool_error(exc: BaseException, max_bytes: int, internal: bool = False) -> types.CallToolResult:
     name = type(exc).__name__
     message = _message(exc)
+    if len(message) > max_bytes // 4:  # a rule's message may quote a whole value
+        message = message[: max_bytes // 4] + f"... ({len(message)} characters in all)"
     text = f"internal error: {name}: {message}" if internal else f"{name}: {message}"
     error: dict[str, Any] = {"type": name, "message": message}
     for attribute in ("pointer", "rule", "index"):

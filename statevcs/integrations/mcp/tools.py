@@ -167,8 +167,9 @@ class StateTools:
             raise ToolArgumentError("resolve needs exactly one of side (ours, theirs, base, both, delete) or value")
         waiting = self.pending.find(into)
         self._check_branch("resolve", waiting.into)
-        return self.pending.resolve(self.repo, pointer, side, None if value is _ABSENT else value,
-                                    value is not _ABSENT, waiting.into)
+        result = self.pending.resolve(self.repo, pointer, side, None if value is _ABSENT else value,
+                                      value is not _ABSENT, waiting.into)
+        return fit_list(result, "remaining", self.max_bytes, ())
 
     def tool_merge_abort(self, author: str, into: str | None = None) -> dict[str, Any]:
         self._check_branch("merge_abort", self.pending.find(into).into)
