@@ -3,13 +3,17 @@ server subprocess; the repository is checked afterwards through the Python API."
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 pytest.importorskip("mcp")
 
 from statevcs import Repository  # noqa: E402
 
-from .mcp_helpers import READ_TOOLS, TOOL_NAMES, make_repo, run, snapshot, stdio_session  # noqa: E402
+from .conftest import ROOT  # noqa: E402
+from .mcp_helpers import READ_TOOLS, TOOL_NAMES, make_repo, run, server_env, snapshot, stdio_session  # noqa: E402
 
 START = {"agent": {"status": "idle", "notes": ["sys"]}, "budget": 10}
 
@@ -217,3 +221,15 @@ def test_commit_patch_takes_the_patch_as_json_text_and_checks_with_test_ops(tmp_
 
     run(body)
     assert Repository.open(repo).get("main", "/budget") == 9
+
+
+def test_the_example_session_replays(tmp_path):
+    """examples/mcp_session.json, replayed by examples/mcp_session.py, gets the answers it expects."""
+    p = subprocess.run([sys.executable, str(ROOT / "examples" / "mcp_session.py"), str(tmp_path / "r")],
+                       capture_output=True, text=True, env=server_env(), timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "   <- error: " in p.stdout and "Merge try/skim into main" in p.stdout
+    with Repository.open(str(tmp_path / "r")) as r:
+        assert r.get("main") == {"agent": {"status": "idle", "plan": "skim the docs"}, "budget": 10, "memory": [
+            "user wants a summary", "user prefers bullet points", "skimming saves budget"]}
+        assert set(r.branches) == {"main", "try/skim", "try/guess"}
