@@ -233,3 +233,35 @@ def test_the_example_session_replays(tmp_path):
         assert r.get("main") == {"agent": {"status": "idle", "plan": "skim the docs"}, "budget": 10, "memory": [
             "user wants a summary", "user prefers bullet points", "skimming saves budget"]}
         assert set(r.branches) == {"main", "try/skim", "try/guess"}
+
+
+def test_several_waiting_merges_are_told_apart_by_into(tmp_path):
+    repo = _diverged(tmp_path / "r")
+    with Repository.open(repo, author="tester") as r:
+        r.create_branch("side", "main")
+
+    async def body():
+        async with stdio_session(repo, name="second") as s:
+            assert (await s.ok("merge", {"source": "experiment", "into": "main"}))["status"] == "conflicts"
+            assert (await s.ok("merge", {"source": "experiment", "into": "side"}))["status"] == "conflicts"
+            assert "merges into main, side are waiting: say which with into" in await s.fails("conflicts")
+            assert (await s.ok("conflicts", {"into": "side"}))["into"] == "side"
+            assert (await s.ok("merge_abort", {"into": "side"}))["aborted"]["into"] == "side"
+            with Repository.open(repo) as r:
+                r.create_branch("gone", "main")
+            await s.ok("merge", {"source": "experiment", "into": "gone", "strategy": "merge"})
+            with Repository.open(repo) as r:
+                r.delete_branch("gone", force=True)
+            for pointer in ("/messages", "/budget"):
+                await s.ok("resolve", {"pointer": pointer, "side": "ours", "into": "gone"})
+            assert "was deleted while its merge waited" in await s.fails(
+                "resolve", {"pointer": "/status", "side": "ours", "into": "gone"})
+            assert "no merge into 'gone'" in await s.fails("conflicts", {"into": "gone"})
+            for pointer in ("/messages", "/budget", "/status"):
+                last = await s.ok("resolve", {"pointer": pointer, "side": "theirs"})
+            assert last["status"] == "merged"
+
+    run(body)
+    with Repository.open(repo) as r:
+        assert set(r.branches) == {"main", "experiment", "side"}
+        assert r.resolve("main").author == "mcp:second" and r.get("main", "/budget") == 3

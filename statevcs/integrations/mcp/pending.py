@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ...algo.merge import Conflict, Side, resolve_conflict
-from ...errors import MergeInProgressError, NoMergeInProgressError, RefConflictError, RefExistsError
+from ...errors import (
+    MergeInProgressError,
+    NoMergeInProgressError,
+    RefConflictError,
+    RefExistsError,
+    RevisionNotFoundError,
+)
 from ...model.canonical import validate
 from ...model.missing import MISSING
 from ...porcelain.merging.merges import MergeOutcome, finish_merge, prepare_merge, repository_policies
@@ -112,8 +118,9 @@ class PendingMerges:
         raise RefConflictError(f"{into!r} kept moving while merging {source!r}: try again")
 
     def resolve(self, repo: "Repository", pointer: str, side: str | None, value: Any, has_value: bool,
-                into: str | None) -> dict[str, Any]:
-        """Record how the conflict at ``pointer`` is settled; commit once none is left."""
+                into: str | None, author: str) -> dict[str, Any]:
+        """Record how the conflict at ``pointer`` is settled; once none is left, commit the merge
+        as ``author`` (the client that settled the last conflict)."""
         waiting = self.find(into)
         conflict = next((c for c in waiting.conflicts if c.path == pointer), None)
         if conflict is None:
@@ -130,6 +137,7 @@ class PendingMerges:
             # Refused now (e.g. "both" on a conflict that is not an array's), not at commit time.
             resolve_conflict(conflict, choice, repository_policies(repo, None))
         waiting.choices[pointer] = choice
+        waiting.author = author
         if waiting.remaining():
             return {"resolved": pointer, "into": waiting.into, "remaining": waiting.remaining()}
         return self._commit(repo, waiting, pointer)
@@ -137,6 +145,10 @@ class PendingMerges:
     def _commit(self, repo: "Repository", waiting: PendingMerge, pointer: str) -> dict[str, Any]:
         for _ in range(RACE_RETRIES):
             fresh = prepare_merge(repo, waiting.source, waiting.into, waiting.strategy)
+            if fresh.target is None:  # merging into a branch that is gone would create it
+                del self._by_branch[waiting.into]
+                raise RevisionNotFoundError(f"branch {waiting.into!r} was deleted while its merge waited; "
+                                            "the merge is dropped")
             if fresh.kind != "merge" or not fresh.conflicts:  # the target moved and the overlap is gone
                 outcome_prepared = fresh
             else:

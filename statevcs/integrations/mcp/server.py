@@ -138,7 +138,7 @@ class StatevcsServer:
         author = self.author or f"mcp:{_client_name(ctx) or 'unknown'}"
         try:
             result = await self._repo_call(self.tools.call, params.name, params.arguments, author)
-        except (StateVCSError, ValueError, KeyError) as exc:
+        except (StateVCSError, ValueError, KeyError, OSError) as exc:
             return _tool_error(exc, self.tools.max_bytes)
         except Exception as exc:  # a bug: one line on stderr and a tool error; the server keeps serving
             _log_internal(f"tool {params.name}", exc)
@@ -165,7 +165,7 @@ class StatevcsServer:
         """A resource call; a failure is a protocol error carrying the reason (resources have no is_error)."""
         try:
             return await self._repo_call(fn, *args)
-        except (StateVCSError, ValueError, KeyError) as exc:
+        except (StateVCSError, ValueError, KeyError, OSError) as exc:
             raise MCPError(code=types.INVALID_PARAMS, message=_message(exc)) from None
         except Exception as exc:
             _log_internal("resource", exc)

@@ -168,7 +168,7 @@ class StateTools:
         waiting = self.pending.find(into)
         self._check_branch("resolve", waiting.into)
         result = self.pending.resolve(self.repo, pointer, side, None if value is _ABSENT else value,
-                                      value is not _ABSENT, waiting.into)
+                                      value is not _ABSENT, waiting.into, author)
         return fit_list(result, "remaining", self.max_bytes, ())
 
     def tool_merge_abort(self, author: str, into: str | None = None) -> dict[str, Any]:
