@@ -160,3 +160,15 @@ def test_other_commands_and_import_statevcs_do_not_load_the_mcp_sdk():
             "loaded = [m for m in sys.modules if m.split('.')[0] in ('mcp', 'mcp_types', 'uvicorn', 'starlette')]\n"
             "assert not loaded, loaded\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_without_the_mcp_extra_the_command_says_how_to_get_it(tmp_path):
+    repo = make_repo(tmp_path / "r", START)
+    code = ("import sys\n"
+            "sys.modules['mcp'] = sys.modules['mcp_types'] = None  # as if not installed\n"
+            "from statevcs.cli.main import main\n"
+            "main(['-C', sys.argv[1], 'mcp'])\n")
+    p = subprocess.run([sys.executable, "-c", code, repo], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 3 and p.stdout == ""
+    assert p.stderr.startswith('error: statevcs mcp needs the mcp extra: pip install "statevcs[mcp]"')
+    assert len(p.stderr.splitlines()) == 1
