@@ -158,6 +158,23 @@ def test_subscribers_are_notified_when_a_branch_moves_whoever_moves_it(tmp_path,
     run(body)
 
 
+def test_a_branch_subscribed_before_it_exists_notifies_once_it_does(tmp_path):
+    repo = make_repo(tmp_path / "r", {"n": 0})
+
+    async def body():
+        async with stdio_session(repo) as s, \
+                s.client.listen(resource_subscriptions=["statevcs://log/later", "statevcs://later/n"]) as sub:
+            with Repository.open(repo, author="elsewhere") as r:
+                r.create_branch("later")
+            seen = set()
+            async for event in sub:
+                seen.add(event.uri)
+                if len(seen) == 2:
+                    break
+
+    run(body)
+
+
 def test_subscriptions_of_handshake_era_clients_are_notified_too(tmp_path):
     repo = make_repo(tmp_path / "r", {"n": 0})
 

@@ -29,7 +29,8 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
 
-from ...errors import StateVCSError
+from ...errors import RevisionNotFoundError, StateVCSError
+from ...model.refnames import check_branch_name
 from ...porcelain.repository.facade import Repository
 from . import uris
 from .tools import StateTools
@@ -222,11 +223,20 @@ class StatevcsServer:
         head, branches = repo.current_branch, repo.branches
         out: dict[str, str | None] = {}
         for uri in subscribed:
+            branch = None
             try:
-                branch = uris.followed_branch(uris.parse(uri), head)
+                address = uris.parse(uri)
+                branch = uris.followed_branch(address, head)
+                if branch is not None and branch not in branches:
+                    check_branch_name(branch)
+                    if address.kind == "state":
+                        repo.resolve(address.revision)  # a tag or a commit: it never moves
+                        branch = None
+            except RevisionNotFoundError:
+                pass  # a branch that does not exist yet: notified once it does
             except StateVCSError:
                 branch = None
-            out[uri] = branch if branch in branches else None
+            out[uri] = branch
         return out, branches
 
     # ---------------------------------------------------------------- notifications
