@@ -265,3 +265,20 @@ def test_several_waiting_merges_are_told_apart_by_into(tmp_path):
     with Repository.open(repo) as r:
         assert set(r.branches) == {"main", "experiment", "side"}
         assert r.resolve("main").author == "mcp:second" and r.get("main", "/budget") == 3
+
+
+def test_an_agent_can_start_from_an_empty_repository(tmp_path):
+    Repository.init(str(tmp_path / "r")).close()
+
+    async def body():
+        async with stdio_session(tmp_path / "r") as s:
+            assert "RevisionNotFoundError" in await s.fails("get")
+            assert await s.ok("branches") == {"current": "main", "branches": []}
+            first = await s.ok("commit_patch", {"branch": "main", "message": "hello", "patch": [
+                {"op": "add", "path": "/agent", "value": {"status": "idle"}}]})
+            assert first["parent"] is None
+            assert (await s.ok("get"))["value"] == {"agent": {"status": "idle"}}
+            assert "no branch named 'other'" in await s.fails("commit_patch", {
+                "branch": "other", "message": "m", "patch": [{"op": "add", "path": "/x", "value": 1}]})
+
+    run(body)
