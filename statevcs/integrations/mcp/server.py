@@ -31,6 +31,7 @@ from mcp.shared.subscriptions import ResourceUpdated
 
 from ...errors import RevisionNotFoundError, StateVCSError
 from ...model.refnames import check_branch_name
+from ...porcelain.presentation.escaping import terminal_text
 from ...porcelain.repository.facade import Repository
 from . import uris
 from .tools import StateTools
@@ -250,7 +251,8 @@ class StatevcsServer:
 
     def _watch_failed(self, branch: str, exc: BaseException) -> None:
         if not self._closing:
-            print(f"statevcs mcp: stopped watching branch {branch!r}: {_message(exc)}", file=sys.stderr, flush=True)
+            print(f"statevcs mcp: stopped watching branch {terminal_text(branch)!r}: {terminal_text(_message(exc))}",
+                  file=sys.stderr, flush=True)
 
     async def _notifier(self) -> None:
         while True:
@@ -307,7 +309,7 @@ def _log_internal(where: str, exc: BaseException) -> None:
     if os.environ.get("STATEVCS_DEBUG"):
         traceback.print_exception(exc, file=sys.stderr)
     else:
-        print(f"statevcs mcp: internal error in {where}: {type(exc).__name__}: {exc} "
+        print(f"statevcs mcp: internal error in {where}: {type(exc).__name__}: {terminal_text(str(exc))} "
               "(STATEVCS_DEBUG=1 for a traceback)", file=sys.stderr, flush=True)
 
 
