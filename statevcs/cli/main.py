@@ -60,6 +60,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bundle": ("bundle_cmds", "bundle"),
     "git": ("git_cmds", "git_group"),
     "merge-file": ("git_cmds", "merge_file_cmd"),
+    "mcp": ("mcp_cmds", "mcp"),
     "gc": ("maintenance_cmds", "gc"),
     "fsck": ("maintenance_cmds", "fsck"),
     "stats": ("retention_cmds", "stats"),
@@ -81,6 +82,7 @@ SECTIONS: list[tuple[str, list[str]]] = [
                               "restore", "reset"]),
     ("Share with other repositories", ["remote", "fetch", "pull", "push", "watch", "bundle"]),
     ("Review in git", ["git", "merge-file"]),
+    ("Let agents version their own state", ["mcp"]),
     ("Look after a repository", ["gc", "fsck", "stats", "prune", "reflog-expire", "purge", "schema", "keygen",
                                  "completion", "destroy"]),
 ]
