@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 from statevcs.store.base import unpack
+from statevcs.store.sqlite.layout import read_toc, toc
 
 
 def _pack(conn: sqlite3.Connection, p: int) -> bytes:
@@ -23,7 +24,10 @@ def set_object_row(conn: sqlite3.Connection, oid: bytes, raw: bytes) -> None:
     """Replace an object's bytes in its pack, stored plain (the objects after it move along)."""
     p, off, n = conn.execute("SELECT p, off, len FROM objidx WHERE id = ?", (oid,)).fetchone()
     data = _pack(conn, p)
-    conn.execute("UPDATE packs SET data = ? WHERE p = ?", (b"\x00" + data[:off] + raw + data[off + n:], p))
+    (contents,) = conn.execute("SELECT toc FROM packs WHERE p = ?", (p,)).fetchone()
+    entries = [(i, len(raw) if i == oid else m) for i, _, m in read_toc(contents)]
+    conn.execute("UPDATE packs SET data = ?, toc = ? WHERE p = ?",
+                 (b"\x00" + data[:off] + raw + data[off + n:], toc(entries), p))
     conn.execute("UPDATE objidx SET len = ? WHERE id = ?", (len(raw), oid))
     conn.execute("UPDATE objidx SET off = off + ? WHERE p = ? AND off > ?", (len(raw) - n, p, off))
 

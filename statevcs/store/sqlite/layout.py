@@ -2,9 +2,10 @@
 schema 1 and 2 databases.
 
 ``packs``   one row per write transaction, in commit order (``p`` is its rowid, never reused
-            while a larger one exists: gc keeps the newest row). ``ids`` lists the 32-byte
-            ids of the objects in ``data`` (their bytes back to back, stored as one zstd frame
-            when that is smaller: a flag byte, as base.pack writes); ``moves`` is the
+            while a larger one exists: gc keeps the newest row). ``toc`` lists the objects in
+            ``data`` (their bytes back to back, stored as one zstd frame when that is smaller:
+            a flag byte, as base.pack writes), 36 bytes each: the id and the length (4 bytes,
+            big-endian), so a pack read whole yields every object in it; ``moves`` is the
             transaction's reflog as JSON ``[[ref, old, new, who, why, prev], ...]``, where
             ``prev`` is the pack of the ref's previous move; ``time`` is the transaction's
             time in microseconds.
@@ -18,6 +19,7 @@ schema 1 and 2 databases.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
 import orjson
@@ -29,7 +31,7 @@ SCHEMA_VERSION = 3
 
 TABLES = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS packs (p INTEGER PRIMARY KEY, time INTEGER NOT NULL, moves TEXT, ids BLOB,"
+    "CREATE TABLE IF NOT EXISTS packs (p INTEGER PRIMARY KEY, time INTEGER NOT NULL, moves TEXT, toc BLOB,"
     " data BLOB)",
     "CREATE TABLE IF NOT EXISTS objidx (id BLOB PRIMARY KEY, p INTEGER NOT NULL, off INTEGER NOT NULL,"
     " len INTEGER NOT NULL, written INTEGER NOT NULL) WITHOUT ROWID",
@@ -55,6 +57,21 @@ def to_us(when: datetime) -> int:
 
 def from_us(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
+
+
+def toc(entries: Iterable[tuple[bytes, int]]) -> bytes:
+    """A pack's table of contents: each object's 32-byte id and 4-byte big-endian length."""
+    return b"".join(oid + n.to_bytes(4, "big") for oid, n in entries)
+
+
+def read_toc(data: bytes) -> list[tuple[bytes, int, int]]:
+    """(id, offset, length) of each object a table of contents lists, in pack order."""
+    out, off = [], 0
+    for i in range(0, len(data), 36):
+        n = int.from_bytes(data[i + 32 : i + 36], "big")
+        out.append((data[i : i + 32], off, n))
+        off += n
+    return out
 
 
 def create(conn: sqlite3.Connection) -> None:
@@ -101,8 +118,8 @@ def _move_objects(conn: sqlite3.Connection) -> None:
         if not ids:
             return
         when = max(w for *_, w in index) * 1000
-        p = conn.execute("INSERT INTO packs (time, moves, ids, data) VALUES (?, NULL, ?, ?)",
-                         (when, b"".join(ids), pack(b"".join(parts)))).lastrowid
+        p = conn.execute("INSERT INTO packs (time, moves, toc, data) VALUES (?, NULL, ?, ?)",
+                         (when, toc([(i, len(d)) for i, d in zip(ids, parts)]), pack(b"".join(parts)))).lastrowid
         conn.executemany("INSERT INTO objidx (id, p, off, len, written) VALUES (?, ?, ?, ?, ?)",
                          [(i, p, off, n, w) for i, off, n, w in index])
         ids.clear(), parts.clear(), index.clear()
@@ -131,7 +148,7 @@ def _move_reflog(conn: sqlite3.Connection) -> dict[str, int]:
         if not group:
             return
         when = to_us(datetime.fromisoformat(group[0][4]))
-        p = conn.execute("INSERT INTO packs (time, moves, ids, data) VALUES (?, '[]', NULL, NULL)",
+        p = conn.execute("INSERT INTO packs (time, moves, toc, data) VALUES (?, '[]', NULL, NULL)",
                          (when,)).lastrowid
         moves = []
         for name, old, new, who, _, why in group:

@@ -107,7 +107,7 @@ def expire(conn: sqlite3.Connection, name: str, before: datetime,
         left = [m for i, m in enumerate(moves) if (p, i) not in doomed]
         if left:
             conn.execute("UPDATE packs SET moves = ? WHERE p = ?", (orjson.dumps(left).decode(), p))
-        elif p != newest and conn.execute("SELECT ids FROM packs WHERE p = ?", (p,)).fetchone()[0] is None:
+        elif p != newest and conn.execute("SELECT toc FROM packs WHERE p = ?", (p,)).fetchone()[0] is None:
             conn.execute("DELETE FROM packs WHERE p = ?", (p,))
         else:
             conn.execute("UPDATE packs SET moves = NULL WHERE p = ?", (p,))

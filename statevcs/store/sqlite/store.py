@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Iterator
 from ...errors import CorruptObjectError, NotARepositoryError, ObjectNotFoundError, StoreLockedError
 from ..base import RefLogEntry, Store, Transaction, pack, unpack, verify
 from . import layout, reflog
-from .layout import SCHEMA_VERSION, to_ms
+from .layout import SCHEMA_VERSION, read_toc, to_ms, toc
 from .writes import Write
 
 _BATCH = 500
@@ -168,6 +168,24 @@ class SQLiteStore(Store):
             raise ObjectNotFoundError(f"object {oid} not found")
         return object_of(oid, *rows[0])
 
+    def get_with_neighbours(self, oid: str) -> tuple[bytes, dict[str, bytes]]:
+        """``oid``'s bytes (verified), and the other objects written in the same transaction
+        (NOT verified: the caller verifies one before using it). A reader that needs one
+        object of a commit (its commit object, its root) often needs the others next, and
+        they come in the same row."""
+        rows = self._read("SELECT k.p, o.off, o.len, k.toc, k.data FROM objidx o JOIN packs k ON k.p = o.p "
+                          "WHERE o.id = ?", (key_of(oid),))
+        if not rows:
+            raise ObjectNotFoundError(f"object {oid} not found")
+        p, off, n, contents, data = rows[0]
+        raw = object_of(oid, p, off, n, data) if contents is None else None
+        if raw is not None:
+            return raw, {}
+        inflated = unpack(data, f"pack {p}")
+        raw = inflated[off : off + n]
+        verify(oid, raw)
+        return raw, {k.hex(): inflated[o : o + m] for k, o, m in read_toc(contents) if o != off}
+
     def has_many(self, oids: Iterable[str]) -> set[str]:
         wanted = list(oids)
         found: set[str] = set()
@@ -306,11 +324,11 @@ class SQLiteStore(Store):
 def _compact_pack(conn: sqlite3.Connection, p: int, keep_row: bool) -> None:
     """Rewrite pack ``p`` with only the objects objidx still places in it; a pack left with
     neither objects nor moves goes (the newest row stays, emptied: rowids are never reused)."""
-    row = conn.execute("SELECT ids, data, moves FROM packs WHERE p = ?", (p,)).fetchone()
+    row = conn.execute("SELECT toc, data, moves FROM packs WHERE p = ?", (p,)).fetchone()
     if row is None or row[0] is None:
         return
-    ids, data, moves = row
-    listed = [ids[i : i + 32] for i in range(0, len(ids), 32)]
+    contents, data, moves = row
+    listed = [oid for oid, _, _ in read_toc(contents)]
     live = conn.execute(
         f"SELECT id, off, len FROM objidx WHERE p = ? AND id IN ({','.join('?' * len(listed))}) ORDER BY off",
         (p, *listed)).fetchall()
@@ -323,6 +341,6 @@ def _compact_pack(conn: sqlite3.Connection, p: int, keep_row: bool) -> None:
         parts.append(raw[start : start + n])
         index.append((off, oid))
         off += n
-    conn.execute("UPDATE packs SET ids = ?, data = ? WHERE p = ?",
-                 (b"".join(o for o, *_ in live) or None, pack(b"".join(parts)) if parts else None, p))
+    conn.execute("UPDATE packs SET toc = ?, data = ? WHERE p = ?",
+                 (toc((o, n) for o, _, n in live) or None, pack(b"".join(parts)) if parts else None, p))
     conn.executemany("UPDATE objidx SET off = ? WHERE id = ?", index)

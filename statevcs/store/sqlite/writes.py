@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 import orjson
 
 from ..base import REFRESH_AFTER, Transaction, pack
-from .layout import PACK_BYTES, to_us
+from .layout import PACK_BYTES, to_us, toc
 
 if TYPE_CHECKING:
     from .store import SQLiteStore
@@ -142,8 +142,8 @@ class SQLiteTransaction(Transaction):
             if not group and pack_moves is None:
                 continue
             p = self.conn.execute(
-                "INSERT INTO packs (time, moves, ids, data) VALUES (?, ?, ?, ?)",
-                (now_us, pack_moves, b"".join(k for k, _ in group) or None,
+                "INSERT INTO packs (time, moves, toc, data) VALUES (?, ?, ?, ?)",
+                (now_us, pack_moves, toc((k, len(d)) for k, d in group) or None,
                  pack(b"".join(d for _, d in group)) if group else None),
             ).lastrowid
             if group:
