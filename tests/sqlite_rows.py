@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 from statevcs.store.base import unpack
-from statevcs.store.sqlite.layout import read_toc, toc
+from statevcs.store.sqlite.layout import read_toc
 
 
 def _pack(conn: sqlite3.Connection, p: int) -> bytes:
@@ -25,9 +25,11 @@ def set_object_row(conn: sqlite3.Connection, oid: bytes, raw: bytes) -> None:
     p, off, n = conn.execute("SELECT p, off, len FROM objidx WHERE id = ?", (oid,)).fetchone()
     data = _pack(conn, p)
     (contents,) = conn.execute("SELECT toc FROM packs WHERE p = ?", (p,)).fetchone()
-    entries = [(i, len(raw) if i == oid else m) for i, _, m in read_toc(contents)]
+    # Written with ids, so the damaged object keeps its name in the pack's table of contents.
+    entries = [(i, raw if i == oid else data[o : o + m]) for i, o, m in read_toc(contents, data)]
+    listing = b"\x01" + b"".join(i + len(b).to_bytes(4, "big") for i, b in entries)
     conn.execute("UPDATE packs SET data = ?, toc = ? WHERE p = ?",
-                 (b"\x00" + data[:off] + raw + data[off + n:], toc(entries), p))
+                 (b"\x00" + data[:off] + raw + data[off + n:], listing, p))
     conn.execute("UPDATE objidx SET len = ? WHERE id = ?", (len(raw), oid))
     conn.execute("UPDATE objidx SET off = off + ? WHERE p = ? AND off > ?", (len(raw) - n, p, off))
 

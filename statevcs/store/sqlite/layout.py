@@ -4,8 +4,9 @@ schema 1 and 2 databases.
 ``packs``   one row per write transaction, in commit order (``p`` is its rowid, never reused
             while a larger one exists: gc keeps the newest row). ``toc`` lists the objects in
             ``data`` (their bytes back to back, stored as one zstd frame when that is smaller:
-            a flag byte, as base.pack writes), 36 bytes each: the id and the length (4 bytes,
-            big-endian), so a pack read whole yields every object in it; ``moves`` is the
+            a flag byte, as base.pack writes), with each one's length (and id, where it is not
+            the hash of the bytes: see toc()), so a pack read whole yields every object in it;
+            ``moves`` is the
             transaction's reflog as JSON ``[[ref, old, new, who, why, prev], ...]``, where
             ``prev`` is the pack of the ref's previous move; ``time`` is the transaction's
             time in microseconds.
@@ -22,10 +23,11 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
+import blake3
 import orjson
 
 from ...errors import StateVCSError
-from ..base import pack, unpack
+from ..base import SEALED_MAGIC, pack, unpack
 
 SCHEMA_VERSION = 3
 
@@ -59,17 +61,29 @@ def from_us(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
-def toc(entries: Iterable[tuple[bytes, int]]) -> bytes:
-    """A pack's table of contents: each object's 32-byte id and 4-byte big-endian length."""
-    return b"".join(oid + n.to_bytes(4, "big") for oid, n in entries)
+def toc(entries: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """A pack's table of contents for its (id, bytes) objects, in pack order: the lengths
+    (4 bytes, big-endian) after a 0 byte, the ids being the blake3 of the bytes; or, when an
+    object's id is not the hash of its bytes (a sealed row of an encrypted store), a 1 byte
+    and each id (32 bytes) with its length."""
+    entries = list(entries)
+    if any(raw[: len(SEALED_MAGIC)] == SEALED_MAGIC for _, raw in entries):
+        return b"\x01" + b"".join(oid + len(raw).to_bytes(4, "big") for oid, raw in entries)
+    return b"\x00" + b"".join(len(raw).to_bytes(4, "big") for _, raw in entries)
 
 
-def read_toc(data: bytes) -> list[tuple[bytes, int, int]]:
-    """(id, offset, length) of each object a table of contents lists, in pack order."""
+def read_toc(data: bytes, pack_bytes: bytes) -> list[tuple[bytes, int, int]]:
+    """(id, offset, length) of each object in a pack (``pack_bytes``: its inflated bytes)."""
     out, off = [], 0
-    for i in range(0, len(data), 36):
-        n = int.from_bytes(data[i + 32 : i + 36], "big")
-        out.append((data[i : i + 32], off, n))
+    if data[:1] == b"\x01":
+        for i in range(1, len(data), 36):
+            n = int.from_bytes(data[i + 32 : i + 36], "big")
+            out.append((data[i : i + 32], off, n))
+            off += n
+        return out
+    for i in range(1, len(data), 4):
+        n = int.from_bytes(data[i : i + 4], "big")
+        out.append((blake3.blake3(pack_bytes[off : off + n]).digest(), off, n))
         off += n
     return out
 
@@ -119,7 +133,7 @@ def _move_objects(conn: sqlite3.Connection) -> None:
             return
         when = max(w for *_, w in index) * 1000
         p = conn.execute("INSERT INTO packs (time, moves, toc, data) VALUES (?, NULL, ?, ?)",
-                         (when, toc([(i, len(d)) for i, d in zip(ids, parts)]), pack(b"".join(parts)))).lastrowid
+                         (when, toc(zip(ids, parts)), pack(b"".join(parts)))).lastrowid
         conn.executemany("INSERT INTO objidx (id, p, off, len, written) VALUES (?, ?, ?, ?, ?)",
                          [(i, p, off, n, w) for i, off, n, w in index])
         ids.clear(), parts.clear(), index.clear()
@@ -154,7 +168,7 @@ def _move_reflog(conn: sqlite3.Connection) -> dict[str, int]:
         for name, old, new, who, _, why in group:
             moves.append([name, old, new, who, why, last.get(name)])
             last[name] = p
-        conn.execute("UPDATE packs SET moves = ? WHERE p = ?", (orjson.dumps(moves).decode(), p))
+        conn.execute("UPDATE packs SET moves = ? WHERE p = ?", (orjson.dumps(moves).decode(), p))  # whole entries
         group.clear()
 
     for row in conn.execute("SELECT name, old, new, who, time, why FROM reflog ORDER BY seq"):

@@ -11,12 +11,10 @@ import sqlite3
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
-import orjson
-
 from ...errors import CorruptObjectError
 from ..base import RefLogEntry
 from .layout import from_us, to_us
-from .writes import SAME_PACK
+from .writes import SAME_PACK, dump_moves, load_moves
 
 _PAGE = 1000
 
@@ -24,7 +22,7 @@ _PAGE = 1000
 def _pack_moves(conn: sqlite3.Connection, p: int, name: str) -> tuple[int, list[list[Any]], list[int]]:
     """(time, moves, indices of ``name``'s entries) of pack ``p``, which the chain says holds some."""
     row = conn.execute("SELECT time, moves FROM packs WHERE p = ?", (p,)).fetchone()
-    moves = orjson.loads(row[1]) if row is not None and row[1] is not None else []
+    moves = load_moves(row[1]) if row is not None and row[1] is not None else []
     mine = [i for i, m in enumerate(moves) if m[0] == name]
     if not mine:
         raise CorruptObjectError(f"the reflog of {name} is damaged: transaction {p} holds none of its entries")
@@ -66,7 +64,7 @@ def targets(read: Callable[..., list[tuple]], after_seq: int, names: set[str] | 
                        (last, _PAGE)):
         page: set[str] = set()
         for _, moves in rows:
-            for name, old, new, *_ in orjson.loads(moves):
+            for name, old, new, *_ in load_moves(moves):
                 if name in existing and (names is None or name in names):
                     page.update(v for v in (old, new) if v)
         yield from page
@@ -106,7 +104,7 @@ def expire(conn: sqlite3.Connection, name: str, before: datetime,
         moves = packs[p]
         left = [m for i, m in enumerate(moves) if (p, i) not in doomed]
         if left:
-            conn.execute("UPDATE packs SET moves = ? WHERE p = ?", (orjson.dumps(left).decode(), p))
+            conn.execute("UPDATE packs SET moves = ? WHERE p = ?", (dump_moves(left), p))
         elif p != newest and conn.execute("SELECT toc FROM packs WHERE p = ?", (p,)).fetchone()[0] is None:
             conn.execute("DELETE FROM packs WHERE p = ?", (p,))
         else:

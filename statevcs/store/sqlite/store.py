@@ -184,7 +184,7 @@ class SQLiteStore(Store):
         inflated = unpack(data, f"pack {p}")
         raw = inflated[off : off + n]
         verify(oid, raw)
-        return raw, {k.hex(): inflated[o : o + m] for k, o, m in read_toc(contents) if o != off}
+        return raw, {k.hex(): inflated[o : o + m] for k, o, m in read_toc(contents, inflated) if o != off}
 
     def has_many(self, oids: Iterable[str]) -> set[str]:
         wanted = list(oids)
@@ -328,19 +328,20 @@ def _compact_pack(conn: sqlite3.Connection, p: int, keep_row: bool) -> None:
     if row is None or row[0] is None:
         return
     contents, data, moves = row
-    listed = [oid for oid, _, _ in read_toc(contents)]
+    raw = unpack(data, f"pack {p}")
+    listed = [oid for oid, _, _ in read_toc(contents, raw)]
     live = conn.execute(
         f"SELECT id, off, len FROM objidx WHERE p = ? AND id IN ({','.join('?' * len(listed))}) ORDER BY off",
         (p, *listed)).fetchall()
     if not live and moves is None and not keep_row:
         conn.execute("DELETE FROM packs WHERE p = ?", (p,))
         return
-    raw = unpack(data, f"pack {p}")
     parts, index, off = [], [], 0
     for oid, start, n in live:
         parts.append(raw[start : start + n])
         index.append((off, oid))
         off += n
     conn.execute("UPDATE packs SET toc = ?, data = ? WHERE p = ?",
-                 (toc((o, n) for o, _, n in live) or None, pack(b"".join(parts)) if parts else None, p))
+                 (toc(zip((o for o, _, _ in live), parts)) if parts else None,
+                  pack(b"".join(parts)) if parts else None, p))
     conn.executemany("UPDATE objidx SET off = ? WHERE id = ?", index)

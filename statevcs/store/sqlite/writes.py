@@ -33,6 +33,23 @@ _UPSERT_REF = ("INSERT INTO refs (name, value, last) VALUES (?, ?, ?) ON CONFLIC
 SAME_PACK = -1
 
 
+def dump_moves(moves: list[list]) -> str:
+    """A pack's moves as JSON; a move that repeats the one before it (HEAD following its
+    branch: same old, new, who and why) is written as just ``[ref, prev]``."""
+    out: list[list] = []
+    for i, m in enumerate(moves):
+        out.append([m[0], m[5]] if i and m[1:5] == moves[i - 1][1:5] else m)
+    return orjson.dumps(out).decode()
+
+
+def load_moves(text: str) -> list[list]:
+    """The moves dump_moves wrote, each whole again: [ref, old, new, who, why, prev]."""
+    moves: list[list] = []
+    for m in orjson.loads(text):
+        moves.append([m[0], *moves[-1][1:5], m[1]] if len(m) == 2 else m)
+    return moves
+
+
 class Write:
     """``SQLiteStore.transaction()``: a write transaction as a plain context manager (a commit
     makes one per call, so it is kept cheaper than a generator-based one)."""
@@ -143,7 +160,7 @@ class SQLiteTransaction(Transaction):
                 continue
             p = self.conn.execute(
                 "INSERT INTO packs (time, moves, toc, data) VALUES (?, ?, ?, ?)",
-                (now_us, pack_moves, toc((k, len(d)) for k, d in group) or None,
+                (now_us, pack_moves, toc(group) if group else None,
                  pack(b"".join(d for _, d in group)) if group else None),
             ).lastrowid
             if group:
@@ -186,7 +203,7 @@ class SQLiteTransaction(Transaction):
         for name, old, new, who, why in self._moves:
             out.append([name, old, new, who, why, SAME_PACK if name in seen else last.get(name)])
             seen.add(name)
-        return orjson.dumps(out).decode()
+        return dump_moves(out)
 
     def _write_refs(self, moves_p: int | None) -> None:
         moved = {m[0] for m in self._moves}
