@@ -9,8 +9,8 @@ import sys
 import click
 
 from ..algo.conflicts import STRATEGIES
+from ..model.jsontext import parse_json_text
 from ..model.missing import MISSING
-from ..porcelain.worktree.working_file import parse_json_text
 from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, safe
 
 
@@ -123,7 +123,7 @@ def textconv_cmd(file: str) -> None:
     Example:
       statevcs git textconv agents.state.json
     """
-    from ..gitbridge.driver import textconv
+    from ..gitbridge.textconv import textconv
 
     sys.stdout.buffer.write(textconv(file))
     sys.stdout.flush()

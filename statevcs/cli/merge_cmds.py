@@ -35,7 +35,8 @@ from ..porcelain.worktree.merge_state import (
     marker,
     refuse_during_merge,
 )
-from ..porcelain.worktree.working_file import parse_json_text, set_at, unset_at
+from ..model.jsontext import parse_json_text
+from ..porcelain.worktree.working_file import set_at, unset_at
 from .context import EXIT_NEGATIVE, AppContext, echo_json, holding_working_lock, pass_app, safe, short, styled
 from .helpers import complete_revision, require_clean, write_working
 

@@ -19,7 +19,8 @@ from ..porcelain.presentation.escaping import json_text
 from ..porcelain.repository.facade import Repository
 from ..porcelain.worktree.checkout import ensure_current, holds_exactly, load_commit, refresh
 from ..porcelain.worktree.merge_state import MergeState, find_markers, refuse_during_merge
-from ..porcelain.worktree.working_file import UNRECORDED, parse_json_text, set_at, unset_at
+from ..model.jsontext import parse_json_text
+from ..porcelain.worktree.working_file import UNRECORDED, set_at, unset_at
 from ..store.base import ANY
 from .context import AppContext, echo_json, pass_app, safe, short, styled, use_color
 from .helpers import complete_revision

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import GitBridgeError, WorkingStateError
 from ..model import refnames
+from ..model.jsontext import parse_json_text
 from ..model.objects import encode_commit, encode_tag
 from ..model.refnames import BRANCH_PREFIX, HEAD, TAG_PREFIX
 from ..model.tree import write_tree
-from ..porcelain.worktree.working_file import parse_json_text
 from ..store.base import SYMBOLIC_PREFIX
 from .export import is_remote, pygit2_module
 from .gitobjects import extra_time, parse_object, person
