@@ -33,6 +33,9 @@ ENV_MAX_DEPTH = "STATEVCS_MAX_DEPTH"
 ENV_MAX_REF_NAME_BYTES = "STATEVCS_MAX_REF_NAME"
 ENV_CACHE_BYTES = "STATEVCS_CACHE_BYTES"
 ENV_MAX_BUNDLE_BYTES = "STATEVCS_MAX_BUNDLE_SIZE"
+ENV_SCHEMA_WORK = "STATEVCS_SCHEMA_WORK"
+#: Keyword evaluations a schema check may spend per (value of the state, keyword of the schema).
+DEFAULT_SCHEMA_WORK = 4
 
 
 def _setting(name: str, default: int, low: int, high: int | None = None) -> int:
@@ -73,3 +76,10 @@ def max_bundle_bytes() -> int:
     """Total object bytes a bundle may hold (``$STATEVCS_MAX_BUNDLE_SIZE``, default 2 GiB): a small,
     highly compressed hostile bundle of many distinct objects cannot exhaust memory."""
     return _setting(ENV_MAX_BUNDLE_BYTES, DEFAULT_MAX_BUNDLE_BYTES, 1024)
+
+
+def schema_work() -> int:
+    """Keyword evaluations a JSON Schema check may spend per pair of a state value and a schema
+    keyword (``$STATEVCS_SCHEMA_WORK``, default 4, 1 to 1,000,000): the check's work stays in
+    proportion to the state's size times the schema's, never exponential (docs/security.md)."""
+    return _setting(ENV_SCHEMA_WORK, DEFAULT_SCHEMA_WORK, 1, 1_000_000)
