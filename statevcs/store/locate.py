@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from ..errors import NotARepositoryError
@@ -34,6 +35,9 @@ def open_store(location: str, create: bool = False, key: str | bytes | None = No
         meta_dir = None if is_url(location) else location
         return open_encrypted(inner, resolve_key(key, meta_dir))
     except BaseException:
+        if create and location.startswith(("postgresql://", "postgres://")):
+            with contextlib.suppress(Exception):
+                inner.destroy()  # type: ignore[attr-defined]  # the repository it just registered
         inner.close()
         raise
 

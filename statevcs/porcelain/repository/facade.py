@@ -84,11 +84,9 @@ class Repository(RepositoryCore, RemoteMethods, MaintenanceMethods):
 
             key = read_key_file(key_file)
         if is_url(path):
-            store = open_store(path, create=True, key=key)
-            repo = cls(store, None, author)
-            if store.read_ref(HEAD) is None:
-                store.update_ref(HEAD, SYMBOLIC_PREFIX + BRANCH_PREFIX + initial_branch, None, repo.author, "init")
-            return repo
+            from ..worktree.creation import create_at_url
+
+            return create_at_url(cls, path, initial_branch, author, key)  # type: ignore[no-any-return]
         from ..worktree.creation import creating
 
         with creating(cls, path, working_file, initial_branch, author, key=key) as building:
