@@ -31,7 +31,7 @@ def init(app: AppContext, directory: str, working_file: str, initial_branch: str
     Example:
       statevcs init demo && cd demo
       statevcs init "postgresql://db.internal/statevcs?repo=team-a"
-      statevcs keygen > ~/.statevcs-key && statevcs init --encrypt --key-file ~/.statevcs-key vault
+      statevcs keygen --output ~/.statevcs-key && statevcs init --encrypt --key-file ~/.statevcs-key vault
     """
     from ..store.paths import is_url
 
@@ -46,7 +46,7 @@ def init(app: AppContext, directory: str, working_file: str, initial_branch: str
 
         key = key_from_environment()
         if key is None:
-            raise KeyRequiredError("--encrypt needs a key: make one with 'statevcs keygen > KEYFILE', then pass "
+            raise KeyRequiredError("--encrypt needs a key: make one with 'statevcs keygen --output KEYFILE', then pass "
                                    "--key-file KEYFILE (or set STATEVCS_KEY)")
     if is_url(directory):
         Repository.init(directory, initial_branch=initial_branch, key=key, key_file=key_file).close()

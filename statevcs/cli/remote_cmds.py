@@ -126,7 +126,7 @@ def clone(app: AppContext, source: str, directory: str | None, encrypt: bool, ke
         key_file = os.path.abspath(os.path.expanduser(key_file)) if key_file else None
         key = read_key_file(key_file) if key_file else key_from_environment()
         if key is None:
-            raise KeyRequiredError("--encrypt needs a key: make one with 'statevcs keygen > KEYFILE', then pass "
+            raise KeyRequiredError("--encrypt needs a key: make one with 'statevcs keygen --output KEYFILE', then pass "
                                    "--key-file KEYFILE (or set STATEVCS_KEY)")
     if directory is None:
         base = source.rstrip("/").split("repo=")[-1] if "://" in source else os.path.basename(source.rstrip("/"))
