@@ -94,3 +94,58 @@ def test_the_cli_answers_broken_files_with_one_error_line(tmp_path, name, conten
     if name == "MERGE_STATE.json":  # the way out always works
         run(d, "merge", "--abort")
         assert run(d, "status").code == 0
+
+
+# ---------------------------------------------------------------- paths whose bytes are not UTF-8
+@pytest.fixture
+def odd_dir(tmp_path):
+    """A directory named with bytes that are not UTF-8 (legal on POSIX, as git allows)."""
+    name = os.fsdecode(b"nonutf8_\xff\xfe")  # lone surrogates stand for the bytes (PEP 383)
+    try:
+        (tmp_path / name).mkdir()
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system takes UTF-8 names only")
+    return tmp_path / name
+
+
+def test_a_repository_in_a_directory_whose_name_is_not_utf8(odd_dir, tmp_path):
+    from .cli_helpers import fails
+
+    repo, clone, odd_file = odd_dir / "r", odd_dir / "c", os.fsdecode(b"p\xff.json")
+    run(tmp_path, "init", str(repo))
+    (repo / "state.json").write_text('{"a": 1}')
+    run(repo, "commit", "-m", "from inside")
+    run(tmp_path, "-C", str(repo), "commit", "-m", "with -C", "--allow-empty")
+    assert run(tmp_path, "-C", str(repo), "log", "--oneline").out.count("\n") == 2
+    (odd_dir / "x.json").write_text('{"b": 2}')
+    run(tmp_path, "-C", str(repo), "commit", "-f", str(odd_dir / "x.json"), "-m", "from a file")
+    run(tmp_path, "clone", str(repo), str(clone))
+    (odd_dir / odd_file).write_text('[{"op": "add", "path": "/c", "value": 3}]')
+    run(tmp_path, "-C", str(clone), "apply", str(odd_dir / odd_file))  # message: Apply p\xff.json
+    assert "Apply p\\xff.json" in run(tmp_path, "-C", str(clone), "log", "--oneline", "-1").out
+    run(tmp_path, "-C", str(clone), "push", "origin")
+    assert run(tmp_path, "-C", str(repo), "get", "/c").out == "3\n"
+    assert "clone: from" in run(tmp_path, "-C", str(clone), "reflog").out
+    run(tmp_path, "-C", str(clone), "bundle", "create", str(odd_dir / "b.svb"))
+    run(tmp_path, "clone", str(odd_dir / "b.svb"), str(odd_dir / "from-bundle"))
+    run(tmp_path, "init", "--working-file", odd_file, str(odd_dir / "w"))
+    assert (odd_dir / "w" / odd_file).read_text() == "{}\n"
+    # Text is still text: a message, a name or a pointer that is not UTF-8 is a usage error.
+    head = run(repo, "log", "--oneline").out
+    bad = os.fsdecode(b"bad \xff")
+    for args in (["commit", "-m", bad, "--allow-empty"], ["switch", "-c", bad], ["set", "/k", '"' + bad + '"'],
+                 ["diff", "--path", "/" + bad], ["tag", bad]):
+        r = fails(repo, 2, *args)
+        assert "is not UTF-8 text" in r.err and "\\udcff" in r.err, r.err
+    assert run(repo, "log", "--oneline").out == head
+
+
+def test_git_export_and_import_through_a_directory_whose_name_is_not_utf8(odd_dir, tmp_path):
+    pytest.importorskip("pygit2")
+    run(tmp_path, "init", str(odd_dir / "r"))
+    (odd_dir / "r" / "state.json").write_text('{"a": 1}')
+    run(odd_dir / "r", "commit", "-m", "one")
+    run(odd_dir / "r", "git", "export", str(odd_dir / "g"))
+    assert "Exported 0 new commit(s)" in run(odd_dir / "r", "git", "export", str(odd_dir / "g")).out
+    run(tmp_path, "init", str(odd_dir / "back"))
+    assert "Imported 1 commit(s)" in run(odd_dir / "back", "git", "import", str(odd_dir / "g")).out

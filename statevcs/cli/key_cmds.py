@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from .context import safe
+from .params import PATH
 
 
 @click.command()
-@click.option("-o", "--output", metavar="FILE", default=None,
+@click.option("-o", "--output", metavar="FILE", default=None, type=PATH,
               help="Write the key to FILE, a new file readable by you only (mode 600), instead of printing it.")
 def keygen(output: str | None) -> None:
     """Print a new random 256-bit key (64 hex digits) for an encrypted repository, or write

@@ -9,11 +9,12 @@ import click
 
 from ..porcelain.repository.facade import DEFAULT_BRANCH, DEFAULT_WORKING_FILE, Repository
 from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, safe
+from .params import PATH
 
 
 @click.command()
-@click.argument("directory", default=".")
-@click.option("--working-file", default=DEFAULT_WORKING_FILE, show_default=True,
+@click.argument("directory", default=".", type=PATH)
+@click.option("--working-file", default=DEFAULT_WORKING_FILE, show_default=True, type=PATH,
               help="Name of the working state file.")
 @click.option("-b", "--initial-branch", default=DEFAULT_BRANCH, show_default=True, help="Name of the first branch.")
 @click.option("--encrypt", is_flag=True, help="Encrypt objects and refs at rest (key: --key-file or STATEVCS_KEY).")

@@ -18,6 +18,7 @@ from ..porcelain.transfer.sending import TransferReport
 from ..porcelain.worktree.merge_state import refuse_during_merge
 from .context import AppContext, echo_json, holding_working_lock, pass_app, safe, short
 from .helpers import complete_branch, complete_remote, require_clean
+from .params import PATH
 
 
 @contextlib.contextmanager
@@ -52,7 +53,7 @@ def _sent(report: TransferReport) -> str:
 @click.command()
 @click.argument("action", required=False, type=click.Choice(["add", "remove"]))
 @click.argument("name", required=False)
-@click.argument("location", required=False)
+@click.argument("location", required=False, type=PATH)
 @click.option("-v", "--verbose", is_flag=True, help="Show each remote's URL or path.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 @click.option("--key-file", type=click.Path(dir_okay=False), default=None,
@@ -96,8 +97,8 @@ def remote(app: AppContext, action: str | None, name: str | None, location: str 
 
 
 @click.command()
-@click.argument("source")
-@click.argument("directory", required=False)
+@click.argument("source", type=PATH)
+@click.argument("directory", required=False, type=PATH)
 @click.option("--encrypt", is_flag=True, help="Encrypt the copy at rest (key: --key-file or STATEVCS_KEY).")
 @click.option("--key-file", type=click.Path(dir_okay=False), default=None,
               help="With --encrypt: file holding the copy's key; recorded in its config.")

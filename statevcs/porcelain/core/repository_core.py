@@ -22,7 +22,7 @@ from ...model.objects import Commit, encode_commit
 from ...model.reader import ObjectReader
 from ...model.refnames import BRANCH_PREFIX, HEAD
 from ...store.base import ANY, SYMBOLIC_PREFIX, Store
-from ...store.paths import DIR_NAME
+from ...store.paths import DIR_NAME, path_text
 from ..rules.checks import check_rules
 from ..rules.files import SCHEMA_REF
 from .revisions import resolve_revision
@@ -198,6 +198,7 @@ class RepositoryCore:
         """Put objects and CAS-move refs in one transaction; HEAD's reflog follows its branch."""
         head_ref = self.head_ref()
         who = who or self.author
+        why = path_text(why)  # it may name a path (clone: from DIR) whose bytes are not UTF-8
         with self.store.transaction() as tx:
             if objects:
                 tx.put_objects(objects)
