@@ -127,6 +127,7 @@ def test_a_repository_in_a_directory_whose_name_is_not_utf8(odd_dir, tmp_path):
     assert run(tmp_path, "-C", str(repo), "get", "/c").out == "3\n"
     assert "clone: from" in run(tmp_path, "-C", str(clone), "reflog").out
     run(tmp_path, "-C", str(clone), "bundle", "create", str(odd_dir / "b.svb"))
+    run(tmp_path, "-C", str(repo), "fetch", str(odd_dir / "b.svb"))  # a remote named by its path
     run(tmp_path, "clone", str(odd_dir / "b.svb"), str(odd_dir / "from-bundle"))
     run(tmp_path, "init", "--working-file", odd_file, str(odd_dir / "w"))
     assert (odd_dir / "w" / odd_file).read_text() == "{}\n"

@@ -145,7 +145,7 @@ def clone(app: AppContext, source: str, directory: str | None, encrypt: bool, ke
 
 
 @click.command()
-@click.argument("remote_name", metavar="REMOTE", shell_complete=complete_remote)
+@click.argument("remote_name", metavar="REMOTE", type=PATH, shell_complete=complete_remote)
 @pass_app
 def fetch(app: AppContext, remote_name: str) -> None:
     """Copy REMOTE's branches (as REMOTE/BRANCH) and tags; only missing objects travel.
@@ -163,7 +163,7 @@ def fetch(app: AppContext, remote_name: str) -> None:
 
 
 @click.command()
-@click.argument("remote_name", metavar="REMOTE", shell_complete=complete_remote)
+@click.argument("remote_name", metavar="REMOTE", type=PATH, shell_complete=complete_remote)
 @click.argument("branch", required=False, shell_complete=complete_branch)
 @click.option("-f", "--force", is_flag=True, help="Overwrite the remote branch even if it does not fast-forward.")
 @pass_app
@@ -192,7 +192,7 @@ def push(app: AppContext, remote_name: str, branch: str | None, force: bool) -> 
 
 
 @click.command()
-@click.argument("remote_name", metavar="REMOTE", shell_complete=complete_remote)
+@click.argument("remote_name", metavar="REMOTE", type=PATH, shell_complete=complete_remote)
 @click.argument("branch", required=False, shell_complete=complete_branch)
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
               help="How the merge settles overlapping changes.")
