@@ -150,3 +150,71 @@ def test_git_export_and_import_through_a_directory_whose_name_is_not_utf8(odd_di
     assert "Exported 0 new commit(s)" in run(odd_dir / "r", "git", "export", str(odd_dir / "g")).out
     run(tmp_path, "init", str(odd_dir / "back"))
     assert "Imported 1 commit(s)" in run(odd_dir / "back", "git", "import", str(odd_dir / "g")).out
+
+
+# ---------------------------------------------------------------- settings of the wrong type
+def _two_branches(tmp_path):
+    run(tmp_path, "init", "r")
+    d = tmp_path / "r"
+    (d / "state.json").write_text('{"users": {"a": 1}}')
+    run(d, "commit", "-m", "one")
+    run(d, "switch", "-c", "side")
+    (d / "state.json").write_text('{"users": {"a": 2}}')
+    run(d, "commit", "-m", "two")
+    run(d, "switch", "main")
+    (d / "state.json").write_text('{"users": {"a": 3}}')
+    run(d, "commit", "-m", "three")
+    return d
+
+
+def _unchanged(d):
+    return run(d, "log", "--all", "--oneline").out, (d / "state.json").read_text(), run(d, "reflog").out
+
+
+def test_a_bad_lock_timeout_is_one_error_line(tmp_path):
+    from .cli_helpers import fails
+
+    d = _two_branches(tmp_path)
+    before = _unchanged(d)
+    for value, args in (("abc", ["status"]), ("-1", ["commit", "-m", "x", "--allow-empty"]), ("nan", ["log"]),
+                        ("inf", ["merge", "side"]), ("1e999", ["status"]), ("30s", ["status"])):
+        r = fails(d, 3, *args, env={"STATEVCS_LOCK_TIMEOUT": value})
+        assert f"STATEVCS_LOCK_TIMEOUT={value!r} is not a number of seconds" in r.err and "default of 30" in r.err
+    assert _unchanged(d) == before
+    run(d, "status", env={"STATEVCS_LOCK_TIMEOUT": "0.5"})
+    run(d, "status", env={"STATEVCS_LOCK_TIMEOUT": ""})
+
+
+def test_a_remote_that_is_not_a_location_is_one_error_line(tmp_path):
+    import json
+
+    from .cli_helpers import fails
+
+    d = _two_branches(tmp_path)
+    config = json.loads((d / ".statevcs" / "config.json").read_text())
+    before = _unchanged(d)
+    for value, args in ((5, ["fetch", "origin"]), (None, ["push", "origin"]), (["a"], ["pull", "origin"]),
+                        ("", ["remote"])):
+        (d / ".statevcs" / "config.json").write_text(json.dumps({**config, "remotes": {"origin": value}}))
+        r = fails(d, 3, *args)
+        assert f"config.json: remote 'origin' is {value!r}" in r.err and "statevcs remote remove origin" in r.err
+    assert _unchanged(d) == before
+    run(d, "status")  # the rest of the repository works meanwhile
+    run(d, "remote", "remove", "origin")  # and the way out the message names does too
+    assert run(d, "remote").out == ""
+    (d / ".statevcs" / "config.json").write_text(json.dumps({**config, "working_file": 7}))
+    assert '"working_file" is 7, not a file name' in fails(d, 3, "status").err
+
+
+def test_an_attributes_pattern_that_is_not_a_pointer_is_one_error_line(tmp_path):
+    from .cli_helpers import fails
+
+    d = _two_branches(tmp_path)
+    (d / ".statevcs" / "attributes").write_text("/users/a ours\nusers/* theirs\n")
+    before = _unchanged(d)
+    r = fails(d, 3, "merge", "side", "-m", "merge")
+    assert "attributes: attributes line 2: pattern 'users/*' must be a JSON Pointer" in r.err
+    assert "'/users/* theirs'" in r.err
+    assert _unchanged(d) == before
+    (d / ".statevcs" / "attributes").write_text("/users/a ours\n/users/* theirs\n")
+    run(d, "merge", "side", "-m", "merge")

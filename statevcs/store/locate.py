@@ -6,6 +6,7 @@ import contextlib
 import os
 
 from ..errors import NotARepositoryError
+from ..limits import lock_timeout
 from .base import Store
 from .memory import MemoryStore
 from .paths import DB_NAME, DIR_NAME, is_url
@@ -53,8 +54,7 @@ def _open_plain(location: str, create: bool) -> Store:
         raise NotARepositoryError(f"unsupported repository URL {location!r}")
     from .sqlite import SQLiteStore
 
-    timeout = float(os.environ.get("STATEVCS_LOCK_TIMEOUT", "30"))
-    return SQLiteStore(os.path.join(location, DB_NAME), create=create, timeout=timeout)
+    return SQLiteStore(os.path.join(location, DB_NAME), create=create, timeout=lock_timeout())
 
 
 def find_repository_dir(start: str) -> str:
