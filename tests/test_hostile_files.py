@@ -218,3 +218,45 @@ def test_an_attributes_pattern_that_is_not_a_pointer_is_one_error_line(tmp_path)
     assert _unchanged(d) == before
     (d / ".statevcs" / "attributes").write_text("/users/a ours\n/users/* theirs\n")
     run(d, "merge", "side", "-m", "merge")
+
+
+# ---------------------------------------------------------------- text in the store that is not UTF-8
+def _patch_db(d, sql: str) -> None:
+    """Write into the SQLite store behind statevcs's back: CAST(x'..' AS TEXT) stores any bytes."""
+    import sqlite3
+
+    con = sqlite3.connect(d / ".statevcs" / "statevcs.db")
+    con.execute(sql)
+    con.commit()
+    con.close()
+
+
+def test_text_in_the_store_that_is_not_utf8_reads_escaped(tmp_path):
+    from .cli_helpers import fails
+
+    run(tmp_path, "init", "r")
+    d = tmp_path / "r"
+    run(d, "commit", "-m", "one", "--allow-empty")
+    main = run(d, "log", "--json").json()["commits"][0]["id"]
+    _patch_db(d, f"INSERT INTO refs VALUES (CAST(x'{b'refs/heads/b'.hex()}ff' AS TEXT), '{main}')")  # a name
+    _patch_db(d, f"UPDATE reflog SET why = CAST(x'{b'commit: o'.hex()}ff' AS TEXT)")  # every reason
+    for args in (["branch"], ["gc"], ["reflog"], ["reflog", "main"], ["status"], ["log"]):
+        r = run(d, *args)
+        assert "internal error" not in r.err and "Traceback" not in r.err, (args, r.err)
+    assert "b\\xff" in run(d, "branch").out  # readable, escaped
+    assert "commit: o\\xff" in run(d, "reflog").out
+    r = run(d, "fsck", check=False)
+    assert r.code == 1 and "ref refs/heads/b\\xff has an invalid name" in r.out
+    # HEAD naming a branch whose name is not UTF-8: readable; a commit refuses to create it.
+    _patch_db(d, f"UPDATE refs SET value = CAST(x'{b'ref: refs/heads/m'.hex()}ff' AS TEXT) WHERE name = 'HEAD'")
+    for args in (["status"], ["log"], ["branch"], ["gc"], ["reflog"]):
+        r = run(d, *args, check=False)
+        assert "internal error" not in r.err and "Traceback" not in r.err and r.code in (0, 3), (args, r.err)
+    assert "On branch m\\xff" in run(d, "status").out
+    branches = run(d, "branch").out
+    r = fails(d, 3, "commit", "-m", "two", "--allow-empty")
+    assert "HEAD names refs/heads/m\\xff" in r.err and "statevcs switch BRANCH" in r.err
+    assert run(d, "branch").out == branches  # nothing created
+    assert "HEAD names refs/heads/m\\xff" in run(d, "fsck", check=False).out
+    run(d, "switch", "main")  # the way out
+    run(d, "commit", "-m", "two", "--allow-empty")
