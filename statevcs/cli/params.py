@@ -43,3 +43,30 @@ def require_utf8_text(command: click.Command) -> None:
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             require_utf8_text(sub)
+
+
+def age_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Check an AGE option (now, never, 2.weeks, 14d...) while parsing: a bad one is a usage
+    error (exit 2), as docs/cli.md says of every bad option value."""
+    from ..errors import InvalidAgeError
+    from ..porcelain.upkeep.ages import parse_age
+
+    if value is not None:
+        try:
+            parse_age(value)
+        except InvalidAgeError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
+def since_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Check a DATE option that also takes an age (``prune --since``) while parsing (exit 2)."""
+    from ..errors import InvalidAgeError
+    from ..porcelain.upkeep.retention import since_time
+
+    if value is not None:
+        try:
+            since_time(value)
+        except InvalidAgeError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
