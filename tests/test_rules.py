@@ -294,6 +294,11 @@ def test_the_linear_keywords_replace_every_use_of_re():
                           if callable(f.__globals__.get(n)) and getattr(f.__globals__[n], "__module__", "").startswith("jsonschema")]
                 checked += f.__globals__.get("re") is RE2_MODULE
     assert checked > 10
+    newest = validators.Draft202012Validator
+    replaced = {name for name, keyword in safe_class(newest).VALIDATORS.items()
+                if keyword.__closure__[0].cell_contents is not newest.VALIDATORS[name]}
+    assert replaced >= {"pattern", "patternProperties", "additionalProperties", "unevaluatedProperties"}
+    assert "properties" not in replaced and "type" not in replaced  # what needs no regex runs as it is
 
 
 def test_an_exponential_schema_ends_in_a_clean_error(repo):

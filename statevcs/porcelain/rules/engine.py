@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 import sys
 import threading
 import types
@@ -39,35 +40,64 @@ class BudgetSpent(Exception):
     """Raised inside jsonschema's generators when the budget is spent (never escapes run)."""
 
 
-def _rebound(module: types.ModuleType, names: list[str], extra: dict[str, Any]) -> dict[str, Any]:
-    """Copies of ``module``'s functions ``names`` whose global ``re`` is RE2 (and whose
-    globals in ``extra`` are the rebound helpers): jsonschema's code, exactly, but linear."""
-    namespace = dict(vars(module))
-    namespace["re"] = RE2_MODULE
-    namespace.update(extra)
-    for name in names:
-        original = getattr(module, name)
-        copy = types.FunctionType(original.__code__, namespace, original.__name__, original.__defaults__,
-                                  original.__closure__)
-        copy.__kwdefaults__ = original.__kwdefaults__
-        namespace[name] = copy
-    return namespace
+def _names_used(code: types.CodeType) -> set[str]:
+    """Global names a function's code (and any function, lambda or generator inside it) reads."""
+    names, stack = set(), [code]
+    while stack:
+        current = stack.pop()
+        names.update(current.co_names)
+        stack.extend(const for const in current.co_consts if isinstance(const, types.CodeType))
+    return names
 
 
-def _linear_keywords() -> dict[Any, Callable[..., Any]]:
-    """{jsonschema's keyword function: the same function matching with RE2}."""
-    from jsonschema import _keywords, _legacy_keywords, _utils
+def _jsonschema_function(value: Any) -> bool:
+    return isinstance(value, types.FunctionType) and str(value.__globals__.get("__name__", "")).startswith("jsonschema")
 
-    helpers = _rebound(_utils, ["find_additional_properties", "find_evaluated_property_keys_by_schema"], {})
-    moved = {name: helpers[name] for name in ("find_additional_properties", "find_evaluated_property_keys_by_schema")}
-    keywords = _rebound(_keywords, ["pattern", "patternProperties", "additionalProperties",
-                                    "unevaluatedProperties"], moved)
-    legacy = _rebound(_legacy_keywords, ["find_evaluated_property_keys_by_schema",
-                                         "unevaluatedProperties_draft2019"], {})
-    pairs = {getattr(_keywords, name): keywords[name] for name in
-             ("pattern", "patternProperties", "additionalProperties", "unevaluatedProperties")}
-    pairs[_legacy_keywords.unevaluatedProperties_draft2019] = legacy["unevaluatedProperties_draft2019"]
-    return pairs
+
+def linear(functions: list[Any]) -> dict[Any, Any]:
+    """{function: replacement} for jsonschema ``functions``: a function that uses Python's
+    ``re``, or calls (at any depth) a jsonschema helper that does, is replaced by a copy whose
+    globals see RE2 for ``re`` and the copies for those helpers: jsonschema's own code,
+    exactly, but linear. Others map to themselves. Found by what the code reads, not by module
+    names, so jsonschema may move its helpers between private modules without this noticing."""
+    calls: dict[Any, set[Any]] = {}
+    uses_re: set[Any] = set()
+    stack = [f for f in functions if _jsonschema_function(f)]
+    while stack:
+        function = stack.pop()
+        if function in calls:
+            continue
+        calls[function] = set()
+        for name in _names_used(function.__code__):
+            value = function.__globals__.get(name)
+            if value is re:
+                uses_re.add(function)
+            elif _jsonschema_function(value):
+                calls[function].add(value)
+                stack.append(value)
+    tainted = set(uses_re)
+    grew = True
+    while grew:  # whoever calls a tainted function is tainted
+        grew = False
+        for function, callees in calls.items():
+            if function not in tainted and callees & tainted:
+                tainted.add(function)
+                grew = True
+    copies: dict[Any, Any] = {}
+    for function in tainted:
+        copy = types.FunctionType(function.__code__, dict(function.__globals__), function.__name__,
+                                  function.__defaults__, function.__closure__)
+        copy.__kwdefaults__ = function.__kwdefaults__
+        copies[function] = copy
+    for function, copy in copies.items():
+        namespace = copy.__globals__
+        for name in _names_used(function.__code__):
+            value = function.__globals__.get(name)
+            if value is re:
+                namespace[name] = RE2_MODULE
+            elif value in copies:
+                namespace[name] = copies[value]
+    return {function: copies.get(function, function) for function in functions}
 
 
 _classes: dict[Any, Any] = {}
@@ -94,9 +124,8 @@ def safe_class(base: Any) -> Any:
         if cls is None:
             from jsonschema.validators import extend
 
-            linear = _linear_keywords()
-            cls = extend(base, {name: _budgeted(linear.get(function, function))
-                                for name, function in base.VALIDATORS.items()})
+            replaced = linear(list(base.VALIDATORS.values()))
+            cls = extend(base, {name: _budgeted(replaced[function]) for name, function in base.VALIDATORS.items()})
             _classes[base] = cls
     return cls
 
