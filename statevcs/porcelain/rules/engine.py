@@ -191,10 +191,11 @@ def budget(values: int, keywords: int) -> int:
     return limits.schema_work() * max(values * max(keywords, 1), _FLOOR)
 
 
-def run(check: Callable[[], Any], steps: int | None, source: str) -> Any:
+def run(check: Callable[[], Any], steps: int | None, source: str,
+        way_out: str = "remove it with 'statevcs schema unset'") -> Any:
     """``check()`` within ``steps`` keyword evaluations (None: no budget) and a stack deep
     enough for any state the depth limit allows; anything but a StateVCSError becomes
-    InvalidRulesError."""
+    InvalidRulesError (ending in ``way_out``)."""
     import referencing.exceptions
 
     token = _steps_left.set(None if steps is None else [steps])
@@ -205,11 +206,11 @@ def run(check: Callable[[], Any], steps: int | None, source: str) -> Any:
         raise InvalidRulesError(
             f"{source} takes more than its budget of {steps or 0:,} keyword evaluations to check this state "
             f"(a schema whose work grows exponentially?): simplify it, raise {limits.ENV_SCHEMA_WORK}, "
-            "or remove it with 'statevcs schema unset'") from None
+            f"or {way_out}") from None
     except RecursionError:
         raise InvalidRulesError(
             f"{source} nests deeper than Python's stack allows when checking this state: "
-            "simplify it, or remove it with 'statevcs schema unset'") from None
+            f"simplify it, or {way_out}") from None
     except referencing.exceptions.Unresolvable as exc:
         raise InvalidRulesError(f"{source}: a reference does not resolve inside the schema ({exc}); "
                                 "references are never fetched") from None
@@ -217,6 +218,6 @@ def run(check: Callable[[], Any], steps: int | None, source: str) -> Any:
         raise
     except Exception as exc:  # jsonschema on a schema it accepted: still the schema's problem
         raise InvalidRulesError(f"{source} cannot check this state ({type(exc).__name__}: {exc}): "
-                                "fix it, or remove it with 'statevcs schema unset'") from None
+                                f"fix it, or {way_out}") from None
     finally:
         _steps_left.reset(token)

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from ..core.repository_core import RepositoryCore
 
 
+_BRANCH_SOURCE = "schema of branch "
+_REPOSITORY_SOURCE = "repository schema"
+
+
 @dataclass(frozen=True)
 class CompiledSchema:
     """A schema ready to check states: its validator (engine.safe_class) and how many
@@ -129,11 +133,11 @@ def stored_schema(repo: RepositoryCore, branch: str | None, oid: str | None) -> 
     branches = doc.get("branches")
     if branch is not None and isinstance(branches, dict) and branch in branches:
         key = (oid, "branch", branch)
-        source = f"schema of branch {branch}"
+        source = _BRANCH_SOURCE + branch
         schema = branches[branch]
     elif "repository" in doc:
         key = (oid, "repository")
-        source = "repository schema"
+        source = _REPOSITORY_SOURCE
         schema = doc["repository"]
     else:
         return None
@@ -142,8 +146,7 @@ def stored_schema(repo: RepositoryCore, branch: str | None, oid: str | None) -> 
         try:
             compiled = compile_schema(schema, source)
         except InvalidRulesError as exc:  # stored before statevcs refused such schemas
-            how = f"statevcs schema unset --branch {branch}" if key[1] == "branch" else "statevcs schema unset"
-            raise InvalidRulesError(f"{exc} (remove it with '{how}')") from None
+            raise InvalidRulesError(f"{exc} ({_way_out(source)})") from None
         validator = remember(compiled_validators, key, compiled)
     return source, validator
 
@@ -154,13 +157,22 @@ def schema_violation(compiled: CompiledSchema, state: Any, source: str) -> RuleV
     from jsonschema.exceptions import best_match
 
     steps = engine.budget(engine.count_values(state), compiled.keywords)
-    error = engine.run(lambda: best_match(compiled.validator.iter_errors(state)), steps, source)
+    error = engine.run(lambda: best_match(compiled.validator.iter_errors(state)), steps, source, _way_out(source))
     if error is None:
         return None
     pointer = format_pointer(tuple(str(p) for p in error.absolute_path))
     rule = f"{source}: {'/'.join(str(p) for p in error.absolute_schema_path) or '(root)'}"
     return RuleViolationError(
         f"state rule violated at {pointer or '/'}: {error.message} ({rule})", pointer or "/", rule)
+
+
+def _way_out(source: str) -> str:
+    """How to stop checking commits against the schema ``source`` names."""
+    if source.startswith(_BRANCH_SOURCE):
+        return f"remove it with 'statevcs schema unset --branch {source[len(_BRANCH_SOURCE):]}'"
+    if source == _REPOSITORY_SOURCE:
+        return "remove it with 'statevcs schema unset'"
+    return f"fix or remove {source}"
 
 
 def get_schema(repo: "RepositoryCore", branch: str | None = None, effective: bool = False) -> Any:
