@@ -95,7 +95,8 @@ def split_url(url: str) -> tuple[str, str]:
     size = len(repo.encode("utf-8", "surrogatepass"))
     if size > MAX_REPO_NAME_BYTES or "\x00" in repo:
         what = f"is {size:,} bytes long" if size > MAX_REPO_NAME_BYTES else "holds a NUL character"
-        raise NotARepositoryError(f"the repository name {repo[:40]!r}... {what}: a PostgreSQL repository name "
+        shown = repr(repo[:40]) + ("..." if len(repo) > 40 else "")
+        raise NotARepositoryError(f"the repository name {shown} {what}: a PostgreSQL repository name "
                                   f"is at most {MAX_REPO_NAME_BYTES:,} UTF-8 bytes, without NUL (?repo=NAME)")
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), parts.fragment)), repo
 

@@ -67,8 +67,8 @@ def _iso(when: datetime) -> str:
 
 
 def _text(data: bytes) -> str:
-    """A TEXT column as str. Bytes that are not UTF-8 (written by something else than
-    statevcs) come back escaped (``\\xff``): readable, and never equal to a valid ref name
+    """A TEXT column as str. Bytes that are not UTF-8 (written by something other
+    than statevcs) come back escaped (``\\xff``): readable, and never equal to a valid ref name
     (a backslash is not allowed in one), instead of an OperationalError on every read."""
     try:
         return data.decode("utf-8")
