@@ -44,6 +44,9 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 
 SCHEMA_VERSION = 2
 NOTIFY_CHANNEL = "statevcs_refs"
+#: Longest repository name (``?repo=``) in UTF-8 bytes: it rides in every NOTIFY payload
+#: (8,000 bytes with the ref name and value) and in every primary key.
+MAX_REPO_NAME_BYTES = 1024
 DEFAULT_REPO = "default"
 
 #: Migrations: version -> statements. Applied in order, each recorded in statevcs_schema.
@@ -89,6 +92,12 @@ def split_url(url: str) -> tuple[str, str]:
             rest.append((key, value))
     if not repo:
         raise NotARepositoryError(f"empty repository name in {url!r} (?repo=NAME)")
+    size = len(repo.encode("utf-8", "surrogatepass"))
+    if size > MAX_REPO_NAME_BYTES or "\x00" in repo:
+        what = f"is {size:,} bytes long" if size > MAX_REPO_NAME_BYTES else "holds a NUL character"
+        shown = repr(repo[:40]) + ("..." if len(repo) > 40 else "")
+        raise NotARepositoryError(f"the repository name {shown} {what}: a PostgreSQL repository name "
+                                  f"is at most {MAX_REPO_NAME_BYTES:,} UTF-8 bytes, without NUL (?repo=NAME)")
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), parts.fragment)), repo
 
 
