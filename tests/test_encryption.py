@@ -52,6 +52,7 @@ class TestEncryptedPostgresStore(StoreContract):
 
 import os  # noqa: E402
 import sqlite3  # noqa: E402
+import stat  # noqa: E402
 
 
 from statevcs import Repository  # noqa: E402
@@ -108,6 +109,7 @@ def _sqlite_bytes(workdir) -> bytes:
 def _key_file(tmp_path, key=KEY, name="key") -> str:
     path = tmp_path / name
     path.write_text(key + "\n")
+    path.chmod(0o600)  # a key file others can read is refused
     return str(path)
 
 
@@ -368,6 +370,7 @@ def test_cli_encrypted_repository(tmp_path):
     fails(tmp_path, 3, "init", "--encrypt", "nokey")
     assert not (tmp_path / "nokey" / ".statevcs").exists()
     (tmp_path / "k").write_text(key)
+    (tmp_path / "k").chmod(0o600)
     run(tmp_path, "init", "--encrypt", "--key-file", "k", "vault")
     work = tmp_path / "vault"
     (work / "state.json").write_text('{"secret": "%s"}' % MARK)
@@ -389,7 +392,7 @@ def test_cli_clone_into_an_encrypted_copy(tmp_path):
     run(tmp_path, "init", "src")
     (tmp_path / "src" / "state.json").write_text('{"secret": "%s"}' % MARK)
     run(tmp_path / "src", "commit", "-m", "plain")
-    (tmp_path / "k").write_text(run(tmp_path, "keygen").out)
+    run(tmp_path, "keygen", "--output", "k")
     fails(tmp_path, 2, "clone", "src", "nope", "--key-file", "k")
     run(tmp_path, "clone", "src", "vault", "--encrypt", "--key-file", "k")
     assert MARK in run(tmp_path / "vault", "cat", "HEAD", "/secret").out  # the recorded key_file opens it
@@ -404,7 +407,7 @@ def test_cli_clone_into_an_encrypted_copy(tmp_path):
 
 
 def test_cli_remote_add_with_a_key_file(tmp_path):
-    (tmp_path / "k").write_text(run(tmp_path, "keygen").out)
+    run(tmp_path, "keygen", "--output", "k")
     run(tmp_path, "init", "--encrypt", "--key-file", "k", "vault")
     (tmp_path / "vault" / "state.json").write_text('{"secret": "%s"}' % MARK)
     run(tmp_path / "vault", "commit", "-m", "sealed")
@@ -413,3 +416,42 @@ def test_cli_remote_add_with_a_key_file(tmp_path):
     run(tmp_path / "plain", "remote", "add", "vault", "../vault", "--key-file", "../k")
     run(tmp_path / "plain", "fetch", "vault")
     assert MARK in run(tmp_path / "plain", "cat", "vault/main", "/secret").out
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_a_key_file_open_to_other_users_is_refused(tmp_path, monkeypatch):
+    key_file = _key_file(tmp_path)
+    Repository.init(str(tmp_path / "enc"), key_file=key_file).close()
+    for mode in (0o644, 0o640, 0o604, 0o620, 0o666):
+        os.chmod(key_file, mode)
+        with pytest.raises(InvalidKeyError) as info:
+            Repository.open(str(tmp_path / "enc"))  # the key_file in its config
+        assert f"(mode {mode:04o})" in str(info.value) and f"chmod 600 {key_file}" in str(info.value)
+        monkeypatch.setenv("STATEVCS_KEY_FILE", key_file)
+        with pytest.raises(InvalidKeyError, match="open to other users"):
+            Repository.init(str(tmp_path / f"new{mode:o}"), key_file=key_file)
+        assert not (tmp_path / f"new{mode:o}").exists()
+        monkeypatch.delenv("STATEVCS_KEY_FILE")
+    for mode in (0o600, 0o400):
+        os.chmod(key_file, mode)
+        Repository.open(str(tmp_path / "enc")).close()
+
+
+def test_cli_keygen_output_and_a_key_file_others_can_read(tmp_path):
+    assert run(tmp_path, "keygen", "--output", "k").out == "Wrote a new key to k (mode 600: readable by you only)\n"
+    assert stat.S_IMODE(os.stat(tmp_path / "k").st_mode) == 0o600
+    key = (tmp_path / "k").read_text()
+    assert len(bytes.fromhex(key.strip())) == 32
+    r = fails(tmp_path, 3, "keygen", "--output", "k")
+    assert "k already exists" in r.err and (tmp_path / "k").read_text() == key  # never overwritten
+    run(tmp_path, "init", "--encrypt", "--key-file", "k", "vault")
+    (tmp_path / "vault" / "state.json").write_text('{"secret": "%s"}' % MARK)
+    run(tmp_path / "vault", "commit", "-m", "one")
+    os.chmod(tmp_path / "k", 0o644)
+    before = run(tmp_path / "vault", "log", check=False)
+    r = fails(tmp_path / "vault", 3, "log")
+    assert "is open to other users (mode 0644)" in r.err and "chmod 600" in r.err
+    fails(tmp_path / "vault", 3, "log", env={"STATEVCS_KEY_FILE": str(tmp_path / "k")})
+    assert "one" in run(tmp_path / "vault", "log", env={"STATEVCS_KEY": key.strip()}).out  # the key itself still opens it
+    os.chmod(tmp_path / "k", 0o600)
+    assert "one" in run(tmp_path / "vault", "log").out and before.code == 3

@@ -12,6 +12,7 @@ from ..errors import NotARepositoryError, StateVCSError
 from ..store.paths import is_url
 from ..version import __version__
 from .context import EXIT_ERROR, EXIT_USAGE, AppContext, safe
+from .params import PATH, require_utf8_text
 
 #: git commands statevcs has no equivalent of under that name, and what to use instead.
 GIT_ONLY_COMMANDS = {
@@ -104,6 +105,7 @@ class StateVCSGroup(click.Group):
         import importlib
 
         command = getattr(importlib.import_module(f"{__package__}.{entry[0]}"), entry[1])
+        require_utf8_text(command)  # every plain string parameter is text; paths are declared PATH
         self.commands[name] = command
         return command  # type: ignore[no-any-return]
 
@@ -135,7 +137,7 @@ class StateVCSGroup(click.Group):
 
 
 @click.group(cls=StateVCSGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-C", "location", default=".", metavar="DIR_OR_URL",
+@click.option("-C", "location", default=".", metavar="DIR_OR_URL", type=PATH,
               help="Run as if started in DIR (the repository is found at or above it), or use the "
                    "repository at a store URL (postgresql://HOST/DB?repo=NAME).")
 @click.version_option(__version__, prog_name="statevcs")
@@ -195,13 +197,9 @@ def expand_count_shorthand(args: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: ``error: ...`` on stderr and exit 2 for usage errors, 3 for other failures."""
+    # Arguments that are not UTF-8 reach Python with lone surrogates (PEP 383): fine in a
+    # path, refused (exit 2) in text by the parameter types (params.py).
     args = expand_count_shorthand(list(sys.argv[1:] if argv is None else argv))
-    for position, arg in enumerate(args, 1):
-        try:
-            arg.encode("utf-8")
-        except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as lone surrogates
-            _error(f"argument {position} ({safe(arg)}) is not UTF-8 text")
-            sys.exit(EXIT_USAGE)
     try:
         code = cli.main(args=args, prog_name="statevcs", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # plain `statevcs`: the help, not an error

@@ -14,23 +14,24 @@ from ..errors import (
     StaleWorkingFileError,
     WorkingStateError,
 )
+from ..model.jsontext import parse_json_text
 from ..model.objects import Commit
 from ..porcelain.presentation.escaping import json_text
 from ..porcelain.repository.facade import Repository
 from ..porcelain.worktree.checkout import ensure_current, holds_exactly, load_commit, refresh
 from ..porcelain.worktree.merge_state import MergeState, find_markers, refuse_during_merge
-from ..model.jsontext import parse_json_text
 from ..porcelain.worktree.working_file import UNRECORDED, set_at, unset_at
 from ..store.base import ANY
 from .context import AppContext, echo_json, pass_app, safe, short, styled, use_color
 from .helpers import complete_revision
+from .params import PATH
 
 
 @click.command()
 @click.option("-m", "--message", default=None, help="Commit message (without it: $EDITOR on a terminal).")
 @click.option("--allow-empty-message", is_flag=True, help="Commit with an empty message.")
 @click.option("--author", default=None, help="Who made the change (default: $STATEVCS_AUTHOR or user@host).")
-@click.option("-f", "--file", "file", default=None, metavar="FILE",
+@click.option("-f", "--file", "file", default=None, metavar="FILE", type=PATH,
               help="Commit the JSON in FILE ('-' for stdin) instead of the working file.")
 @click.option("--parent", "parent_rev", default=None, metavar="REV",
               help="With -f: the commit FILE was based on; refused if the branch has moved since (unless --merge).")

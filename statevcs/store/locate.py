@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from ..errors import NotARepositoryError, WrongKeyError
+from ..limits import lock_timeout
 from .base import Store
 from .memory import MemoryStore
 from .paths import DB_NAME, DIR_NAME, MARKER_REF, is_url
@@ -32,6 +34,9 @@ def open_store(location: str, create: bool = False, key: str | bytes | None = No
         meta_dir = None if is_url(location) else location
         return open_encrypted(inner, resolve_key(key, meta_dir))
     except BaseException:
+        if create and location.startswith(("postgresql://", "postgres://")):
+            with contextlib.suppress(Exception):
+                inner.destroy()  # type: ignore[attr-defined]  # the repository it just registered
         inner.close()
         raise
 
@@ -47,8 +52,7 @@ def _open_plain(location: str, create: bool) -> Store:
         raise NotARepositoryError(f"unsupported repository URL {location!r}")
     from .sqlite import SQLiteStore
 
-    timeout = float(os.environ.get("STATEVCS_LOCK_TIMEOUT", "30"))
-    return SQLiteStore(os.path.join(location, DB_NAME), create=create, timeout=timeout)
+    return SQLiteStore(os.path.join(location, DB_NAME), create=create, timeout=lock_timeout())
 
 
 def find_repository_dir(start: str) -> str:

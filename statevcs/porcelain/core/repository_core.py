@@ -14,13 +14,13 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from ...errors import CorruptObjectError, NothingToCommitError, RefConflictError, StateVCSError
+from ...errors import CorruptObjectError, InvalidRefNameError, NothingToCommitError, RefConflictError, StateVCSError
 from ...model import refnames
 from ...model.objects import Commit, encode_commit
 from ...model.reader import ObjectReader
 from ...model.refnames import BRANCH_PREFIX, HEAD
 from ...store.base import ANY, SYMBOLIC_PREFIX, Store
-from ...store.paths import DIR_NAME
+from ...store.paths import DIR_NAME, path_text
 from ..rules.checks import check_rules
 from ..rules.files import SCHEMA_REF
 from .revisions import resolve_revision
@@ -190,6 +190,8 @@ class RepositoryCore:
             self._head_hint = head_ref or HEAD
             ref = refnames.branch_ref(branch) if branch is not None else (head_ref or HEAD)
             head = tx.read_ref(ref) if ref != HEAD else head_value
+            if head is None and ref != HEAD and branch is None:  # a first commit creates the branch HEAD names
+                _check_head_branch(ref)
             if parent is not ANY:
                 expected_parent: str | None = parent  # type: ignore[assignment]  # resolved by the caller
                 if expected_parent != head:
@@ -226,6 +228,7 @@ class RepositoryCore:
         """Put objects and CAS-move refs in one transaction; HEAD's reflog follows its branch."""
         head_ref = self.head_ref()
         who = who or self.author
+        why = path_text(why)  # it may name a path (clone: from DIR) whose bytes are not UTF-8
         with self.store.transaction() as tx:
             if objects:
                 tx.put_objects(objects)
@@ -236,3 +239,13 @@ class RepositoryCore:
                     old = tx.set_ref(ref, new, expected, who, why)
                 if ref == head_ref:
                     tx.log_ref(HEAD, old, new, who, why)
+
+
+def _check_head_branch(ref: str) -> None:
+    """Refuse to create the branch HEAD names unless its name is valid (a HEAD written by
+    something other than statevcs may name anything)."""
+    try:
+        refnames.check_ref(ref)
+    except InvalidRefNameError as exc:
+        raise InvalidRefNameError(f"HEAD names {ref}, which cannot be a branch ({exc}): "
+                                  "'statevcs switch BRANCH' moves HEAD to a valid one") from None

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ...algo.history import is_ancestor, merge_bases
 from ...algo.merge import Conflict, apply_resolutions, check_strategy, merge_trees
-from ...algo.policies import parse_attributes
+from ...algo.policies import parse_attributes, parse_policies
 from ...errors import InvalidAttributesError, MergeConflictError, NotFastForwardError
 from ...model import refnames
 from ...model.objects import Commit, Ref
@@ -71,6 +71,10 @@ def repository_policies(repo: "Repository", extra: Mapping[str, str] | None) -> 
                 raise InvalidAttributesError(f"{path}: {exc}") from None
     out.update(repo.policies)
     out.update(extra or {})
+    try:
+        parse_policies(out)  # every pattern and policy now, not half way through a merge
+    except ValueError as exc:
+        raise InvalidAttributesError(f"merge policies: {exc}") from None
     return out
 
 

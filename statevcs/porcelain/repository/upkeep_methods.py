@@ -60,11 +60,12 @@ class MaintenanceMethods:
 
         set_schema(self, schema, branch)
 
-    def unset_schema(self, branch: str | None = None) -> None:
-        """Drop the stored schema of ``branch`` (None: the repository's)."""
+    def unset_schema(self, branch: str | None = None) -> bool:
+        """Drop the stored schema of ``branch`` (None: the repository's); False, and nothing
+        written, when none was stored."""
         from ..rules.schema import set_schema
 
-        set_schema(self, None, branch, remove=True)
+        return set_schema(self, None, branch, remove=True)
 
     def schema(self, branch: str | None = None, effective: bool = False) -> Any:
         """The stored schema of ``branch`` (None: the repository's), or None; with ``effective``,

@@ -31,6 +31,7 @@ from ...store.base import SYMBOLIC_PREFIX
 from ...store.locate import open_store, repository_dir_exactly
 from ...store.paths import DIR_NAME, is_url
 from ..core.repository_core import DEFAULT_BRANCH, DEFAULT_WORKING_FILE
+from ..worktree import settings
 from ..worktree.creation import TEMP_PREFIX, creating
 from .sending import Progress, TransferReport, send
 
@@ -77,7 +78,7 @@ def open_remote(cls: Any, location: str, key: str | bytes | None = None) -> "Rep
 
 def remote_key(repo: "Repository", name: str) -> bytes | None:
     """The key of remote ``name`` from the ``remote_key_files`` of this repository's config, or None."""
-    path = repo.config().get("remote_key_files", {}).get(name) if name else None
+    path = settings.remote_key_file(repo.config(), repo.meta_dir, name) if name else None
     if not path:
         return None
     from ...store.keys import read_key_file

@@ -13,6 +13,9 @@ from ...errors import NotARepositoryError
 
 SCHEMA_VERSION = 3
 NOTIFY_CHANNEL = "statevcs_refs"
+#: Longest repository name (``?repo=``) in UTF-8 bytes: it rides in every NOTIFY payload
+#: (8,000 bytes with the ref name and value) and in every primary key.
+MAX_REPO_NAME_BYTES = 1024
 DEFAULT_REPO = "default"
 
 #: First key of the advisory lock pair (class, hashtext(repo)) that write transactions

@@ -42,7 +42,15 @@ from ...errors import (
     StoreUnavailableError,
 )
 from ..base import RefLogEntry, Store, Transaction, unpack_verified
-from .schema import CAS_FAILED, DEFAULT_REPO, GC_LOCK_CLASS, NOTIFY_CHANNEL, SCHEMA_VERSION, migrate
+from .schema import (
+    CAS_FAILED,
+    DEFAULT_REPO,
+    GC_LOCK_CLASS,
+    MAX_REPO_NAME_BYTES,
+    NOTIFY_CHANNEL,
+    SCHEMA_VERSION,
+    migrate,
+)
 from .writes import PostgresTransaction
 
 try:  # an optional extra: pip install "statevcs[postgres]"
@@ -67,6 +75,12 @@ def split_url(url: str) -> tuple[str, str]:
             rest.append((key, value))
     if not repo:
         raise NotARepositoryError(f"empty repository name in {url!r} (?repo=NAME)")
+    size = len(repo.encode("utf-8", "surrogatepass"))
+    if size > MAX_REPO_NAME_BYTES or "\x00" in repo:
+        what = f"is {size:,} bytes long" if size > MAX_REPO_NAME_BYTES else "holds a NUL character"
+        shown = repr(repo[:40]) + ("..." if len(repo) > 40 else "")
+        raise NotARepositoryError(f"the repository name {shown} {what}: a PostgreSQL repository name "
+                                  f"is at most {MAX_REPO_NAME_BYTES:,} UTF-8 bytes, without NUL (?repo=NAME)")
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), parts.fragment)), repo
 
 

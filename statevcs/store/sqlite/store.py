@@ -24,6 +24,16 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _text(data: bytes) -> str:
+    """A TEXT column as str. Bytes that are not UTF-8 (written by something other
+    than statevcs) come back escaped (``\\xff``): readable, and never equal to a valid ref name
+    (a backslash is not allowed in one), instead of an OperationalError on every read."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "backslashreplace")
+
+
 def _locked(exc: sqlite3.OperationalError) -> bool:
     text = str(exc)
     return "locked" in text or "busy" in text
@@ -90,6 +100,7 @@ class SQLiteStore(Store):
             return conn
         try:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            conn.text_factory = _text
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'NORMAL'}")
             conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")

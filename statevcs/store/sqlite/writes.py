@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 import orjson
 
+from ...errors import CorruptObjectError
 from ..base import REFRESH_AFTER, Transaction, pack
 from .layout import PACK_BYTES, to_us, toc
 
@@ -43,9 +44,20 @@ def dump_moves(moves: list[list]) -> str:
 
 
 def load_moves(text: str) -> list[list]:
-    """The moves dump_moves wrote, each whole again: [ref, old, new, who, why, prev]."""
+    """The moves dump_moves wrote, each whole again: [ref, old, new, who, why, prev].
+
+    Bytes that are not UTF-8 (written behind statevcs's back) reach here escaped by the
+    connection's text factory (``\\xff``), which is not a JSON escape: such text is read
+    with the backslash kept, so the entry shows the bytes escaped, as other columns do."""
+    try:
+        entries = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:
+            entries = orjson.loads(text.replace("\\x", "\\\\x"))
+        except orjson.JSONDecodeError:
+            raise CorruptObjectError(f"a reflog entry of the store is damaged: {text[:80]!r}") from None
     moves: list[list] = []
-    for m in orjson.loads(text):
+    for m in entries:
         moves.append([m[0], *moves[-1][1:5], m[1]] if len(m) == 2 else m)
     return moves
 
