@@ -205,14 +205,15 @@ class PostgresStore(Store):
                 # writes and COMMIT follow in one more round trip (statevcs_write). The lock is
                 # shared with every other writer, exclusive against gc's sweep (gc_lock).
                 with conn.pipeline():
-                    conn.execute("BEGIN")
                     try:
                         yield tx
                         tx.flush()
                     except BaseException:
-                        conn.execute("ROLLBACK")
+                        if tx.began:
+                            conn.execute("ROLLBACK")
                         raise
-                    conn.execute("COMMIT")
+                    if tx.began:
+                        conn.execute("COMMIT")
             except psycopg.Error as exc:
                 if getattr(exc, "sqlstate", None) == CAS_FAILED:
                     name = exc.diag.message_primary or "?"

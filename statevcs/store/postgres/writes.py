@@ -21,11 +21,15 @@ _BATCH = 1000
 class PostgresTransaction(Transaction):
     """Reads go to the server at once; writes are kept and sent in one statement with COMMIT.
 
-    The repository's shared lock is taken by the first statement (statevcs_begin with the
-    first reads, or statevcs_write), before anything is read or written."""
+    BEGIN is sent with the first statement that needs a transaction around it (a read, or
+    ``conn`` used directly); a transaction whose only statement is statevcs_write sends it
+    alone, autocommitted: one statement, atomic by itself. The repository's shared lock is
+    taken by the first statement (statevcs_begin with the first reads, or statevcs_write),
+    before anything is read or written."""
 
     def __init__(self, conn: Any, repo: str) -> None:
-        self.conn = conn
+        self._conn = conn
+        self.began = False
         self.repo = repo
         self._locked = False
         self._refs: dict[str, str | None] = {}
@@ -35,6 +39,14 @@ class PostgresTransaction(Transaction):
         #: ref -> the value the transaction expects it to hold (for a lost race's error).
         self.expected: dict[str, str | None] = {}
         self._assumed: dict[str, str | None] = {}  # answered without a read: checked at commit
+
+    @property
+    def conn(self) -> Any:
+        """The connection, inside the transaction (BEGIN is sent first if it was not yet)."""
+        if not self.began:
+            self._conn.execute("BEGIN")
+            self.began = True
+        return self._conn
 
     def _read_refs(self, names: list[str]) -> None:
         if self._locked:
@@ -106,7 +118,8 @@ class PostgresTransaction(Transaction):
             return
         objects = self._objects
         written = {name for name, _, _ in self._ref_writes}  # their compare-and-swap checks them
-        self.conn.execute(
+        # Alone (nothing read or written before), the write is one autocommitted statement.
+        (self._conn if not self.began else self.conn).execute(
             "SELECT statevcs_write(%s, %s, %s, %s, %s, %s, %s, %s)",
             (self.repo, b"".join(objects), b"".join(objects.values()),
              orjson.dumps([len(d) for d in objects.values()]).decode(), REFRESH_AFTER,
