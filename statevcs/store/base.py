@@ -256,6 +256,11 @@ class Transaction(ABC):
     def read_ref(self, name: str) -> str | None:
         """The ref's value as this transaction sees it (locked against other writers)."""
 
+    def gc_epoch(self) -> int | None:
+        """``Store.gc_epoch`` as this transaction sees it: no sweep runs while it is open, so
+        an equal value means no object was deleted since the value was read (None: unknown)."""
+        return None
+
     def read_refs(self, names: Sequence[str]) -> dict[str, str | None]:
         """Several refs' values (None: absent); stores override it to read them in one query."""
         return {name: self.read_ref(name) for name in names}
@@ -320,6 +325,16 @@ class Store(ObjectStore, RefStore):
         """Exclude every write transaction while held (docs/gc.md): one that started before
         has landed, none starts until release. Inside, this thread's reads see the latest
         state and ``delete_objects`` runs in the lock's own transaction (atomically at release)."""
+
+    def gc_epoch(self) -> int | None:
+        """How many sweeps have deleted objects from this store (docs/gc.md): a transfer reads
+        it before planning and, in the transaction that moves its refs, re-plans only if it
+        changed. None when the store keeps no count (a transfer then always re-plans)."""
+        return None
+
+    def bump_gc_epoch(self) -> None:
+        """Count one more sweep that deletes objects: called inside ``gc_lock``, so it lands
+        with the deletes (atomically at release)."""
 
     def close(self) -> None:
         """Release connections; the store must not be used afterwards."""

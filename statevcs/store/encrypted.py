@@ -249,6 +249,12 @@ class EncryptedStore(Store):
     def gc_lock(self) -> contextlib.AbstractContextManager[None]:
         return self.inner.gc_lock()
 
+    def gc_epoch(self) -> int | None:
+        return self.inner.gc_epoch()
+
+    def bump_gc_epoch(self) -> None:
+        self.inner.bump_gc_epoch()
+
     def close(self) -> None:
         self.inner.close()
 
@@ -273,6 +279,9 @@ class _EncryptedTransaction(Transaction):
     def read_ref(self, name: str) -> str | None:
         _check_name(name)
         return self.store.open_ref(name, self.inner.read_ref(name))
+
+    def gc_epoch(self) -> int | None:
+        return self.inner.gc_epoch()
 
     def read_refs(self, names: Sequence[str]) -> dict[str, str | None]:
         for name in names:

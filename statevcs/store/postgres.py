@@ -11,6 +11,8 @@ Ref moves are announced with NOTIFY on channel ``statevcs_refs`` for watchers.
 The schema is versioned in ``statevcs_schema`` and migrated forward by :func:`migrate`
 (``Repository.init`` runs it, and opening a repository whose schema is older does).
 
+Size: over 500 lines while issue 20 reworks this module's layout.
+
 Every object row carries ``written`` (the server's clock, refreshed when the object is
 put again) for gc's grace period. Every write transaction holds a shared advisory lock
 on its repository and gc's sweep the exclusive one, so no commit straddles a sweep
@@ -42,7 +44,7 @@ try:  # an optional extra: pip install "statevcs[postgres]"
 except ImportError:  # pragma: no cover - exercised only without the extra
     psycopg = None  # type: ignore[assignment]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 NOTIFY_CHANNEL = "statevcs_refs"
 DEFAULT_REPO = "default"
 
@@ -67,6 +69,12 @@ MIGRATIONS: dict[int, list[str]] = {
         # Writers of this version set it explicitly; older ones still connected get the clock.
         "ALTER TABLE statevcs_objects ALTER COLUMN written SET DEFAULT clock_timestamp()",
         "CREATE INDEX IF NOT EXISTS statevcs_objects_by_written ON statevcs_objects (repo, written, id)",
+    ],
+    3: [
+        # gc's sweeps that deleted objects, per repository: a transfer re-plans inside the
+        # transaction that moves its refs only when this changed (docs/gc.md). A constant
+        # default: no table rewrite.
+        "ALTER TABLE statevcs_repos ADD COLUMN IF NOT EXISTS gc_epoch BIGINT NOT NULL DEFAULT 0",
     ],
 }
 _BATCH = 1000
@@ -231,6 +239,16 @@ class PostgresStore(Store):
 
     def now(self) -> datetime:
         return self._read("SELECT clock_timestamp()")[0][0].astimezone(timezone.utc)
+
+    def gc_epoch(self) -> int | None:
+        rows = self._read("SELECT gc_epoch FROM statevcs_repos WHERE name = %s", (self.repo,))
+        return int(rows[0][0]) if rows else 0
+
+    def bump_gc_epoch(self) -> None:
+        with self._guard():
+            conn = self._conn()
+            with contextlib.nullcontext() if getattr(self._local, "in_gc", False) else conn.transaction():
+                conn.execute("UPDATE statevcs_repos SET gc_epoch = gc_epoch + 1 WHERE name = %s", (self.repo,))
 
     # ------------------------------------------------------------ objects
     def get(self, oid: str) -> bytes:
@@ -437,6 +455,10 @@ class _PostgresTransaction(Transaction):
                     "ON CONFLICT (repo, id) DO UPDATE SET written = excluded.written "
                     "WHERE o.written < excluded.written - %s", rows
                 )
+
+    def gc_epoch(self) -> int | None:
+        row = self.conn.execute("SELECT gc_epoch FROM statevcs_repos WHERE name = %s", (self.repo,)).fetchone()
+        return int(row[0]) if row else 0
 
     def read_ref(self, name: str) -> str | None:
         if name not in self._refs:

@@ -270,6 +270,15 @@ class SQLiteStore(Store):
             finally:
                 self._local.in_gc = False
 
+    def gc_epoch(self) -> int | None:
+        return _gc_epoch(self._read(_GC_EPOCH))
+
+    def bump_gc_epoch(self) -> None:
+        with contextlib.ExitStack() as stack:
+            conn = self._conn() if getattr(self._local, "in_gc", False) else stack.enter_context(self._write())
+            conn.execute("INSERT INTO meta (key, value) VALUES ('gc_epoch', '1') ON CONFLICT(key) "
+                         "DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)")
+
     def stored_size(self) -> int:
         return int(self._read("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM objects")[0][0])
 
@@ -344,6 +353,14 @@ class SQLiteStore(Store):
             damaged = bytearray(data)
             damaged[len(damaged) // 2] ^= 0x01
             conn.execute("UPDATE objects SET data = ? WHERE id = ?", (bytes(damaged), _key(oid)))
+
+
+#: The count of sweeps that deleted objects: a ``meta`` row, absent until the first one.
+_GC_EPOCH = "SELECT value FROM meta WHERE key = 'gc_epoch'"
+
+
+def _gc_epoch(rows: list) -> int:
+    return int(rows[0][0]) if rows else 0
 
 
 def _key(oid: str) -> bytes:
@@ -438,6 +455,9 @@ class _SQLiteTransaction(Transaction):
         rows = [(k, pack(objects[o]), now) for o in ids if (k := bytes.fromhex(o)) not in present]
         if rows:
             self.conn.executemany("INSERT OR IGNORE INTO objects (id, data, written) VALUES (?, ?, ?)", rows)
+
+    def gc_epoch(self) -> int | None:
+        return _gc_epoch(self.conn.execute(_GC_EPOCH).fetchall())
 
     def read_ref(self, name: str) -> str | None:
         if name not in self._refs:

@@ -35,7 +35,7 @@ from ...model.objects import (
     split_kind,
 )
 from ...model.tree import node_children
-from ...store.base import Store
+from ...store.base import Store, Transaction
 
 if TYPE_CHECKING:
     from ..repository.facade import Repository
@@ -230,6 +230,32 @@ def send(src: "Repository", dst: Store, tips: Iterable[str], progress: Progress 
         if progress:
             progress(sent, total)
     return TransferReport(commits, total, size)
+
+
+def recheck(src: "Repository", dst: Store, tips: Iterable[str], epoch: int | None) -> Callable[[Transaction], None]:
+    """The check a transfer runs inside the transaction that moves its refs to ``tips``.
+
+    ``epoch`` is ``dst.gc_epoch()`` read before the transfer was planned. That transaction
+    excludes gc's sweep, so if no sweep deleted anything since (the epoch is unchanged: one
+    small read), everything planned as present or sent is still there. Otherwise the
+    transfer is planned again against what ``dst`` holds now (its reads run in that
+    transaction: same thread, same connection) and what a sweep took is put back in it, so
+    the refs never move to a commit whose objects are gone (docs/gc.md)."""
+    wanted = list(dict.fromkeys(tips))
+
+    def check(tx: Transaction) -> None:
+        if epoch is not None and tx.gc_epoch() == epoch:
+            return
+        batch: dict[str, bytes] = {}
+        for oid in plan(src, dst, wanted):
+            batch[oid] = src.store.get(oid)
+            if len(batch) >= BATCH_OBJECTS:
+                tx.put_objects(batch)
+                batch = {}
+        if batch:
+            tx.put_objects(batch)
+
+    return check
 
 
 # ---------------------------------------------------------------- remote configuration

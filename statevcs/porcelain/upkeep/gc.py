@@ -155,6 +155,7 @@ def gc(repo: "Repository", prune: Age = DEFAULT_PRUNE, expire: Age = DEFAULT_EXP
             marker.mark(store.iter_ids(written_since=start))
             garbage = [oid for oid in candidates if oid not in marker.seen]
             if garbage:  # a candidate put again since the scan has a fresh time and stays
+                store.bump_gc_epoch()  # a transfer that planned before this re-plans (docs/gc.md)
                 removed = store.delete_objects(garbage, written_before=cutoff)
     repo.objects.forget()
     return GcReport(kept=counted[0] - removed, removed=removed, reflog_expired=expired, branches_expired=gone)
