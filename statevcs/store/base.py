@@ -265,6 +265,12 @@ class Transaction(ABC):
         """Several refs' values (None: absent); stores override it to read them in one query."""
         return {name: self.read_ref(name) for name in names}
 
+    def lock_refs(self, names: Sequence[str]) -> dict[str, str | None]:
+        """``read_refs``, and no other writer moves these refs until this transaction ends
+        (a writer that moves many refs at once catches up inside it instead of losing the
+        race). Stores whose transactions already exclude every writer just read them."""
+        return self.read_refs(names)
+
     @abstractmethod
     def _write_ref(self, name: str, value: str | None) -> None:
         """Store (or with None remove) a ref, without checks."""

@@ -11,7 +11,11 @@ Ref moves are announced with NOTIFY on channel ``statevcs_refs`` for watchers.
 The schema is versioned in ``statevcs_schema`` and migrated forward by :func:`migrate`
 (``Repository.init`` runs it, and opening a repository whose schema is older does).
 
-Size: over 500 lines while issue 20 reworks this module's layout.
+Objects and reflog rows live in one partition per repository (pgpartitions.py), so a
+purge compacts only its own repository.
+
+Size: over 500 lines while issue 20 reworks this module's layout; partitioning is kept
+apart in pgpartitions.py.
 
 Every object row carries ``written`` (the server's clock, refreshed when the object is
 put again) for gc's grace period. Every write transaction holds a shared advisory lock
@@ -36,6 +40,7 @@ from ..errors import (
     StateVCSError,
     StoreUnavailableError,
 )
+from . import pgpartitions
 from .base import REFRESH_AFTER, RefLogEntry, Store, Transaction, pack, unpack_verified
 
 try:  # an optional extra: pip install "statevcs[postgres]"
@@ -44,7 +49,7 @@ try:  # an optional extra: pip install "statevcs[postgres]"
 except ImportError:  # pragma: no cover - exercised only without the extra
     psycopg = None  # type: ignore[assignment]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 NOTIFY_CHANNEL = "statevcs_refs"
 DEFAULT_REPO = "default"
 
@@ -76,6 +81,8 @@ MIGRATIONS: dict[int, list[str]] = {
         # default: no table rewrite.
         "ALTER TABLE statevcs_repos ADD COLUMN IF NOT EXISTS gc_epoch BIGINT NOT NULL DEFAULT 0",
     ],
+    # A partition per repository for objects and reflog: a purge compacts only its own (pgpartitions.py).
+    4: pgpartitions.MIGRATION,
 }
 _BATCH = 1000
 _PAGE = 1000
@@ -149,6 +156,7 @@ class PostgresStore(Store):
                                    (self.repo,))
                 if cur.rowcount == 0:
                     raise RepositoryExistsError(f"repository {self.repo!r} already exists in {_public(self.url)}")
+                pgpartitions.add_partitions(conn, self.repo)
             return
         with self._guard():
             try:
@@ -172,6 +180,8 @@ class PostgresStore(Store):
             # Autocommit: a read is one round trip with no transaction left open; writes open
             # an explicit transaction (BEGIN ... COMMIT) in transaction().
             conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout, autocommit=True)
+            # Plans pruned to this repository's partitions: a generic plan would lock them all (pgpartitions.py).
+            conn.execute("SET plan_cache_mode = force_custom_plan")
         except psycopg.Error as exc:
             raise StoreUnavailableError(f"cannot connect to {_public(self.url)}: {_first_line(exc)}") from None
         self._local.conn = conn
@@ -407,9 +417,18 @@ class PostgresStore(Store):
         """Delete this repository and everything in it (tests and ``statevcs`` admin use)."""
         with self.transaction() as tx:
             conn = tx.conn  # type: ignore[attr-defined]
+            parts = pgpartitions.partition_names(conn, self.repo)
             for table in ("statevcs_objects", "statevcs_refs", "statevcs_reflog"):
                 conn.execute(f"DELETE FROM {table} WHERE repo = %s", (self.repo,))
             conn.execute("DELETE FROM statevcs_repos WHERE name = %s", (self.repo,))
+        with self._guard():
+            pgpartitions.drop_partitions(self._conn(), parts)
+
+    def compact(self) -> str:
+        """Rewrite this repository's partitions without deleted rows (``VACUUM FULL``), locking
+        no other repository; "" when done, else why not (docs/erasure.md)."""
+        with self._guard():
+            return pgpartitions.compact(self._conn(), self.repo)
 
 
 def _key(oid: str) -> bytes:
@@ -475,6 +494,15 @@ class _PostgresTransaction(Transaction):
                                            (self.repo, wanted)).fetchall())
             for name in wanted:
                 self._refs[name] = found.get(name)
+        return {name: self._refs[name] for name in names}
+
+    def lock_refs(self, names: Sequence[str]) -> dict[str, str | None]:
+        """Read the refs with row locks (``FOR UPDATE``): writers of these refs wait for this transaction."""
+        wanted = list(dict.fromkeys(names))
+        found = dict(self.conn.execute("SELECT name, value FROM statevcs_refs WHERE repo = %s AND name = ANY(%s) "
+                                       "FOR UPDATE", (self.repo, wanted)).fetchall())
+        for name in wanted:
+            self._refs[name] = found.get(name)
         return {name: self._refs[name] for name in names}
 
     def _write_ref(self, name: str, value: str | None) -> None:
