@@ -20,6 +20,7 @@ from ..model import refnames
 from ..model.objects import encode_commit, encode_tag
 from ..model.refnames import BRANCH_PREFIX, HEAD, TAG_PREFIX
 from ..model.tree import write_tree
+from ..porcelain.rules.checks import check_branch_move
 from ..porcelain.worktree.working_file import parse_json_text
 from ..store.base import SYMBOLIC_PREFIX
 from .export import is_remote, pygit2_module
@@ -224,6 +225,7 @@ def _set_refs(repo: "Repository", refs: dict[str, str], force: bool, git: Any) -
     with repo.store.transaction() as tx:
         for ref, new in refs.items():
             if current[ref] != new:
+                check_branch_move(repo, tx, ref, new, current[ref])  # this repository's rules, as for a push
                 tx.set_ref(ref, new, current[ref], repo.author, "git import")
         if head is None and not git.head_is_unborn:
             tx.set_ref(HEAD, SYMBOLIC_PREFIX + git.references["HEAD"].target, None, repo.author, "git import")

@@ -20,6 +20,7 @@ from ...errors import (
     RemoteNotFoundError,
     RepositoryExistsError,
     RevisionNotFoundError,
+    RuleViolationError,
     StateVCSError,
 )
 from ...model import refnames
@@ -32,6 +33,7 @@ from ...store.base import SYMBOLIC_PREFIX
 from ...store.locate import open_store, repository_dir_exactly
 from ...store.paths import DIR_NAME, is_url
 from ..core.repository_core import DEFAULT_BRANCH, DEFAULT_WORKING_FILE
+from ..rules.checks import check_branch_move
 from ..worktree.creation import TEMP_PREFIX, creating
 from .sending import Progress, TransferReport, recheck, send
 
@@ -191,11 +193,19 @@ def push(repo: "Repository", remote: str, branch: str, force: bool = False,
                 )
         epoch = other.store.gc_epoch()  # before planning: the ref move re-plans if a sweep deleted since
         report = send(repo, other.store, [tip], progress)
+        objects_there = recheck(repo, other.store, [tip], epoch)
+
+        def receive(tx: Any) -> None:  # the receiving side's pre-receive hook: its objects, then its rules
+            objects_there(tx)
+            check_branch_move(other, tx, ref, tip, theirs)
+
         try:
             other._write({}, [(ref, tip, theirs)], f"push: from {repo.workdir or repo.store.location}",
-                         check=recheck(repo, other.store, [tip], epoch))
+                         check=receive)
         except RefConflictError:
             raise RefConflictError(f"the remote's {branch} moved during the push; fetch and try again", ref) from None
+        except RuleViolationError as exc:
+            raise RuleViolationError(f"the remote refused the push: {exc}", exc.pointer, exc.rule) from None
         if follow:  # checked again under the remote's working-file lock: an edit made meanwhile stays
             with other.working_file.locked():
                 if _working_is(other, theirs):
