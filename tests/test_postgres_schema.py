@@ -162,7 +162,7 @@ def test_compacting_one_repository_locks_no_other(tmp_path):
         purged.commit({"i": i, "pad": ["p" * 50] * 20}, f"p{i}")
         other.commit({"i": i}, f"o{i}")
     # 1. Another repository holds a write transaction open: the compaction does not wait for it.
-    root, objects = write_tree({"open": "transaction"})
+    _, objects = write_tree({"open": "transaction"})
     with other.store.transaction() as tx:
         tx.put_objects(objects)
         finished, errors = _hang_guard(lambda: purged.store.compact())

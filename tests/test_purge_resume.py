@@ -20,7 +20,7 @@ import zstandard
 from statevcs import Repository
 from statevcs.errors import PurgeError, PurgeInterruptedError
 from statevcs.porcelain.upkeep.purge import purge_history
-from statevcs.porcelain.upkeep.purge_journal import ENV_KILL_AT, JOURNAL_REF, STEPS
+from statevcs.porcelain.upkeep.purge_journal import ENV_KILL_AT, JOURNAL_REF
 
 from .cli_helpers import fails, run
 from .conftest import postgres_url, require_postgres, track_postgres

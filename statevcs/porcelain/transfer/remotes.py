@@ -115,15 +115,16 @@ def fetch(repo: "Repository", remote: str, progress: Progress | None = None) -> 
     other = open_remote(type(repo), location, remote_key(repo, name))
     try:
         for attempt in range(_SOURCE_RETRIES):
-            heads, tags = _source_refs(other, name)
-            epoch = repo.store.gc_epoch()  # before planning: the ref move re-plans if a sweep deleted since
+            listed = None
             try:
+                heads, tags = listed = _source_refs(other, name)
+                epoch = repo.store.gc_epoch()  # before planning: the ref move re-plans if a sweep deleted since
                 report = send(other, repo.store, list(heads.values()) + list(tags.values()), progress)
                 break
             except (CorruptObjectError, ObjectNotFoundError):
                 # A branch of the remote deleted (and collected) while we read it is a race,
                 # not damage: read its refs again. Refs that stayed put mean a damaged remote.
-                if attempt == _SOURCE_RETRIES - 1 or _source_refs(other, name) == (heads, tags):
+                if attempt == _SOURCE_RETRIES - 1 or (listed is not None and _source_refs(other, name) == listed):
                     raise
         updated: dict[str, tuple[str | None, str]] = {}
         moves = []
