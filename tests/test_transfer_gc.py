@@ -157,3 +157,37 @@ def test_the_recheck_costs_one_read_when_no_sweep_deleted(tmp_path, monkeypatch)
     sender.push("origin", "main")
     assert calls == [1]  # planned once, by the push itself
     sender.close()
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_a_batch_planned_before_a_sweep_is_not_written_on_top_of_what_it_took(kind, tmp_path, monkeypatch):
+    """gc runs between the plan and the first batch: the plan found c1 present (unreachable)
+    and skipped it, the sweep deletes it. Writing c2's batch then would store a commit whose
+    parent is gone, and the ref move's re-plan (which trusts a present commit to be whole)
+    would stop at it. The batch sees the sweep in its transaction and leaves everything to
+    the ref move's re-plan instead."""
+    recv = _location(kind, tmp_path, "recv")
+    with Repository.init(recv) as r:
+        r.commit(_state(0), "c0")
+    sender = Repository.clone(recv, str(tmp_path / "snd"))
+    sender.commit(_state(1, "shared"), "c1")
+    sender.push("origin", "main")
+    with Repository.open(recv) as r:
+        r.reset("HEAD~1")
+        r.gc(prune="never", expire_unreachable="now")
+    c2 = sender.commit({**_state(1, "shared"), "x": 1}, "c2")
+    removed: list[int] = []
+    real = sending.plan
+
+    def plan_then_gc(*args, **kwargs):
+        order = real(*args, **kwargs)
+        if not removed:  # once: after the push's own plan, before its first batch
+            with Repository.open(recv) as receiver:
+                removed.append(receiver.gc(prune="now").removed)
+        return order
+
+    monkeypatch.setattr(sending, "plan", plan_then_gc)
+    sender.push("origin", "main", force=True)
+    assert removed[0] > 0
+    _whole(recv, c2.id, c2.parents[0])
+    sender.close()

@@ -117,34 +117,40 @@ def fetch(repo: "Repository", remote: str, progress: Progress | None = None) -> 
         for attempt in range(_SOURCE_RETRIES):
             listed = None
             try:
-                heads, tags = listed = _source_refs(other, name)
-                epoch = repo.store.gc_epoch()  # before planning: the ref move re-plans if a sweep deleted since
-                report = send(other, repo.store, list(heads.values()) + list(tags.values()), progress)
-                break
+                listed = _source_refs(other, name)
+                return _fetch_once(repo, other, name, name or location, listed, progress)
             except (CorruptObjectError, ObjectNotFoundError):
                 # A branch of the remote deleted (and collected) while we read it is a race,
                 # not damage: read its refs again. Refs that stayed put mean a damaged remote.
                 if attempt == _SOURCE_RETRIES - 1 or (listed is not None and _source_refs(other, name) == listed):
                     raise
-        updated: dict[str, tuple[str | None, str]] = {}
-        moves = []
-        if name:
-            for ref, oid in heads.items():
-                local = f"{REMOTE_PREFIX}{name}/{ref[len(BRANCH_PREFIX):]}"
-                old = repo.store.read_ref(local)
-                if old != oid:
-                    moves.append((local, oid, old))
-                    updated[local] = (old, oid)
-        for ref, oid in tags.items():
-            if repo.store.read_ref(ref) is None:
-                moves.append((ref, oid, None))
-                updated[ref] = (None, oid)
-        if moves:
-            repo._write({}, moves, f"fetch: from {name or location}",
-                        check=recheck(other, repo.store, [m[1] for m in moves], epoch))
-        return FetchReport(report, updated)
+        raise AssertionError("unreachable")
     finally:
         other.close()
+
+
+def _fetch_once(repo: "Repository", other: "Repository", name: str, label: str,
+                listed: tuple[dict[str, str], dict[str, str]], progress: Progress | None) -> FetchReport:
+    """One try of a fetch of the refs ``listed`` (branches, tags): send, then move the refs."""
+    heads, tags = listed
+    epoch = repo.store.gc_epoch()  # before planning: the ref move re-plans if a sweep deleted since
+    report = send(other, repo.store, list(heads.values()) + list(tags.values()), progress, epoch)
+    updated: dict[str, tuple[str | None, str]] = {}
+    moves = []
+    if name:
+        for ref, oid in heads.items():
+            local = f"{REMOTE_PREFIX}{name}/{ref[len(BRANCH_PREFIX):]}"
+            old = repo.store.read_ref(local)
+            if old != oid:
+                moves.append((local, oid, old))
+                updated[local] = (old, oid)
+    for ref, oid in tags.items():
+        if repo.store.read_ref(ref) is None:
+            moves.append((ref, oid, None))
+            updated[ref] = (None, oid)
+    if moves:
+        repo._write({}, moves, f"fetch: from {label}", check=recheck(other, repo.store, [m[1] for m in moves], epoch))
+    return FetchReport(report, updated)
 
 
 #: How often a fetch reads the remote's refs again when they moved under it.
@@ -193,7 +199,7 @@ def push(repo: "Repository", remote: str, branch: str, force: bool = False,
                     f"fetch and merge first, or push with force=True to overwrite them"
                 )
         epoch = other.store.gc_epoch()  # before planning: the ref move re-plans if a sweep deleted since
-        report = send(repo, other.store, [tip], progress)
+        report = send(repo, other.store, [tip], progress, epoch)
         objects_there = recheck(repo, other.store, [tip], epoch)
 
         def receive(tx: Any) -> None:  # the receiving side's pre-receive hook: its objects, then its rules
