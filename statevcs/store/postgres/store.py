@@ -11,13 +11,17 @@ Ref moves are announced with NOTIFY on channel ``statevcs_refs`` for watchers.
 The schema is versioned in ``statevcs_schema`` and migrated forward by :func:`migrate`
 (``Repository.init`` runs it, and opening a repository whose schema is older does).
 
+Objects and reflog rows live in one partition per repository (partitions.py), so a
+purge compacts only its own repository.
+
 Every object row carries ``written`` (the server's clock, refreshed when the object is
 put again) for gc's grace period. Every write transaction holds a shared advisory lock
 on its repository and gc's sweep the exclusive one, so no commit straddles a sweep
 (docs/gc.md).
 
-A write transaction runs in pipeline mode: BEGIN, the lock and the reads of refs travel
-together (one round trip), then the writes and COMMIT (a second one). A ref moves through
+A write transaction runs in pipeline mode (writes.py): BEGIN, the lock and the reads of
+refs travel together (one round trip), then the writes and COMMIT (a second one); a
+commit on a head the repository already knows is one statement. A ref moves through
 ``statevcs_set_ref``, a server-side compare-and-swap that fails the transaction when the
 ref moved, so the client need not wait for each statement's row count. NOTIFY is sent
 only while some process watches the repository (``statevcs_watchers``): a transaction
@@ -42,6 +46,7 @@ from ...errors import (
     StoreUnavailableError,
 )
 from ..base import RefLogEntry, Store, Transaction, unpack_verified
+from . import partitions
 from .schema import (
     CAS_FAILED,
     DEFAULT_REPO,
@@ -116,6 +121,7 @@ class PostgresStore(Store):
                                    (self.repo,))
                 if cur.rowcount == 0:
                     raise RepositoryExistsError(f"repository {self.repo!r} already exists in {_public(self.url)}")
+                partitions.add_partitions(conn, self.repo)
             return
         with self._guard():
             try:
@@ -142,6 +148,9 @@ class PostgresStore(Store):
             # can leave psycopg believing in statements the server never prepared.
             conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout, autocommit=True,
                                    prepare_threshold=None)
+            # Plans pruned to this repository's partitions (plpgsql caches plans too): a generic
+            # plan would lock every repository's partitions (partitions.py).
+            conn.execute("SET plan_cache_mode = force_custom_plan")
         except psycopg.Error as exc:
             raise StoreUnavailableError(f"cannot connect to {_public(self.url)}: {_first_line(exc)}") from None
         self._local.conn = conn
@@ -238,6 +247,16 @@ class PostgresStore(Store):
 
     def now(self) -> datetime:
         return self._read("SELECT clock_timestamp()")[0][0].astimezone(timezone.utc)
+
+    def gc_epoch(self) -> int | None:
+        rows = self._read("SELECT gc_epoch FROM statevcs_repos WHERE name = %s", (self.repo,))
+        return int(rows[0][0]) if rows else 0
+
+    def bump_gc_epoch(self) -> None:
+        with self._guard():
+            conn = self._conn()
+            with contextlib.nullcontext() if getattr(self._local, "in_gc", False) else conn.transaction():
+                conn.execute("UPDATE statevcs_repos SET gc_epoch = gc_epoch + 1 WHERE name = %s", (self.repo,))
 
     # ------------------------------------------------------------ objects
     def get(self, oid: str) -> bytes:
@@ -389,9 +408,18 @@ class PostgresStore(Store):
         """Delete this repository and everything in it (tests and ``statevcs`` admin use)."""
         with self.transaction() as tx:
             conn = tx.conn  # type: ignore[attr-defined]
+            parts = partitions.partition_names(conn, self.repo)
             for table in ("statevcs_objects", "statevcs_refs", "statevcs_reflog"):
                 conn.execute(f"DELETE FROM {table} WHERE repo = %s", (self.repo,))
             conn.execute("DELETE FROM statevcs_repos WHERE name = %s", (self.repo,))
+        with self._guard():
+            partitions.drop_partitions(self._conn(), parts)
+
+    def compact(self) -> str:
+        """Rewrite this repository's partitions without deleted rows (``VACUUM FULL``), locking
+        no other repository; "" when done, else why not (docs/erasure.md)."""
+        with self._guard():
+            return partitions.compact(self._conn(), self.repo)
 
 
 def _key(oid: str) -> bytes:

@@ -102,6 +102,20 @@ class PostgresTransaction(Transaction):
                 self._refs[name] = self._assumed[name] = value
                 self.expected.setdefault(name, value)
 
+    def gc_epoch(self) -> int | None:
+        row = self.conn.execute("SELECT gc_epoch FROM statevcs_repos WHERE name = %s", (self.repo,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def lock_refs(self, names: Sequence[str]) -> dict[str, str | None]:
+        """Read the refs with row locks (``FOR UPDATE``): writers of these refs wait for this transaction."""
+        self._lock()
+        wanted = list(dict.fromkeys(names))
+        found = dict(self.conn.execute("SELECT name, value FROM statevcs_refs WHERE repo = %s AND name = ANY(%s) "
+                                       "FOR UPDATE", (self.repo, wanted)).fetchall())
+        for name in wanted:
+            self._refs[name] = found.get(name)
+        return {name: self._refs[name] for name in names}
+
     def _write_ref(self, name: str, value: str | None) -> None:
         # Compare-and-swap at COMMIT time (statevcs_set_ref): the row must still hold what we read.
         old = self._refs.get(name)

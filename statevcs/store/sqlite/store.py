@@ -14,7 +14,7 @@ from ...errors import CorruptObjectError, NotARepositoryError, ObjectNotFoundErr
 from ..base import RefLogEntry, Store, Transaction, pack, unpack, verify
 from . import layout, reflog
 from .layout import SCHEMA_VERSION, read_toc, to_ms, toc
-from .writes import Write
+from .writes import GC_EPOCH, Write, gc_epoch_of
 
 _BATCH = 500
 _PAGE = 1000
@@ -278,6 +278,15 @@ class SQLiteStore(Store):
                 yield
             finally:
                 self._local.in_gc = False
+
+    def gc_epoch(self) -> int | None:
+        return gc_epoch_of(self._read(GC_EPOCH))
+
+    def bump_gc_epoch(self) -> None:
+        with contextlib.ExitStack() as stack:
+            conn = self._conn() if getattr(self._local, "in_gc", False) else stack.enter_context(self._write())
+            conn.execute("INSERT INTO meta (key, value) VALUES ('gc_epoch', '1') ON CONFLICT(key) "
+                         "DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)")
 
     def stored_size(self) -> int:
         return int(self._read("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM packs")[0][0])

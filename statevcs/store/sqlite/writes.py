@@ -30,6 +30,14 @@ _READ_REFS_AT_ONCE = 3  # what a commit reads: HEAD, its branch, the rules docum
 _READ_REFS = ("SELECT name, value, last FROM refs WHERE name IN (" + ",".join("?" * _READ_REFS_AT_ONCE) + ")")
 _UPSERT_REF = ("INSERT INTO refs (name, value, last) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE "
                "SET value = excluded.value, last = COALESCE(excluded.last, refs.last)")
+#: The count of sweeps that deleted objects (docs/gc.md): a ``meta`` row, absent until the first one.
+GC_EPOCH = "SELECT value FROM meta WHERE key = 'gc_epoch'"
+
+
+def gc_epoch_of(rows: list) -> int:
+    return int(rows[0][0]) if rows else 0
+
+
 #: ``prev`` of a ref's second and later moves within one pack: the walk takes them all at once.
 SAME_PACK = -1
 
@@ -130,6 +138,9 @@ class SQLiteTransaction(Transaction):
                               (now, *chunk))
         for k, oid in keys.items():
             self._new[k] = bytes(objects[oid])
+
+    def gc_epoch(self) -> int | None:
+        return gc_epoch_of(self.conn.execute(GC_EPOCH).fetchall())
 
     def read_ref(self, name: str) -> str | None:
         if name not in self._refs:
