@@ -209,6 +209,9 @@ class PostgresStore(Store):
         with self._guard():
             conn = self._conn()
             tx = PostgresTransaction(conn, self.repo)
+            # Reads on this thread see the objects put so far (they wait in the transaction
+            # until statevcs_write): what a transaction wrote is readable inside it, as in SQL.
+            self._local.tx = tx
             try:
                 # BEGIN, the lock and the first reads travel together (statevcs_begin); the
                 # writes and COMMIT follow in one more round trip (statevcs_write). The lock is
@@ -230,6 +233,7 @@ class PostgresStore(Store):
                                            tx.expected.get(name), None) from None
                 raise
             finally:
+                self._local.tx = None
                 if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                     conn.execute("ROLLBACK")  # a failed pipeline leaves the transaction aborted, not ended
 
@@ -259,7 +263,14 @@ class PostgresStore(Store):
                 conn.execute("UPDATE statevcs_repos SET gc_epoch = gc_epoch + 1 WHERE name = %s", (self.repo,))
 
     # ------------------------------------------------------------ objects
+    def _pending(self) -> dict[bytes, bytes]:
+        """Objects (stored forms) put by this thread's open transaction, not yet sent."""
+        tx = getattr(self._local, "tx", None)
+        return tx.objects if tx is not None else {}
+
     def get(self, oid: str) -> bytes:
+        if (stored := self._pending().get(_key(oid))) is not None:
+            return unpack_verified(oid, stored)
         rows = self._read("SELECT data FROM statevcs_objects WHERE repo = %s AND id = %s", (self.repo, _key(oid)))
         if not rows:
             raise ObjectNotFoundError(f"object {oid} not found")
@@ -267,7 +278,8 @@ class PostgresStore(Store):
 
     def has_many(self, oids: Iterable[str]) -> set[str]:
         wanted = [_key(o) for o in oids]
-        found: set[str] = set()
+        pending = self._pending()
+        found: set[str] = {k.hex() for k in wanted if k in pending} if pending else set()
         for i in range(0, len(wanted), _BATCH):
             rows = self._read("SELECT id FROM statevcs_objects WHERE repo = %s AND id = ANY(%s)",
                               (self.repo, wanted[i : i + _BATCH]))
@@ -276,7 +288,8 @@ class PostgresStore(Store):
 
     def get_many(self, oids: Iterable[str]) -> dict[str, bytes]:
         wanted = [_key(o) for o in oids]
-        found: dict[str, bytes] = {}
+        pending = self._pending()
+        found: dict[str, bytes] = {k.hex(): unpack_verified(k.hex(), pending[k]) for k in wanted if k in pending}
         for i in range(0, len(wanted), _BATCH):
             rows = self._read("SELECT id, data FROM statevcs_objects WHERE repo = %s AND id = ANY(%s)",
                               (self.repo, wanted[i : i + _BATCH]))

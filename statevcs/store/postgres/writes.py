@@ -34,7 +34,8 @@ class PostgresTransaction(Transaction):
         self._locked = False
         self._refs: dict[str, str | None] = {}
         self._logs: list[tuple[str, str | None, str | None, str, str]] = []
-        self._objects: dict[bytes, bytes] = {}  # id -> stored form, written at flush
+        #: id -> stored form, written at flush (PostgresStore reads look here too).
+        self.objects: dict[bytes, bytes] = {}
         self._ref_writes: list[tuple[str, str | None, str | None]] = []
         #: ref -> the value the transaction expects it to hold (for a lost race's error).
         self.expected: dict[str, str | None] = {}
@@ -65,7 +66,7 @@ class PostgresTransaction(Transaction):
             self._read_refs([])
 
     def put_objects(self, objects: Mapping[str, bytes]) -> None:
-        ids = [o for o in objects if bytes.fromhex(o) not in self._objects]
+        ids = [o for o in objects if bytes.fromhex(o) not in self.objects]
         present: set[bytes] = set()
         if len(ids) > 8:  # a big write: do not send what the server has (one round trip)
             self._lock()
@@ -82,7 +83,7 @@ class PostgresTransaction(Transaction):
                 "AND written < clock_timestamp() - %s", (self.repo, list(present), REFRESH_AFTER))
         for o in ids:
             if (k := bytes.fromhex(o)) not in present:
-                self._objects[k] = pack(objects[o])
+                self.objects[k] = pack(objects[o])
 
     def read_ref(self, name: str) -> str | None:
         if name not in self._refs:
@@ -128,9 +129,9 @@ class PostgresTransaction(Transaction):
 
     def flush(self) -> None:
         """Send the writes (objects, ref moves, reflog, NOTIFY) as one statement, with COMMIT."""
-        if not (self._objects or self._ref_writes or self._logs):
+        if not (self.objects or self._ref_writes or self._logs):
             return
-        objects = self._objects
+        objects = self.objects
         written = {name for name, _, _ in self._ref_writes}  # their compare-and-swap checks them
         # Alone (nothing read or written before), the write is one autocommitted statement.
         (self._conn if not self.began else self.conn).execute(
