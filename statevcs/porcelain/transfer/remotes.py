@@ -154,8 +154,9 @@ def _fetch_once(repo: "Repository", other: "Repository", name: str, label: str,
     return FetchReport(report, updated)
 
 
-#: How often a fetch reads the remote's refs again when they moved under it.
-_SOURCE_RETRIES = 5
+#: How often a fetch reads the remote's refs again when they moved under it (a remote whose
+#: writers create and delete short-lived branches all the time can need a few).
+_SOURCE_RETRIES = 20
 
 
 def _source_refs(other: "Repository", name: str) -> tuple[dict[str, str], dict[str, str]]:

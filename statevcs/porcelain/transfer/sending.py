@@ -123,7 +123,12 @@ def _check_generations(src: "Repository", dst: Store, missing: dict[str, None]) 
             if oid in missing:
                 known[oid] = src.objects.commit(oid).generation
             else:  # the receiver holds it (checked when it arrived)
-                known[oid] = decode_commit(oid, dst.get(oid)).generation
+                try:
+                    known[oid] = decode_commit(oid, dst.get(oid)).generation
+                except ObjectNotFoundError:  # swept from the receiver since has_many (it was
+                    # unreachable there): the sender holds the same commit; the transfer's
+                    # gc epoch check puts it back before any ref moves to it
+                    known[oid] = src.objects.commit(oid).generation
         return known[oid]
 
     for oid in missing:

@@ -75,15 +75,6 @@ MIGRATIONS: dict[int, list[str]] = {
                    RAISE EXCEPTION USING ERRCODE = '{CAS_FAILED}', MESSAGE = p_name;
                END IF;
            END $$""",
-        # The start of a write transaction: the repository's shared lock (exclusive for gc's
-        # sweep), then the refs the writer reads, in one statement.
-        f"""CREATE OR REPLACE FUNCTION statevcs_begin(p_repo TEXT, p_names TEXT)
-               RETURNS TABLE (name TEXT, value TEXT) LANGUAGE plpgsql AS $$
-           BEGIN
-               PERFORM pg_advisory_xact_lock_shared({GC_LOCK_CLASS}, hashtext(p_repo));
-               RETURN QUERY SELECT r.name, r.value FROM statevcs_refs r
-               WHERE r.repo = p_repo AND r.name = ANY(ARRAY(SELECT json_array_elements_text(p_names::json)));
-           END $$""",
         # The writes of a transaction in one statement: refs the writer assumed without reading
         # them checked ([[name, value], ...]), objects (ids and bytes concatenated, with
         # their lengths; a present one gets its write time refreshed when older than p_refresh),
@@ -95,10 +86,11 @@ MIGRATIONS: dict[int, list[str]] = {
                    p_refs TEXT, p_logs TEXT, p_checks TEXT)
                RETURNS void LANGUAGE plpgsql AS $$
            DECLARE
-               t TIMESTAMPTZ := clock_timestamp();
+               t TIMESTAMPTZ;
                r JSON;
            BEGIN
                PERFORM pg_advisory_xact_lock_shared({GC_LOCK_CLASS}, hashtext(p_repo));
+               t := clock_timestamp();  -- after the lock: write times follow gc's snapshot
                FOR r IN SELECT json_array_elements(p_checks::json) LOOP
                    IF (SELECT value FROM statevcs_refs WHERE repo = p_repo AND name = r->>0) IS DISTINCT FROM r->>1 THEN
                        RAISE EXCEPTION USING ERRCODE = '{CAS_FAILED}', MESSAGE = r->>0;

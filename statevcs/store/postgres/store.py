@@ -213,9 +213,9 @@ class PostgresStore(Store):
             # until statevcs_write): what a transaction wrote is readable inside it, as in SQL.
             self._local.tx = tx
             try:
-                # BEGIN, the lock and the first reads travel together (statevcs_begin); the
-                # writes and COMMIT follow in one more round trip (statevcs_write). The lock is
-                # shared with every other writer, exclusive against gc's sweep (gc_lock).
+                # BEGIN, the lock and the first reads travel together; the writes and COMMIT
+                # follow in one more round trip (statevcs_write). The lock is shared with
+                # every other writer, exclusive against gc's sweep (gc_lock).
                 with conn.pipeline():
                     try:
                         yield tx

@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 import orjson
 
 from ..base import REFRESH_AFTER, Transaction, pack
+from .schema import GC_LOCK_CLASS
 
 try:  # an optional extra: pip install "statevcs[postgres]"
     import psycopg
@@ -21,17 +22,17 @@ _BATCH = 1000
 class PostgresTransaction(Transaction):
     """Reads go to the server at once; writes are kept and sent in one statement with COMMIT.
 
-    BEGIN is sent with the first statement that needs a transaction around it (a read, or
-    ``conn`` used directly); a transaction whose only statement is statevcs_write sends it
-    alone, autocommitted: one statement, atomic by itself. The repository's shared lock is
-    taken by the first statement (statevcs_begin with the first reads, or statevcs_write),
-    before anything is read or written."""
+    BEGIN and the repository's shared lock (exclusive for gc's sweep) are sent before the
+    first statement that needs a transaction around it (a read, or ``conn`` used directly),
+    in the same round trip as that statement: nothing is read before the lock is held, so a
+    sweep in progress is waited for and then seen whole. A transaction whose only statement
+    is statevcs_write sends it alone, autocommitted: one statement, atomic by itself, which
+    takes the lock itself before it reads or writes anything."""
 
     def __init__(self, conn: Any, repo: str) -> None:
         self._conn = conn
         self.began = False
         self.repo = repo
-        self._locked = False
         self._refs: dict[str, str | None] = {}
         self._logs: list[tuple[str, str | None, str | None, str, str]] = []
         #: id -> stored form, written at flush (PostgresStore reads look here too).
@@ -43,33 +44,26 @@ class PostgresTransaction(Transaction):
 
     @property
     def conn(self) -> Any:
-        """The connection, inside the transaction (BEGIN is sent first if it was not yet)."""
+        """The connection, inside the transaction and holding the repository's shared lock
+        (BEGIN and the lock are queued first if they were not yet: pipeline mode sends them
+        with the statement that follows)."""
         if not self.began:
             self._conn.execute("BEGIN")
+            self._conn.execute("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))", (GC_LOCK_CLASS, self.repo))
             self.began = True
         return self._conn
 
     def _read_refs(self, names: list[str]) -> None:
-        if self._locked:
-            rows = self.conn.execute("SELECT name, value FROM statevcs_refs WHERE repo = %s AND name = ANY(%s)",
-                                     (self.repo, names)).fetchall()
-        else:
-            rows = self.conn.execute("SELECT name, value FROM statevcs_begin(%s, %s)",
-                                     (self.repo, orjson.dumps(names).decode())).fetchall()
-            self._locked = True
+        rows = self.conn.execute("SELECT name, value FROM statevcs_refs WHERE repo = %s AND name = ANY(%s)",
+                                 (self.repo, names)).fetchall()
         found = dict(rows)
         for name in names:
             self._refs[name] = found.get(name)
-
-    def _lock(self) -> None:
-        if not self._locked:
-            self._read_refs([])
 
     def put_objects(self, objects: Mapping[str, bytes]) -> None:
         ids = [o for o in objects if bytes.fromhex(o) not in self.objects]
         present: set[bytes] = set()
         if len(ids) > 8:  # a big write: do not send what the server has (one round trip)
-            self._lock()
             for i in range(0, len(ids), _BATCH):
                 chunk = [bytes.fromhex(o) for o in ids[i : i + _BATCH]]
                 rows = self.conn.execute("SELECT id FROM statevcs_objects WHERE repo = %s AND id = ANY(%s)",
@@ -109,7 +103,6 @@ class PostgresTransaction(Transaction):
 
     def lock_refs(self, names: Sequence[str]) -> dict[str, str | None]:
         """Read the refs with row locks (``FOR UPDATE``): writers of these refs wait for this transaction."""
-        self._lock()
         wanted = list(dict.fromkeys(names))
         found = dict(self.conn.execute("SELECT name, value FROM statevcs_refs WHERE repo = %s AND name = ANY(%s) "
                                        "FOR UPDATE", (self.repo, wanted)).fetchall())
@@ -140,4 +133,3 @@ class PostgresTransaction(Transaction):
              orjson.dumps([len(d) for d in objects.values()]).decode(), REFRESH_AFTER,
              orjson.dumps(self._ref_writes).decode(), orjson.dumps(self._logs).decode(),
              orjson.dumps([[n, v] for n, v in self._assumed.items() if n not in written]).decode()))
-        self._locked = True
