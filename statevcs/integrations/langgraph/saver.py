@@ -12,7 +12,7 @@ import contextlib
 import functools
 import os
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
@@ -24,6 +24,7 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
     get_checkpoint_id,
     get_checkpoint_metadata,
 )
@@ -36,18 +37,20 @@ from ...model.tree import read_tree, write_tree
 from ...porcelain.repository.facade import Repository
 from ...store.paths import DIR_NAME, is_url
 from . import naming
-from .codec import decode_channels, decode_value, encode_channels, encode_value
-from .incremental import LRU, ListMemo, ThreadMemo, edit_checkpoint, list_memo
-from .records import (
-    DEFAULT_CHECKPOINT_V,
-    LG_KEY,
-    commit_message,
-    merge_writes,
-    metadata_matches,
-    split_checkpoint,
-    synthetic_checkpoint_id,
+from .checkpoints import CheckpointWrites, Put, stored_channel
+from .codec import decode_value, encode_value
+from .delta import channel_values, history, is_log
+from .incremental import LRU, ThreadMemo, list_memo
+from .naming import LG_KEY
+from .records import merge_writes, metadata_matches, split_checkpoint
+from .threads import (
+    checkpoint_record,
+    copy_thread_refs,
+    delete_refs,
+    rewrite_thread,
+    thread_chain,
+    thread_refs,
 )
-from .threads import copy_thread_refs, delete_refs, rewrite_thread, thread_chain, thread_refs
 
 #: How many threads' last checkpoints a saver remembers (see incremental.py).
 MEMO_THREADS = 64
@@ -71,7 +74,7 @@ def _on_store_thread(method: Any) -> Any:
     return run
 
 
-class StateVCSSaver(BaseCheckpointSaver[int]):
+class StateVCSSaver(CheckpointWrites, BaseCheckpointSaver[int]):
     """Checkpoints in a statevcs repository (embedded SQLite, PostgreSQL or memory).
 
     The async methods run the sync ones on the calling thread (fine for scripts and
@@ -129,20 +132,31 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
             head = self.repo.store.read_ref(ref)
             if head is None:
                 return None
-            for commit in self._chain(head):
-                record = self._record(commit)
-                if checkpoint_id is None or record["checkpoint"]["id"] == checkpoint_id:
-                    writes_ref = naming.writes_ref(thread_id, ns, record["checkpoint"]["id"])
-                    writes = self.repo.store.read_ref(writes_ref)
-                    found = self._tuple(commit, record, thread_id, ns, writes)
-                    if commit.id == head and commit.metadata.get(LG_KEY) is record:
-                        # The thread's latest checkpoint, made by LangGraph: the next put builds on it.
-                        values = found.checkpoint["channel_values"]
-                        lists = {ch: m for ch, v in values.items() if (m := list_memo(v)) is not None}
-                        self._remember(ref, head, found.checkpoint["id"], commit.root,
-                                       dict(found.checkpoint.get("channel_versions") or {}), values, lists)
-                    return found
-            return None
+            found = self._find(head, checkpoint_id)
+            if found is None:
+                return None
+            commit, record = found
+            writes = self.repo.store.read_ref(naming.writes_ref(thread_id, ns, record["checkpoint"]["id"]))
+            state = read_tree(self.repo.objects, commit.root)
+            tup = self._tuple(commit, record, thread_id, ns, writes, state)
+            if commit.id == head and commit.metadata.get(LG_KEY) is record:
+                # The thread's latest checkpoint, made by LangGraph: the next put builds on it.
+                values = tup.checkpoint["channel_values"]
+                stored = state if isinstance(state, dict) else {}
+                self._remember(ref, head, tup.checkpoint["id"], commit.root,
+                               dict(tup.checkpoint.get("channel_versions") or {}), stored.keys(),
+                               {ch: m for ch, v in values.items() if (m := list_memo(v)) is not None},
+                               {ch for ch, v in stored.items() if is_log(v)},
+                               record["checkpoint"].get("versions_seen") or {})
+            return tup
+
+    def _find(self, head: str, checkpoint_id: str | None) -> tuple[Commit, dict[str, Any]] | None:
+        """(commit, record) of a checkpoint on the chain from ``head`` (None: the head's)."""
+        for commit in self._chain(head):
+            record = self._record(commit)
+            if checkpoint_id is None or record["checkpoint"]["id"] == checkpoint_id:
+                return commit, record
+        return None
 
     def list(
         self,
@@ -210,28 +224,14 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
     def _record(self, commit: Commit) -> dict[str, Any]:
         """The LangGraph record of a commit; for a commit made outside LangGraph (merge,
         restore, revert), one derived from its nearest LangGraph ancestor with a new id."""
-        record = commit.metadata.get(LG_KEY)
-        if isinstance(record, dict) and "checkpoint" in record:
-            return record
-        base: dict[str, Any] | None = None
-        parent_id = None
-        if commit.parents:
-            first = self.repo.objects.commit(commit.parents[0])
-            base = self._record(first)
-            parent_id = base["checkpoint"]["id"]
-        checkpoint = dict(base["checkpoint"]) if base else {
-            "v": DEFAULT_CHECKPOINT_V, "channel_versions": {}, "versions_seen": {}, "updated_channels": None}
-        checkpoint["id"] = synthetic_checkpoint_id(commit.id, commit.timestamp)
-        checkpoint["ts"] = commit.timestamp.isoformat()
-        step = decode_value(base["metadata"], self.serde).get("step", -1) if base else -1
-        metadata = {"source": "update", "step": step + 1 if isinstance(step, int) else 0, "parents": {},
-                    "statevcs": {"commit": commit.id, "message": commit.message}}
-        return {"checkpoint": checkpoint, "metadata": metadata, "parent": parent_id}
+        return checkpoint_record(self.repo, commit)
 
     def _tuple(self, commit: Commit, record: dict[str, Any], thread_id: str, ns: str,
-               writes_head: str | None) -> CheckpointTuple:
+               writes_head: str | None, state: Any = None) -> CheckpointTuple:
         checkpoint = decode_value(record["checkpoint"], self.serde)
-        checkpoint["channel_values"] = decode_channels(read_tree(self.repo.objects, commit.root), self.serde)
+        if state is None:
+            state = read_tree(self.repo.objects, commit.root)
+        checkpoint["channel_values"] = channel_values(state, self.serde)
         parent = record.get("parent")
         return CheckpointTuple(
             config=_config(thread_id, ns, checkpoint["id"]),
@@ -248,6 +248,23 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
         state = read_tree(self.repo.objects, self.repo.objects.commit(writes_head).root)
         return list(state) if isinstance(state, list) else []
 
+    @_on_store_thread
+    def get_delta_channel_history(self, *, config: RunnableConfig,
+                                  channels: Sequence[str]) -> Mapping[str, DeltaChannelHistory]:
+        """Each delta channel's history at a checkpoint, from the log its state holds (one read)."""
+        if not channels:
+            return {}
+        conf = config["configurable"]
+        with self._lock:
+            head = self.repo.store.read_ref(naming.thread_ref(conf["thread_id"], conf.get("checkpoint_ns", "")))
+            found = self._find(head, get_checkpoint_id(config)) if head else None
+            get = stored_channel(self.repo.objects, found[0].root if found else None)
+            return {ch: history(ch, get(ch), self.serde) for ch in channels}  # type: ignore[misc]
+
+    async def aget_delta_channel_history(self, *, config: RunnableConfig,
+                                         channels: Sequence[str]) -> Mapping[str, DeltaChannelHistory]:
+        return self.get_delta_channel_history(config=config, channels=channels)
+
     # ------------------------------------------------------------------ writing
     @_on_store_thread
     def put(
@@ -259,57 +276,30 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
     ) -> RunnableConfig:
         """Commit ``checkpoint`` on its thread's branch; the parent checkpoint is the config's."""
         conf = config["configurable"]
-        thread_id, ns = conf["thread_id"], conf.get("checkpoint_ns", "")
         values, rest = split_checkpoint(dict(checkpoint))
-        full_metadata = get_checkpoint_metadata(config, metadata)
-        parent_id = conf.get("checkpoint_id")
-        record = {
-            "checkpoint": encode_value(rest, self.serde),
-            "metadata": encode_value(dict(full_metadata), self.serde),
-            "parent": parent_id,
-        }
-        branch = naming.thread_branch(thread_id, ns)
-        message = commit_message(full_metadata)
-        versions = dict(checkpoint.get("channel_versions") or {})
+        full = dict(get_checkpoint_metadata(config, metadata))
+        record = {"checkpoint": encode_value(rest, self.serde), "metadata": encode_value(full, self.serde),
+                  "parent": conf.get("checkpoint_id")}
+        put = Put(conf["thread_id"], conf.get("checkpoint_ns", ""), checkpoint["id"], conf.get("checkpoint_id"),
+                  values, dict(checkpoint.get("channel_versions") or {}), set(new_versions), full, record,
+                  record["checkpoint"].get("versions_seen") or {})
         with self._lock:
-            ref = naming.thread_ref(thread_id, ns)
-            memo = self._threads.get(ref)
-            if memo is not None and memo.checkpoint_id == parent_id:
-                # The parent is the checkpoint last written or read here: rewrite what changed.
-                root, objects, lists = edit_checkpoint(self.repo.objects, memo, values, versions, new_versions,
-                                                       self.serde)
-                try:
-                    commit = self._commit(root, objects, message, branch, memo.head, record)
+            memo = self._threads.get(put.ref)
+            if memo is not None and memo.checkpoint_id == put.parent_id:
+                try:  # the parent is the checkpoint last written or read here: rewrite what changed
+                    self._put_on(memo, put)
+                    return _config(put.thread_id, put.ns, put.checkpoint_id)
                 except RefConflictError:  # the thread moved meanwhile: write it whole below
-                    self._threads.pop(ref)
-                else:
-                    self._remember(ref, commit.id, checkpoint["id"], root, versions, values, lists)
-                    return _config(thread_id, ns, checkpoint["id"])
-            state = encode_channels(values, self.serde)
-            validate(state)
-            root, objects = write_tree(state)
+                    self._threads.pop(put.ref)
             for attempt in range(CAS_RETRIES):
-                head = self.repo.store.read_ref(ref)
                 try:
-                    commit = self._commit(root, objects, message, branch, head, record)
+                    self._put_whole(put, self.repo.store.read_ref(put.ref))
                     break
                 except RefConflictError:  # another writer moved the thread: append after it
                     if attempt == CAS_RETRIES - 1:
-                        self._threads.pop(ref)
+                        self._threads.pop(put.ref)
                         raise
-            lists = {ch: m for ch, v in values.items() if (m := list_memo(v)) is not None}
-            self._remember(ref, commit.id, checkpoint["id"], root, versions, values, lists)
-        return _config(thread_id, ns, checkpoint["id"])
-
-    def _commit(self, root: str, objects: dict[str, bytes], message: str, branch: str, parent: str | None,
-                record: dict[str, Any]) -> Commit:
-        """One commit of a checkpoint's tree on its thread's branch, if the branch is at ``parent``."""
-        return self.repo._commit_once(root, objects, message, None, branch, parent, {LG_KEY: record}, True, (),
-                                      "commit")
-
-    def _remember(self, ref: str, head: str, checkpoint_id: str, root: str, versions: dict[str, Any],
-                  values: dict[str, Any], lists: dict[str, ListMemo]) -> None:
-        self._threads.put(ref, ThreadMemo(head, checkpoint_id, root, versions, frozenset(values), lists))
+        return _config(put.thread_id, put.ns, put.checkpoint_id)
 
     @_on_store_thread
     def put_writes(

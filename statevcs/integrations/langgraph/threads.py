@@ -6,14 +6,20 @@ Split from saver.py, which keeps the checkpointer interface and its per-put fast
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from ...model.objects import Commit, encode_commit
 from ...porcelain.repository.facade import Repository
 from ...store.base import ANY, Store
 from . import naming
-from .records import LG_KEY
+from .naming import LG_KEY
+
+#: Checkpoint format version given to commits made outside LangGraph (merge, restore).
+DEFAULT_CHECKPOINT_V = 4
+_UUID_EPOCH_OFFSET = 0x01B21DD213814000  # 100-ns intervals from 1582-10-15 to 1970-01-01
 
 
 def thread_chain(repo: Repository, head: str) -> Iterator[Commit]:
@@ -23,6 +29,49 @@ def thread_chain(repo: Repository, head: str) -> Iterator[Commit]:
         commit = repo.objects.commit(oid)
         yield commit
         oid = commit.parents[0] if commit.parents else None
+
+
+def checkpoint_record(repo: Repository, commit: Commit) -> dict[str, Any]:
+    """The LangGraph record of a commit (``metadata["langgraph"]``); for a commit made
+    outside LangGraph (merge, restore, revert), one derived from its nearest LangGraph
+    ancestor: that one's versions (so no node is triggered by the commit itself), a new
+    time-ordered id, and metadata ``{"source": "update", "statevcs": {...}}``."""
+    record = commit.metadata.get(LG_KEY)
+    if isinstance(record, dict) and "checkpoint" in record:
+        return record
+    base: dict[str, Any] | None = None
+    parent_id = None
+    if commit.parents:
+        base = checkpoint_record(repo, repo.objects.commit(commit.parents[0]))
+        parent_id = base["checkpoint"]["id"]
+    checkpoint = dict(base["checkpoint"]) if base else {
+        "v": DEFAULT_CHECKPOINT_V, "channel_versions": {}, "versions_seen": {}, "updated_channels": None}
+    checkpoint["id"] = synthetic_checkpoint_id(commit.id, commit.timestamp)
+    checkpoint["ts"] = commit.timestamp.isoformat()
+    step = _plain(base["metadata"]).get("step", -1) if base else -1
+    metadata = {"source": "update", "step": step + 1 if type(step) is int else 0, "parents": {},
+                "statevcs": {"commit": commit.id, "message": commit.message}}
+    return {"checkpoint": checkpoint, "metadata": metadata, "parent": parent_id}
+
+
+def _plain(encoded: Any) -> dict[str, Any]:
+    """An encoded metadata dict as its keys (codec.py wraps one with a marker key)."""
+    if isinstance(encoded, dict) and encoded.get("$lg") == "dict" and isinstance(encoded.get("v"), dict):
+        return encoded["v"]
+    return encoded if isinstance(encoded, dict) else {}
+
+
+def synthetic_checkpoint_id(commit_id: str, timestamp: datetime) -> str:
+    """A stable, time-ordered uuid6 for a commit LangGraph did not make (a merge, a restore):
+    its time is the commit's, its other bits come from the commit id."""
+    ns = int(timestamp.timestamp() * 1_000_000) * 10 + _UUID_EPOCH_OFFSET
+    bits = int(hashlib.blake2b(commit_id.encode("ascii"), digest_size=8).hexdigest(), 16)
+    value = ((ns >> 12) & 0xFFFFFFFFFFFF) << 80
+    value |= (0x6000 | (ns & 0x0FFF)) << 64
+    value |= (0x8000 | ((bits >> 48) & 0x3FFF)) << 48
+    value |= bits & 0xFFFFFFFFFFFF
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def thread_refs(store: Store, thread_id: str) -> dict[str, str]:
