@@ -154,21 +154,22 @@ class DeltaChat(TypedDict, total=False):
     drop: str
 
 
-def delta_bot(state: DeltaChat) -> dict[str, Any]:
-    """Replies to the last message; "forget X" removes message X, "reset" overwrites the list."""
-    last = state["messages"][-1]
-    n = len(state["messages"])
-    if last.content.startswith("forget "):
-        return {"messages": [RemoveMessage(id=last.content.split()[1]), AIMessage(f"forgot at {n}", id=f"d-{n}")]}
-    if last.content == "reset":
-        return {"messages": Overwrite([AIMessage("fresh start", id=f"d-{n}")])}
-    return {"messages": [AIMessage(f"delta reply {n} to {last.content}", id=f"d-{n}")]}
+def delta_graph(checkpointer: Any, prefix: str = "") -> Any:
+    """START -> bot -> END over a DeltaChannel of messages (snapshot every 4 updates). The
+    bot replies to the last message; "forget X" removes message X, "reset" overwrites the
+    list; ``prefix`` starts its message ids (two graphs forking one thread differ)."""
+    def bot(state: DeltaChat) -> dict[str, Any]:
+        last = state["messages"][-1]
+        n = len(state["messages"])
+        if last.content.startswith("forget "):
+            return {"messages": [RemoveMessage(id=last.content.split()[1]),
+                                 AIMessage(f"forgot at {n}", id=f"{prefix}d-{n}")]}
+        if last.content == "reset":
+            return {"messages": Overwrite([AIMessage("fresh start", id=f"{prefix}d-{n}")])}
+        return {"messages": [AIMessage(f"delta reply {n} to {last.content}", id=f"{prefix}d-{n}")]}
 
-
-def delta_graph(checkpointer: Any) -> Any:
-    """START -> bot -> END over a DeltaChannel of messages (snapshot every 4 updates)."""
     b = StateGraph(DeltaChat)
-    b.add_node("bot", delta_bot)
+    b.add_node("bot", bot)
     b.add_edge(START, "bot")
     b.add_edge("bot", END)
     return b.compile(checkpointer=checkpointer)
