@@ -257,10 +257,16 @@ def test_statevcs_tags_forks_diffs_and_merges_threads(kind, tmp_path):
         repo.merge("threads/t2", into="threads/t1", strategy="source_wins")
         merged = graph.get_state(t1)
         assert merged.values["count"] == 3
-        assert [m.content for m in merged.values["messages"]][4:6] == ["other", "reply 3 to other"]
+        # Messages merge by id (the policy the checkpoints carry): both sides' are kept; the
+        # id both sides used ("ai-3") is one message, the source's version winning.
+        assert [(m.id, m.content) for m in merged.values["messages"]][4:] == [
+            ("q2", "q2"), ("ai-3", "reply 3 to other"), ("q3", "q3"), ("ai-4", "reply 4 to q3"), ("o", "other")]
         assert merged.metadata["statevcs"]["commit"] == repo.resolve("threads/t1").id
         resumed = graph.invoke({"messages": [HumanMessage("after merge", id="am")]}, t1)
-        assert resumed["count"] == 4 and resumed["messages"][-1].content == "reply 4 to after merge"
+        assert resumed["count"] == 4 and resumed["messages"][-1].content == "after merge"
+        # The reply's id ("ai-4") is t1's older reply's: add_messages replaces that one in place.
+        assert [m.content for m in resumed["messages"]].count("reply 4 to after merge") == 1
+        assert len({m.id for m in resumed["messages"]}) == len(resumed["messages"])
 
         # Deleting the thread keeps what a tag holds.
         saver.delete_thread("t1")

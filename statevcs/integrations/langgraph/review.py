@@ -104,12 +104,25 @@ def _typed_line(value: dict[str, Any]) -> str | None:
             count = f"{len(seed)} items" if isinstance(seed, list) else "a value"
             return f"delta log, from a snapshot of {count}"
         return "delta log"
-    shown = value.get("v", value.get("b64"))
     name = tag
     if isinstance(value.get("class"), str):
         name = value["class"].rpartition(":")[2]
+    if "b64" in value:
+        name += " (base64)"
+    shown = _untagged(value.get("v", value.get("b64")))
     text = json.dumps(shown, ensure_ascii=False, sort_keys=True)
     return f"{name} {_short(text, 2 * PREVIEW)}"
+
+
+def _untagged(value: Any) -> Any:
+    """A value with the tagged forms inside it replaced by their payloads (for a preview)."""
+    if type(value) is dict:
+        if "$lg" in value and not isinstance(value["$lg"], dict):
+            return _untagged(value.get("v", value.get("b64", value.get("items"))))
+        return {k: _untagged(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_untagged(v) for v in value]
+    return value
 
 
 def summarize(value: Any) -> list[str] | None:
