@@ -89,3 +89,105 @@ def test_forked_delta_channel_threads_merge_as_a_union_of_their_logs(kind, tmp_p
         resumed = _ask(graph, "t1", "after", "q3")["messages"]
         assert [m.content for m in resumed][-2:] == ["after", "delta reply 7 to after"]
         assert len({m.id for m in resumed}) == len(resumed) == 8
+
+
+# ---------------------------------------------------------------- retention per thread
+def _thread_refs(repo, thread: str) -> list[str]:
+    return [r for r in repo.store.list_refs("refs/") if f"/{thread}" in r]
+
+
+@pytest.mark.parametrize("kind", ["embedded", "postgres"])
+def test_keep_last_bounds_history_and_refs_while_the_thread_resumes_replays_and_forks(kind, tmp_path):
+    config = {"configurable": {"thread_id": "t"}}
+    with StateVCSSaver.from_conn_string(_location(kind, tmp_path), keep_last=6) as saver:
+        repo = saver.repo
+        graph = tool_graph(saver, turns=20)
+        for i in range(8):  # 40 checkpoints, 5 a turn
+            _ask(graph, "t", f"weather in city{i}?", f"u{i}")
+            kept = len(list(graph.get_state_history(config)))
+            assert kept <= 6 + 1 and (kept >= 6 or kept == 5 * (i + 1))  # N + N/4 at most, then N again
+            assert len(_thread_refs(repo, "t")) <= 2  # the branch, and the head's pending writes at most
+        messages = graph.get_state(config).values["messages"]
+        assert len(messages) == 32 and messages[0].id == "u0"  # history is bounded, the state is whole
+
+        resumed = _ask(graph, "t", "weather in city8?", "u8")["messages"]
+        assert resumed[-1].content == "It is sunny in city8." and len(resumed) == 36
+        oldest = list(graph.get_state_history(config))[-1]
+        replayed = graph.invoke(None, oldest.config)  # replay from the oldest kept checkpoint
+        assert replayed["messages"][-1].content.startswith("It is sunny")
+        repo.create_branch(thread_branch("fork"), repo.resolve(thread_branch("t")).id)
+        forked = _ask(graph, "fork", "and in the fork?", "f0")["messages"]
+        assert forked[-1].content.startswith("It is sunny") and forked[-4].id == "f0"
+
+
+def test_a_pruned_delta_channel_thread_loads_as_inmemorysaver_gives(tmp_path):
+    """Dropping old checkpoints never breaks a DeltaChannel: each checkpoint holds its log."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    turns = ["a", "b", "forget q0", "c", "d", "reset", "e", "f", "g"]
+
+    def run(saver):
+        graph = delta_graph(saver)
+        for i, text in enumerate(turns):
+            _ask(graph, "d", text, f"q{i}")
+        return [(m.id, m.content) for m in graph.get_state({"configurable": {"thread_id": "d"}}).values["messages"]]
+
+    with StateVCSSaver.from_conn_string(str(tmp_path / "repo"), keep_last=2) as saver:
+        assert run(saver) == run(InMemorySaver())
+        assert len(list(saver.repo.log(thread_branch("d")))) <= 3
+
+
+def test_max_age_drops_checkpoints_older_than_it(tmp_path):
+    with StateVCSSaver.from_conn_string(str(tmp_path / "repo"), max_age=0) as saver:
+        graph = tool_graph(saver, turns=10)
+        for i in range(8):
+            _ask(graph, "t", f"q{i}", f"u{i}")
+        assert len(list(saver.repo.log(thread_branch("t")))) <= 16 < 40
+
+
+def test_lg_prune_keeps_the_newest_checkpoints_and_gc_reclaims_the_rest(tmp_path):
+    from .cli_helpers import fails, run
+
+    location = tmp_path / "repo"
+    with StateVCSSaver.from_conn_string(str(location)) as saver:
+        graph = tool_graph(saver, turns=10)
+        for i in range(6):
+            _ask(graph, "t", f"weather in city{i}?", f"u{i}")
+        old = [c.id for c in saver.repo.log(thread_branch("t"))]
+    assert len(old) == 30
+    assert run(location, "lg", "prune", "t", "--keep", "5").out == "thread t: kept 5 checkpoint(s), dropped 25\n"
+    report = run(location, "lg", "prune", "t", "--since", "2000-01-01", "--json").json()
+    assert report == {"version": 1, "thread": "t", "kept": {"": 5}, "dropped": {"": 0},
+                      "heads": report["heads"]}
+    before = run(location, "stats", "--json").json()
+    run(location, "gc", "--prune=now", "--expire=now", "--expire-unreachable=now")
+    after = run(location, "stats", "--json").json()
+    assert after["objects"] < before["objects"]
+    with StateVCSSaver.from_conn_string(str(location)) as saver:
+        assert not any(saver.repo.store.has(oid) for oid in old[5:])  # the dropped checkpoints are gone
+        graph = tool_graph(saver, turns=10, prefix="again-")  # a new model: new message ids
+        assert len(list(graph.get_state_history({"configurable": {"thread_id": "t"}}))) == 5
+        resumed = _ask(graph, "t", "again?", "u6")["messages"]
+        assert resumed[-1].content == "It is sunny in city0." and len(resumed) == 28
+    assert run(location, "lg", "prune", "t", "--since", "2999-01-01").out == "thread t: kept 1 checkpoint(s), dropped 9\n"
+
+    fails(location, 3, "lg", "prune", "nope", "--keep", "3")
+    fails(location, 2, "lg", "prune", "t", "--since", "soon")
+    fails(location, 2, "lg", "prune", "t")
+    fails(location, 2, "lg", "prune", "t", "--keep", "0")
+
+
+def test_bad_retention_limits_are_refused_with_a_statevcs_error(tmp_path):
+    from statevcs import Repository
+    from statevcs.errors import InvalidAgeError, InvalidPruneError
+    from statevcs.integrations.langgraph.retention import prune_thread
+
+    repo = Repository.memory()
+    for bad in (0, -1, 2.5, "3"):
+        with pytest.raises(InvalidPruneError):
+            StateVCSSaver(repo, keep_last=bad)
+    for bad in ("soon", "never", -5):
+        with pytest.raises(InvalidAgeError):
+            StateVCSSaver(repo, max_age=bad)
+    with pytest.raises(InvalidPruneError):
+        prune_thread(repo, "t", keep=3, since="1d")

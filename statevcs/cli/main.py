@@ -102,6 +102,10 @@ def _register() -> None:
 
     for command in mcp_cmds.COMMANDS:
         cli.add_command(command)
+    from . import lg_cmds
+
+    for command in lg_cmds.COMMANDS:
+        cli.add_command(command)
 
 
 _register()

@@ -15,6 +15,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from ...porcelain.upkeep.ages import Age
 from .saver import StateVCSSaver, open_or_create
 
 
@@ -24,13 +25,14 @@ class AsyncStateVCSSaver(StateVCSSaver):
     @classmethod
     @contextlib.asynccontextmanager
     async def from_conn_string(cls, conn_string: str, *,  # type: ignore[override]
-                               serde: SerializerProtocol | None = None) -> AsyncIterator[AsyncStateVCSSaver]:
+                               serde: SerializerProtocol | None = None, keep_last: int | None = None,
+                               max_age: Age | None = None) -> AsyncIterator[AsyncStateVCSSaver]:
         """``async with AsyncStateVCSSaver.from_conn_string(path_or_url) as saver``: opened
         (or created) like ``StateVCSSaver.from_conn_string``, closed on exit."""
         repo = await asyncio.to_thread(open_or_create, conn_string)
         saver = None
         try:
-            saver = cls(repo, serde=serde)
+            saver = cls(repo, serde=serde, keep_last=keep_last, max_age=max_age)
             yield saver
         finally:
             if saver is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from langchain_core.messages import BaseMessage
@@ -35,8 +35,11 @@ from .delta import delta_channels, is_header, is_log, log_of, redundant, snapsho
 from .incremental import LRU, ListMemo, LogEdit, ThreadMemo, edit_checkpoint, list_memo
 from .naming import LG_KEY
 from .records import commit_message
+from .retention import prune_namespace
 from .review import message_line
 
+#: How often (in checkpoints of a namespace) a saver with ``max_age`` looks for old ones.
+AGE_CHECK_EVERY = 16
 #: The merge policy of a list channel holding messages: by each message's own id.
 MESSAGES_POLICY = "keyed:/kwargs/id"
 #: The merge policy of a delta log: both sides' writes, replayed by the channel's reducer.
@@ -95,7 +98,8 @@ def ran(seen: Mapping[str, Any], before: Mapping[str, Any] | None) -> list[str]:
 def newest_message(values: Mapping[str, Any], new_versions: Iterable[str], plans: Mapping[str, LogEdit],
                    serde: SerializerProtocol) -> Any:
     """The JSON form of the newest message this checkpoint adds (None if none): the last
-    one written to a delta log, else the last item of a changed message list."""
+    one written to a delta log, else the last item of a changed message list, else the
+    last message of a graph's input."""
     for _, entries in plans.values():
         for entry in reversed(entries):
             items = entry if type(entry) is list else [entry]
@@ -106,6 +110,12 @@ def newest_message(values: Mapping[str, Any], new_versions: Iterable[str], plans
         value = values.get(channel)
         if type(value) is list and value and isinstance(value[-1], BaseMessage):
             return encode_value(value[-1], serde)
+    for channel in sorted(new_versions):  # a graph's input (``__start__``): {"messages": [...]}
+        value = values.get(channel)
+        if type(value) is dict:
+            for inner in value.values():
+                if type(inner) is list and inner and isinstance(inner[-1], BaseMessage):
+                    return encode_value(inner[-1], serde)
     return None
 
 
@@ -184,6 +194,8 @@ class CheckpointWrites:
     repo: Repository
     serde: SerializerProtocol
     _threads: LRU[str, ThreadMemo]
+    keep_last: int | None
+    max_age: timedelta | None
     _writes_memo: LRU[str, tuple[str, list[dict[str, Any]]]]
 
     _writes: Callable[[str | None], list[dict[str, Any]]]  # a writes commit's records (the saver's)
@@ -207,13 +219,15 @@ class CheckpointWrites:
 
     def _put_whole(self, put: Put, head: str | None) -> None:
         """A put written whole on the branch at ``head`` (its parent read from the store);
-        every pending-writes ref of the namespace is superseded."""
+        every other pending-writes ref of the namespace is superseded."""
         source = self.repo.objects
         parent = self._find(head, put.parent_id) if head is not None and put.parent_id else None
         get = stored_channel(source, parent[0].root if parent else None)
-        drop = self.repo.store.list_refs(naming.writes_ns_prefix(put.thread_id, put.ns))
-        records = self._writes(drop.get(naming.writes_ref(put.thread_id, put.ns, put.parent_id))) \
+        refs = self.repo.store.list_refs(naming.writes_ns_prefix(put.thread_id, put.ns))
+        records = self._writes(refs.get(naming.writes_ref(put.thread_id, put.ns, put.parent_id))) \
             if put.parent_id else []
+        own = naming.writes_ref(put.thread_id, put.ns, put.checkpoint_id)  # may be stored before it lands
+        drop = {name: value for name, value in refs.items() if name != own}
 
         def was_log(channel: str) -> bool:
             return is_log(get(channel))
@@ -240,6 +254,32 @@ class CheckpointWrites:
             self._writes_memo.pop(name)
         self._remember(put.ref, commit.id, put.checkpoint_id, root, put.versions, plain.keys() | logs.keys(),
                        lists, logs.keys(), put.seen)
+        self._retain(put, commit)
+
+    def _retain(self, put: Put, commit: Commit) -> None:
+        """Drop the thread's oldest checkpoints when ``keep_last`` or ``max_age`` says so, in
+        batches: with ``keep_last=N`` once the namespace holds N + N/4 of them (so a put
+        rarely pays for it), with ``max_age`` checked every ``AGE_CHECK_EVERY`` checkpoints.
+        A separate transaction after the put; skipped when another writer moved the thread
+        (the next put tries again)."""
+        keep, age = self.keep_last, self.max_age
+        if keep is None and age is None:
+            return
+        due = keep is not None and commit.generation > keep + max(1, keep // 4)
+        due = due or (age is not None and commit.generation % AGE_CHECK_EVERY == 0)
+        if not due:
+            return
+        cutoff = datetime.now(timezone.utc) - age if age is not None else None
+        try:
+            head, _, dropped, deleted = prune_namespace(self.repo, put.thread_id, put.ns, commit.id, keep, cutoff)
+        except RefConflictError:
+            return
+        if dropped:
+            for name in deleted:  # (LangGraph may have put the next step's writes already: those stay)
+                self._writes_memo.pop(name)
+            memo = self._threads.get(put.ref)
+            if memo is not None and memo.head == commit.id:
+                memo.head = head
 
     def _remember(self, ref: str, head: str, checkpoint_id: str, root: str, versions: dict[str, Any],
                   keys: Iterable[str], lists: dict[str, ListMemo], deltas: Iterable[str],

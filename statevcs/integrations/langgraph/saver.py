@@ -35,6 +35,7 @@ from ...model.canonical import validate
 from ...model.objects import Commit, encode_commit
 from ...model.tree import read_tree, write_tree
 from ...porcelain.repository.facade import Repository
+from ...porcelain.upkeep.ages import Age
 from ...store.paths import DIR_NAME, is_url
 from . import naming
 from .checkpoints import CheckpointWrites, Put, stored_channel
@@ -43,6 +44,8 @@ from .delta import channel_values, history, is_log
 from .incremental import LRU, ThreadMemo, list_memo
 from .naming import LG_KEY
 from .records import merge_writes, metadata_matches, split_checkpoint
+from .retention import check_keep
+from .retention import max_age as max_age_of
 from .threads import (
     checkpoint_record,
     copy_thread_refs,
@@ -80,9 +83,16 @@ class StateVCSSaver(CheckpointWrites, BaseCheckpointSaver[int]):
     The async methods run the sync ones on the calling thread (fine for scripts and
     tests); ``AsyncStateVCSSaver`` runs them in a worker thread instead."""
 
-    def __init__(self, repo: Repository, *, serde: SerializerProtocol | None = None) -> None:
+    def __init__(self, repo: Repository, *, serde: SerializerProtocol | None = None, keep_last: int | None = None,
+                 max_age: Age | None = None) -> None:
+        """A saver on ``repo``. With ``keep_last=N`` each thread (each namespace) keeps its
+        newest N checkpoints, with ``max_age`` (a timedelta, seconds or ``"7d"``) those newer
+        than that; older ones are dropped in batches (retention.py, docs/langgraph.md).
+        InvalidPruneError / InvalidAgeError for a limit that cannot be used."""
         super().__init__(serde=serde)
         self.repo = repo
+        self.keep_last = check_keep(keep_last) if keep_last is not None else None
+        self.max_age = max_age_of(max_age)
         self._lock = threading.RLock()  # one repository (reader cache, connection) per saver
         self._start_worker()
         #: (thread ref) -> its last checkpoint as written or read here: puts on it rewrite what changed.
@@ -105,7 +115,8 @@ class StateVCSSaver(CheckpointWrites, BaseCheckpointSaver[int]):
     # ------------------------------------------------------------------ opening
     @classmethod
     @contextlib.contextmanager
-    def from_conn_string(cls, conn_string: str, *, serde: SerializerProtocol | None = None) -> Iterator[StateVCSSaver]:
+    def from_conn_string(cls, conn_string: str, *, serde: SerializerProtocol | None = None,
+                         keep_last: int | None = None, max_age: Age | None = None) -> Iterator[StateVCSSaver]:
         """A saver on the repository at ``conn_string``, closed on exit.
 
         A directory opens (or creates) the embedded repository there; a
@@ -113,7 +124,7 @@ class StateVCSSaver(CheckpointWrites, BaseCheckpointSaver[int]):
         repo = open_or_create(conn_string)
         saver = None
         try:
-            saver = cls(repo, serde=serde)
+            saver = cls(repo, serde=serde, keep_last=keep_last, max_age=max_age)
             yield saver
         finally:
             if saver is not None:

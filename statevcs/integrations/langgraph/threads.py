@@ -113,11 +113,11 @@ def copy_thread_refs(repo: Repository, source_thread_id: str, target_thread_id: 
 
 
 def rewrite_thread(repo: Repository, thread_id: str, ns: str, head: str, kept: list[Commit],
-                   record: Callable[[Commit], dict[str, Any]], why: str) -> None:
+                   record: Callable[[Commit], dict[str, Any]], why: str) -> dict[str, str]:
     """Point the thread's branch at a chain of ``kept`` (newest first) in one transaction;
-    writes of checkpoints no longer on it are deleted. Commits below the first removed
-    one are reused, the ones above re-made on the new parents with the same state and
-    record (``record`` gives a commit's LangGraph record)."""
+    writes of checkpoints no longer on it are deleted (returned: ref -> value). Commits
+    below the first removed one are reused, the ones above re-made on the new parents
+    with the same state and record (``record`` gives a commit's LangGraph record)."""
     chain = list(thread_chain(repo, head))
     kept_ids = {c.id for c in kept}
     records = {c.id: record(c) for c in chain}
@@ -143,9 +143,11 @@ def rewrite_thread(repo: Repository, thread_id: str, ns: str, head: str, kept: l
         objects[new.id] = raw
         parent = new
     new_head = parent.id if parent else None
-    keep_ids = {records[c.id]["checkpoint"]["id"] for c in kept}
+    # The writes of the checkpoints removed go; not those of a checkpoint still being put
+    # (LangGraph may store a step's writes before the checkpoint they belong to lands).
+    removed = {records[c.id]["checkpoint"]["id"] for c in chain if c.id not in kept_ids}
     writes = {r: v for r, v in repo.store.list_refs(naming.writes_ns_prefix(thread_id, ns)).items()
-              if naming.parse_writes_ref(r)[2] not in keep_ids}  # type: ignore[index]
+              if naming.parse_writes_ref(r)[2] in removed}  # type: ignore[index]
     ref = naming.thread_ref(thread_id, ns)
     with repo.store.transaction() as tx:
         if objects:
@@ -156,3 +158,4 @@ def rewrite_thread(repo: Repository, thread_id: str, ns: str, head: str, kept: l
             tx.set_ref(ref, new_head, head, repo.author, why)
         for wref, value in writes.items():
             tx.delete_ref(wref, value, repo.author, why)
+    return writes
