@@ -19,6 +19,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from statevcs.integrations.langgraph import StateVCSSaver
+from statevcs.integrations.langgraph.threads import writes_records
 from statevcs.integrations.langgraph.typed import TAG
 
 from .conftest import postgres_url, require_postgres, track_postgres
@@ -61,7 +62,7 @@ def same(a: Any, b: Any) -> bool:
 
 
 def writes_states(repo) -> list[Any]:
-    return [repo.get(v) for v in repo.store.list_refs("refs/langgraph/writes/").values()]
+    return [writes_records(repo, v) for v in repo.store.list_refs("refs/langgraph/writes/").values()]
 
 
 # ---------------------------------------------------------------- every value type

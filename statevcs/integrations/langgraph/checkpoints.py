@@ -37,6 +37,7 @@ from .naming import LG_KEY
 from .records import commit_message
 from .retention import prune_namespace
 from .review import message_line
+from .threads import move_writes_ref
 
 #: How often (in checkpoints of a namespace) a saver with ``max_age`` looks for old ones.
 AGE_CHECK_EVERY = 16
@@ -161,8 +162,8 @@ def land(repo: Repository, ref: str, root: str, objects: dict[str, bytes], messa
         tx.set_ref(ref, commit.id, head, who, why)
         if refs[HEAD] == SYMBOLIC_PREFIX + ref:
             tx.log_ref(HEAD, head, commit.id, who, why)
-        for name, value in drop.items():
-            tx.delete_ref(name, value, who, "langgraph: superseded by the next checkpoint")
+        for name, value in drop.items():  # superseded by this checkpoint
+            move_writes_ref(tx, name, None, value)
     repo.objects._commits.put(commit.id, commit)
     return commit
 

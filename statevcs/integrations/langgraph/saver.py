@@ -14,7 +14,6 @@ import os
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -32,7 +31,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from ...errors import NotARepositoryError, RefConflictError, RepositoryExistsError
 from ...model.canonical import validate
-from ...model.objects import Commit, encode_commit
+from ...model.objects import Commit
 from ...model.tree import read_tree, write_tree
 from ...porcelain.repository.facade import Repository
 from ...porcelain.upkeep.ages import Age
@@ -50,9 +49,11 @@ from .threads import (
     checkpoint_record,
     copy_thread_refs,
     delete_refs,
+    move_writes_ref,
     rewrite_thread,
     thread_chain,
     thread_refs,
+    writes_records,
 )
 
 #: How many threads' last checkpoints a saver remembers (see incremental.py).
@@ -254,10 +255,7 @@ class StateVCSSaver(CheckpointWrites, BaseCheckpointSaver[int]):
         )
 
     def _writes(self, writes_head: str | None) -> list[dict[str, Any]]:
-        if writes_head is None:
-            return []
-        state = read_tree(self.repo.objects, self.repo.objects.commit(writes_head).root)
-        return list(state) if isinstance(state, list) else []
+        return writes_records(self.repo, writes_head)
 
     @_on_store_thread
     def get_delta_channel_history(self, *, config: RunnableConfig,
@@ -333,8 +331,7 @@ class StateVCSSaver(CheckpointWrites, BaseCheckpointSaver[int]):
             merged = merge_writes(existing, task_id, task_path, encoded)
             if merged != existing:
                 try:
-                    self._writes_memo.put(ref, (self._commit_to_ref(ref, merged, old, f"writes of task {task_id}",
-                                                                    {LG_KEY: {"writes_of": checkpoint_id}}), merged))
+                    self._writes_memo.put(ref, (self._store_writes(ref, merged, old), merged))
                     return
                 except RefConflictError:
                     self._writes_memo.pop(ref)
@@ -347,27 +344,22 @@ class StateVCSSaver(CheckpointWrites, BaseCheckpointSaver[int]):
                         self._writes_memo.put(ref, (old, existing))
                     return
                 try:
-                    new = self._commit_to_ref(ref, merged, old, f"writes of task {task_id}",
-                                              {LG_KEY: {"writes_of": checkpoint_id}})
+                    new = self._store_writes(ref, merged, old)
                     self._writes_memo.put(ref, (new, merged))
                     return
                 except RefConflictError:
                     if attempt == CAS_RETRIES - 1:
                         raise
 
-    def _commit_to_ref(self, ref: str, state: Any, parent: str | None, message: str,
-                       metadata: dict[str, Any]) -> str:
-        """A commit of ``state`` on ``parent`` that moves ``ref`` (compare-and-swap) outside refs/heads."""
-        validate(state)
-        root, objects = write_tree(state)
-        generation = 1 + (self.repo.objects.commit(parent).generation if parent else 0)
-        commit, raw = encode_commit(root, (parent,) if parent else (), generation, self.repo.author,
-                                    datetime.now(timezone.utc), message, metadata)
+    def _store_writes(self, ref: str, records: list[dict[str, Any]], expected: str | None) -> str:
+        """Point ``ref`` at a tree of ``records`` if it holds ``expected`` (one transaction,
+        no reflog entry: see threads.move_writes_ref); returns the tree's id."""
+        validate(records)
+        root, objects = write_tree(records)
         with self.repo.store.transaction() as tx:
-            tx.put_objects({**objects, commit.id: raw})
-            tx.set_ref(ref, commit.id, parent, self.repo.author, f"langgraph: {message}")
-        self.repo.objects._commits.put(commit.id, commit)
-        return commit.id
+            tx.put_objects(objects)
+            move_writes_ref(tx, ref, root, expected)
+        return root
 
     # ------------------------------------------------------------------ threads
     @_on_store_thread

@@ -11,9 +11,11 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from ...model.objects import Commit, encode_commit
+from ...errors import RefConflictError
+from ...model.objects import COMMIT, Commit, encode_commit
+from ...model.tree import read_tree
 from ...porcelain.repository.facade import Repository
-from ...store.base import ANY, Store
+from ...store.base import ANY, Store, Transaction, check_expected
 from . import naming
 from .naming import LG_KEY
 
@@ -74,6 +76,16 @@ def synthetic_checkpoint_id(commit_id: str, timestamp: datetime) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+def writes_records(repo: Repository, value: str | None) -> list[dict[str, Any]]:
+    """The pending-writes records a writes ref holds: a tree of them (or, as older savers
+    wrote it, a commit of that tree)."""
+    if value is None:
+        return []
+    root = repo.objects.commit(value).root if repo.objects.kind(value) == COMMIT else value
+    state = read_tree(repo.objects, root)
+    return list(state) if isinstance(state, list) else []
+
+
 def thread_refs(store: Store, thread_id: str) -> dict[str, str]:
     """Every ref of a thread: its branches (all namespaces) and its pending writes."""
     root, others = naming.thread_refs_prefixes(thread_id)
@@ -84,13 +96,29 @@ def thread_refs(store: Store, thread_id: str) -> dict[str, str]:
     return refs
 
 
+def move_writes_ref(tx: Transaction, name: str, new: str | None, expected: object) -> None:
+    """Compare-and-swap a pending-writes ref to ``new`` (None: delete it) without a reflog
+    entry: pending writes are bookkeeping LangGraph replaces at every step, and a reflog
+    entry would keep each superseded set alive until it expired (two rows a step for none
+    to read). Branches and tags always keep their reflog."""
+    old = tx.read_ref(name)
+    check_expected(name, old, expected)
+    if new is None and old is None:
+        raise RefConflictError(f"ref {name} does not exist", name, expected, None)
+    if old != new:
+        tx._write_ref(name, new)
+
+
 def delete_refs(repo: Repository, refs: dict[str, str], why: str) -> None:
     """Delete ``refs`` (name -> expected value) in one transaction."""
     if not refs:
         return
     with repo.store.transaction() as tx:
         for ref, value in refs.items():
-            tx.delete_ref(ref, value, repo.author, why)
+            if ref.startswith(naming.WRITES_PREFIX):
+                move_writes_ref(tx, ref, None, value)
+            else:
+                tx.delete_ref(ref, value, repo.author, why)
 
 
 def copy_thread_refs(repo: Repository, source_thread_id: str, target_thread_id: str) -> None:
@@ -107,9 +135,15 @@ def copy_thread_refs(repo: Repository, source_thread_id: str, target_thread_id: 
     stale = {ref: value for ref, value in thread_refs(repo.store, target_thread_id).items() if ref not in moves}
     with repo.store.transaction() as tx:
         for ref, value in stale.items():
-            tx.delete_ref(ref, value, repo.author, f"langgraph: replaced by a copy of {source_thread_id}")
+            if ref.startswith(naming.WRITES_PREFIX):
+                move_writes_ref(tx, ref, None, value)
+            else:
+                tx.delete_ref(ref, value, repo.author, f"langgraph: replaced by a copy of {source_thread_id}")
         for ref, value in moves.items():
-            tx.set_ref(ref, value, ANY, repo.author, f"langgraph: copied from thread {source_thread_id}")
+            if ref.startswith(naming.WRITES_PREFIX):
+                move_writes_ref(tx, ref, value, ANY)
+            else:
+                tx.set_ref(ref, value, ANY, repo.author, f"langgraph: copied from thread {source_thread_id}")
 
 
 def rewrite_thread(repo: Repository, thread_id: str, ns: str, head: str, kept: list[Commit],
@@ -157,5 +191,5 @@ def rewrite_thread(repo: Repository, thread_id: str, ns: str, head: str, kept: l
         elif new_head != head:
             tx.set_ref(ref, new_head, head, repo.author, why)
         for wref, value in writes.items():
-            tx.delete_ref(wref, value, repo.author, why)
+            move_writes_ref(tx, wref, None, value)
     return writes
