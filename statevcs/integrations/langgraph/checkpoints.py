@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, convert_to_messages
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
@@ -115,8 +115,24 @@ def newest_message(values: Mapping[str, Any], new_versions: Iterable[str], plans
         value = values.get(channel)
         if type(value) is dict:
             for inner in value.values():
-                if type(inner) is list and inner and isinstance(inner[-1], BaseMessage):
-                    return encode_value(inner[-1], serde)
+                if type(inner) is list and inner:
+                    message = _as_message(inner[-1])
+                    if message is not None:
+                        return encode_value(message, serde)
+    return None
+
+
+def _as_message(item: Any) -> BaseMessage | None:
+    """A message, or what LangChain reads as one in a graph's input (``("user", "hi")``,
+    ``{"role": "user", "content": "hi"}``); None for anything else."""
+    if isinstance(item, BaseMessage):
+        return item
+    if type(item) is tuple and len(item) == 2 and all(type(x) is str for x in item) or (
+            type(item) is dict and isinstance(item.get("role"), str) and "content" in item):
+        try:
+            return convert_to_messages([item])[0]
+        except (ValueError, TypeError, NotImplementedError):
+            return None
     return None
 
 
