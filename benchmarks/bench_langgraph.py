@@ -251,9 +251,8 @@ def peak_rss(name: str, turns: int, postgres: str | None) -> dict[str, int]:
 # ---------------------------------------------------------------- report
 def machine() -> str:
     model = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        with open("/proc/cpuinfo") as f:
-            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
     from importlib.metadata import version
 
     return (f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; Python "
