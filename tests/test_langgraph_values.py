@@ -210,3 +210,22 @@ def test_delta_history_comes_from_one_checkpoint_not_an_ancestor_walk(tmp_path):
         assert [m.content for m in flat if isinstance(m, BaseMessage)] == [
             "a", "delta reply 1 to a", "b", "delta reply 3 to b", "c", "delta reply 5 to c"]
         assert "seed" not in history
+
+
+def test_an_async_graph_on_a_delta_channel_gives_what_inmemorysaver_gives(tmp_path):
+    import asyncio
+
+    from statevcs.integrations.langgraph import AsyncStateVCSSaver
+
+    async def run(saver) -> list:
+        graph = delta_graph(saver)
+        config = {"configurable": {"thread_id": "a"}}
+        for i, text in enumerate(["one", "two", "forget q0", "three"]):
+            await graph.ainvoke({"messages": [HumanMessage(text, id=f"q{i}")]}, config)
+        return _contents((await graph.aget_state(config)).values)
+
+    async def ours() -> list:
+        async with AsyncStateVCSSaver.from_conn_string(str(tmp_path / "repo")) as saver:
+            return await run(saver)
+
+    assert asyncio.run(ours()) == asyncio.run(run(InMemorySaver()))
