@@ -80,8 +80,18 @@ def cold(repo, fn, runs: int = 5):
 
 
 def store_bytes(db: str) -> int:
+    """Bytes the objects take as stored (compressed packs)."""
     with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM objects").fetchone()[0]
+        return conn.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM packs").fetchone()[0]
+
+
+def disk_bytes(db: str) -> int:
+    """What a user sees: the .statevcs directory's files after a WAL checkpoint (tables,
+    indexes, reflog, free pages: everything)."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    folder = os.path.dirname(db)
+    return sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
 
 
 def fmt_ms(ms: float) -> str:
@@ -124,12 +134,14 @@ def bench_team(n: int, shape: str, deepdiff_limit: int) -> dict:
         out["1-leaf edit bytes"] = store_bytes(db) - before
         # Bytes of a 1-leaf change vary with the size of the chunk it lands in: the mean of 20.
         grown = []
+        disk_before = disk_bytes(db)
         for j in range(20):
             before = store_bytes(db)
             with repo.edit(message=f"leaf {j}") as tx:
                 tx.set(f"/agents/{key(shape, (j * 7919 + 13) % n)}/step", -j - 1)
             grown.append(store_bytes(db) - before)
         out["1-leaf bytes, mean of 20"] = sum(grown) / len(grown)
+        out["1-leaf disk bytes, mean of 20"] = (disk_bytes(db) - disk_before) / 20
         state = repo.get()
         agents = state["agents"]
 
@@ -186,6 +198,7 @@ def bench_chat(turns: int) -> dict:
             _, ms = timed(lambda: repo.commit(state, message=f"turn {t}"))
             times.append(ms)
         commit_bytes = store_bytes(db)
+        on_disk = disk_bytes(db)
         edit_times = []
         for t in range(turns, turns + 100):  # then 100 turns through repo.edit (append)
             message = {"role": "user", "turn": t, "content": (f"turn {t}: " + "lorem ipsum " * 40)[:470]}
@@ -197,6 +210,7 @@ def bench_chat(turns: int) -> dict:
             edit_times.append(timed(append)[1])
         repo.close()
         return {"turns": turns, "raw": raw, "store": commit_bytes, "ratio": commit_bytes / raw,
+                "disk": on_disk, "disk ratio": on_disk / raw,
                 "commit ms (median)": sorted(times)[len(times) // 2], "last commit ms": times[-1],
                 "edit append ms (median)": sorted(edit_times)[len(edit_times) // 2]}
 
@@ -224,7 +238,8 @@ def main() -> None:
     chat = bench_chat(100 if args.quick else 500)
     print(f"\n## chat of {chat['turns']} turns (one ~500-byte message per turn)")
     print(f"  messages (raw JSON)      {fmt_b(chat['raw'])}")
-    print(f"  store after the turns    {fmt_b(chat['store'])} ({chat['ratio']:.2f}x raw)")
+    print(f"  objects after the turns  {fmt_b(chat['store'])} ({chat['ratio']:.2f}x raw)")
+    print(f"  .statevcs on disk        {fmt_b(chat['disk'])} ({chat['disk ratio']:.2f}x raw, after a WAL checkpoint)")
     print(f"  commit(state) per turn   {fmt_ms(chat['commit ms (median)'])} median, "
           f"{fmt_ms(chat['last commit ms'])} at the last turn")
     print(f"  edit append per turn     {fmt_ms(chat['edit append ms (median)'])} median (100 more turns)")

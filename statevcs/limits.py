@@ -8,6 +8,7 @@ can raise or lower it without touching the repository.
 
 from __future__ import annotations
 
+import math
 import os
 
 from .errors import InvalidLimitError
@@ -33,6 +34,12 @@ ENV_MAX_DEPTH = "STATEVCS_MAX_DEPTH"
 ENV_MAX_REF_NAME_BYTES = "STATEVCS_MAX_REF_NAME"
 ENV_CACHE_BYTES = "STATEVCS_CACHE_BYTES"
 ENV_MAX_BUNDLE_BYTES = "STATEVCS_MAX_BUNDLE_SIZE"
+ENV_SCHEMA_WORK = "STATEVCS_SCHEMA_WORK"
+ENV_LOCK_TIMEOUT = "STATEVCS_LOCK_TIMEOUT"
+#: Seconds a SQLite writer waits for another one before StoreLockedError.
+DEFAULT_LOCK_TIMEOUT = 30.0
+#: Keyword evaluations a schema check may spend per (value of the state, keyword of the schema).
+DEFAULT_SCHEMA_WORK = 4
 
 
 def _setting(name: str, default: int, low: int, high: int | None = None) -> int:
@@ -73,3 +80,26 @@ def max_bundle_bytes() -> int:
     """Total object bytes a bundle may hold (``$STATEVCS_MAX_BUNDLE_SIZE``, default 2 GiB): a small,
     highly compressed hostile bundle of many distinct objects cannot exhaust memory."""
     return _setting(ENV_MAX_BUNDLE_BYTES, DEFAULT_MAX_BUNDLE_BYTES, 1024)
+
+
+def schema_work() -> int:
+    """Keyword evaluations a JSON Schema check may spend per pair of a state value and a schema
+    keyword (``$STATEVCS_SCHEMA_WORK``, default 4, 1 to 1,000,000): the check's work stays in
+    proportion to the state's size times the schema's, never exponential (docs/security.md)."""
+    return _setting(ENV_SCHEMA_WORK, DEFAULT_SCHEMA_WORK, 1, 1_000_000)
+
+
+def lock_timeout() -> float:
+    """Seconds to wait for another writer of a SQLite repository (``$STATEVCS_LOCK_TIMEOUT``,
+    default 30): a number of seconds, 0 or more and finite."""
+    text = os.environ.get(ENV_LOCK_TIMEOUT)
+    if text is None or text.strip() == "":
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        value = float(text.strip())
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise InvalidLimitError(f"{ENV_LOCK_TIMEOUT}={text!r} is not a number of seconds (0 or more); unset it "
+                                f"for the default of {DEFAULT_LOCK_TIMEOUT:g}")
+    return value

@@ -35,15 +35,21 @@ def put_stored(store: Store, stored: dict[str, bytes]) -> None:
 
     The store's own ``pack`` is swapped for the duration of one put, so the crafted bytes
     reach the real table/dict through the store's real write path."""
-    module = sys.modules[type(store).__module__]
+    package = type(store).__module__.rsplit(".", 1)[0]
+    # The module that packs: the store's own, or its package's writes module (SQLite, PostgreSQL).
+    names = [type(store).__module__, f"{package}.writes"]
+    modules = [sys.modules[n] for n in names if n in sys.modules and hasattr(sys.modules[n], "pack")]
     placeholders = {oid: b"hostile placeholder " + oid.encode() for oid in stored}
     crafted = {placeholders[oid]: stored[oid] for oid in stored}
-    original = module.pack
-    module.pack = lambda raw: crafted.get(raw) or original(raw)  # type: ignore[attr-defined]
+    originals = [module.pack for module in modules]
+    for module, original in zip(modules, originals):
+        module.pack = lambda raw, original=original: crafted.get(raw) or original(raw)  # type: ignore[attr-defined]
     try:
-        store.put_many(placeholders)
+        for oid, placeholder in placeholders.items():  # one object per transaction: one per pack
+            store.put_many({oid: placeholder})
     finally:
-        module.pack = original  # type: ignore[attr-defined]
+        for module, original in zip(modules, originals):
+            module.pack = original  # type: ignore[attr-defined]
 
 
 def bomb(inflated: int, declare_size: bool = False) -> bytes:

@@ -253,3 +253,86 @@ def test_a_bundle_over_the_total_size_limit_is_refused(repo, tmp_path, monkeypat
     monkeypatch.setenv("STATEVCS_MAX_BUNDLE_SIZE", "2048")
     with pytest.raises(InvalidBundleError, match="bundle size limit"):
         read_bundle(path)
+
+
+def _raw_bundle(path, ref_pairs, objects, prerequisites=()):
+    """A bundle written byte by byte (what write_bundle never makes: a ref twice, say)."""
+    import struct
+
+    import zstandard
+
+    from statevcs.store.bundle import _HEADER
+
+    body = struct.pack(">I", len(ref_pairs))
+    for name, value in ref_pairs:
+        for text in (name, value):
+            data = text.encode()
+            body += struct.pack(">H", len(data)) + data
+    body += struct.pack(">I", len(prerequisites)) + b"".join(bytes.fromhex(p) for p in prerequisites)
+    body += struct.pack(">Q", len(objects))
+    for oid, raw in objects:
+        body += bytes.fromhex(oid) + struct.pack(">I", len(raw)) + raw
+    data = _HEADER + zstandard.ZstdCompressor().compress(body)
+    with open(path, "wb") as f:
+        f.write(data + blake3.blake3(data).digest())
+    return str(path)
+
+
+def _refused_everywhere(repo, tmp_path, path, *needles):
+    """verify, fetch and clone refuse the bundle with one message holding every needle; nothing lands."""
+    with pytest.raises(InvalidBundleError) as info:
+        Repository.verify_bundle(path)
+    for needle in needles:
+        assert needle in str(info.value)
+    assert path in str(info.value) and "\\x" not in str(info.value)
+    before = set(repo.store.iter_ids()), repo.store.list_refs()
+    with pytest.raises(InvalidBundleError):
+        fetch(repo, path)
+    assert (set(repo.store.iter_ids()), repo.store.list_refs()) == before
+    with pytest.raises(InvalidBundleError):
+        Repository.clone(path, str(tmp_path / "clone"))
+    assert not os.path.exists(tmp_path / "clone")
+
+
+def _two_commits():
+    src = Repository.memory(author="t")
+    one = src.commit({"n": 1}, message="one")
+    two = src.commit({"n": 2}, message="two")
+    return src, one, two, [(o, src.store.get(o)) for o in (one.root, one.id, two.root, two.id)]
+
+
+def test_a_bundle_listing_a_ref_twice_is_refused(repo, tmp_path):
+    src, one, two, objects = _two_commits()
+    path = _raw_bundle(tmp_path / "dup.svb", [("refs/heads/main", two.id), ("refs/heads/main", one.id)], objects)
+    _refused_everywhere(repo, tmp_path, path, "lists the ref refs/heads/main twice")
+    # The same ref once, or two refs at one commit, are fine.
+    ok = _raw_bundle(tmp_path / "ok.svb", [("refs/heads/main", two.id), ("refs/heads/copy", two.id)], objects)
+    assert set(read_bundle(ok).refs) == {"refs/heads/main", "refs/heads/copy"}
+
+
+def test_an_encrypted_row_in_a_plain_bundle_is_refused_at_verify(repo, tmp_path):
+    from statevcs.model.objects import encode_commit
+    from statevcs.store.base import SEALED_MAGIC
+
+    src, one, two, objects = _two_commits()
+    fake = "ab" * 32  # a sealed row verifies under any id: its keyed hash takes the id as key
+    body = b"anything at all"
+    sealed = SEALED_MAGIC + blake3.blake3(body, key=bytes.fromhex(fake)).digest() + body
+    as_tag = _raw_bundle(tmp_path / "tag.svb", [("refs/heads/main", one.id), ("refs/tags/x", fake)],
+                         objects + [(fake, sealed)])
+    _refused_everywhere(repo, tmp_path, as_tag, f"object {fake} is an encrypted-at-rest row")
+    commit, raw = encode_commit(fake, (), 1, "x", one.timestamp, "a root that is sealed", {})
+    as_root = _raw_bundle(tmp_path / "root.svb", [("refs/heads/main", commit.id)], [(fake, sealed), (commit.id, raw)])
+    _refused_everywhere(repo, tmp_path, as_root, f"object {fake} is an encrypted-at-rest row")
+
+
+def test_cli_bundle_refusals_name_the_bundle_and_the_path_given(tmp_path):
+    src, one, two, objects = _two_commits()
+    _raw_bundle(tmp_path / "dup.svb", [("refs/heads/main", two.id), ("refs/heads/main", one.id)], objects)
+    assert "dup.svb is not a usable bundle: it lists the ref refs/heads/main twice" in \
+        fails(tmp_path, 3, "bundle", "verify", "dup.svb").err
+    run(tmp_path, "init", "r")
+    run(tmp_path / "r", "commit", "-m", "one")
+    r = fails(tmp_path / "r", 3, "bundle", "create", str(tmp_path / "missing" / "dir" / "b.svb"))
+    assert f"cannot write the bundle (No such file or directory): {tmp_path / 'missing' / 'dir' / 'b.svb'}" in r.err
+    assert ".bundle-" not in r.err and not (tmp_path / "missing").exists()

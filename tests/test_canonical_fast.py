@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import enum
+import json
 import uuid
 
 import pytest
@@ -55,6 +56,35 @@ def test_orjson_is_used_and_agrees_with_the_probes():
 @pytest.mark.parametrize("value", [[1e-7], {"a": 0.00001}, [2 ** 64], [-(2 ** 63) - 1], ["\x1f\x7f"], 1e16])
 def test_fast_text_edges(value):
     assert fast_canonical_str(value) == canonical_str(value)
+
+
+@pytest.mark.parametrize("value", [{"mode": "one-shot", "tag": "large-2026-10"}, ["state-3", "re-run"]])
+def test_text_with_a_hyphenated_e_stays_on_the_fast_path(value, monkeypatch):
+    # Only a digit before "e-" (a float's exponent) or "0.0000" sends a value to the json encoder.
+    calls = []
+    monkeypatch.setattr(canonical, "canonical_str", lambda v: calls.append(v) or "")
+    assert fast_canonical_str(value) == json.dumps(value, sort_keys=True, separators=(",", ":"))
+    assert calls == []
+
+
+def test_parsing_text_with_a_hyphenated_e_stays_on_the_fast_path(monkeypatch):
+    calls = []
+    real = canonical.loads
+    monkeypatch.setattr(canonical, "loads", lambda b: calls.append(b) or real(b))
+    assert canonical.parse_canonical(b'{"mode":"one-shot","tag":"large-2026-10"}') == {
+        "mode": "one-shot", "tag": "large-2026-10"}
+    assert calls == []
+    assert canonical.parse_canonical(b"[1e-07]") == [1e-07]  # a float's exponent: the exact path
+    assert calls == [b"[1e-07]"]
+
+
+@pytest.mark.parametrize("value", [["v2e-3"], {"a": "0.00001"}, [1e-7]])
+def test_float_like_text_still_falls_back(value, monkeypatch):
+    calls = []
+    real = canonical.canonical_str
+    monkeypatch.setattr(canonical, "canonical_str", lambda v: calls.append(v) or real(v))
+    assert fast_canonical_str(value) == real(value)
+    assert calls == [value]
 
 
 def test_fast_text_refuses_refs_and_lone_surrogates_as_before():

@@ -12,6 +12,7 @@ import pytest
 from statevcs.cli.main import cli
 
 from .cli_helpers import fails, run, run_on_tty
+from .sqlite_rows import object_rows, set_object_row
 
 
 @pytest.fixture
@@ -207,11 +208,11 @@ def test_fsck_and_gc(demo):
     assert "Removed 0" in run(demo, "gc").out
     db = demo / ".statevcs" / "statevcs.db"
     conn = sqlite3.connect(db)
-    rows = conn.execute("SELECT id, data FROM objects").fetchall()
+    rows = object_rows(conn)
     oid, data = rows[0]
     damaged = bytearray(data)
     damaged[-1] ^= 0xFF
-    conn.execute("UPDATE objects SET data = ? WHERE id = ?", (bytes(damaged), oid))
+    set_object_row(conn, oid, bytes(damaged))
     conn.commit()
     conn.close()
     r = run(demo, "fsck", check=False)

@@ -101,6 +101,24 @@ def test_abort_puts_everything_back(forked):
     fails(forked, 3, "merge", "--abort")
 
 
+@pytest.mark.parametrize("gone", ["0" * 64, "f" * 64])
+def test_abort_when_the_saved_target_head_does_not_resolve(forked, gone):
+    before = head(forked)["id"]
+    original = state(forked)
+    run(forked, "merge", "exp", check=False)
+    path = forked / ".statevcs" / "MERGE_STATE.json"
+    saved = json.loads(path.read_text())
+    path.write_text(json.dumps({**saved, "target_head": gone}))
+    run(forked, "resolve", "/a", "--ours")
+    run(forked, "resolve", "/log", "--ours")
+    r = fails(forked, 3, "merge", "--continue")
+    assert "merge --abort" in r.err  # the way out, named
+    out = run(forked, "merge", "--abort").out
+    assert f"the commit it started from, {gone[:10]}, cannot be read" in out and before[:10] in out
+    assert state(forked) == original and head(forked)["id"] == before and not path.exists()
+    assert "Working state clean" in run(forked, "status").out
+
+
 def test_resolve_delete_and_base(forked):
     run(forked, "merge", "exp", check=False)
     run(forked, "resolve", "/a", "--base")

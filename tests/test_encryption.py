@@ -50,11 +50,10 @@ class TestEncryptedPostgresStore(StoreContract):
 
 # ---------------------------------------------------------------- repositories
 
-import contextlib  # noqa: E402
 import os  # noqa: E402
 import sqlite3  # noqa: E402
+import stat  # noqa: E402
 
-import zstandard  # noqa: E402
 
 from statevcs import Repository  # noqa: E402
 from statevcs.errors import (  # noqa: E402
@@ -68,6 +67,7 @@ from statevcs.store.encrypted import MARKER_REF  # noqa: E402
 
 from .cli_helpers import fails, run  # noqa: E402
 from .conftest import STORES, postgres_url, require_postgres, track_postgres  # noqa: E402
+from .sqlite_rows import insert_ref, object_rows, set_object_row  # noqa: E402
 
 MARK = "zebra-marker-7731"  # must never appear in an encrypted repository's files or rows
 STATE = {
@@ -95,9 +95,8 @@ def _sqlite_bytes(workdir) -> bytes:
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     inflated = []
-    for (data,) in conn.execute("SELECT data FROM objects"):
-        with contextlib.suppress(zstandard.ZstdError):
-            inflated.append(zstandard.ZstdDecompressor().decompress(bytes(data)[1:]))
+    for _, data in object_rows(conn):  # each object's bytes out of its (maybe compressed) pack
+        inflated.append(bytes(data))
     conn.close()
     data = b""
     for suffix in ("", "-wal", "-journal"):
@@ -110,6 +109,7 @@ def _sqlite_bytes(workdir) -> bytes:
 def _key_file(tmp_path, key=KEY, name="key") -> str:
     path = tmp_path / name
     path.write_text(key + "\n")
+    path.chmod(0o600)  # a key file others can read is refused
     return str(path)
 
 
@@ -252,11 +252,11 @@ def test_tampered_rows_are_detected(tmp_path):
     repo.close()
     db = os.path.join(tmp_path, "enc", ".statevcs", "statevcs.db")
     conn = sqlite3.connect(db)
-    rows = conn.execute("SELECT id, data FROM objects ORDER BY length(data) DESC").fetchall()
+    rows = object_rows(conn, largest_first=True)
     (rid, data), (rid2, data2) = rows[0], rows[1]
     flipped = bytearray(data)
     flipped[-5] ^= 0x40  # one bit of the ciphertext
-    conn.execute("UPDATE objects SET data = ? WHERE id = ?", (bytes(flipped), rid))
+    set_object_row(conn, rid, bytes(flipped))
     conn.commit()
     repo = Repository.open(str(tmp_path / "enc"), key=KEY)
     with pytest.raises(CorruptObjectError):
@@ -269,11 +269,11 @@ def test_tampered_rows_are_detected(tmp_path):
 
     from statevcs.store.base import SEALED_MAGIC
 
-    assert data2[:1] == b"\x00"  # the inner store's flag: stored as is (ciphertext does not compress)
-    body = data2[1 + len(SEALED_MAGIC) + 32:]
-    forged = b"\x00" + SEALED_MAGIC + blake3.blake3(body, key=bytes(rid)).digest() + body
-    conn.execute("UPDATE objects SET data = ? WHERE id = ?", (data, rid))
-    conn.execute("UPDATE objects SET data = ? WHERE id = ?", (forged, rid))
+    assert data2[:len(SEALED_MAGIC)] == SEALED_MAGIC  # the inner store holds sealed rows
+    body = data2[len(SEALED_MAGIC) + 32:]
+    forged = SEALED_MAGIC + blake3.blake3(body, key=bytes(rid)).digest() + body
+    set_object_row(conn, rid, data)
+    set_object_row(conn, rid, forged)
     conn.commit()
     repo = Repository.open(str(tmp_path / "enc"), key=KEY)
     with pytest.raises(CorruptObjectError, match="authentication"):
@@ -281,7 +281,7 @@ def test_tampered_rows_are_detected(tmp_path):
     repo.close()
     # A ref value copied from another ref fails too (the ref name is associated data).
     main, = conn.execute("SELECT value FROM refs WHERE name = 'refs/heads/main'").fetchone()
-    conn.execute("INSERT INTO refs VALUES ('refs/heads/copy', ?)", (main,))
+    insert_ref(conn, "refs/heads/copy", main)
     conn.commit()
     conn.close()
     repo = Repository.open(str(tmp_path / "enc"), key=KEY)
@@ -370,6 +370,7 @@ def test_cli_encrypted_repository(tmp_path):
     fails(tmp_path, 3, "init", "--encrypt", "nokey")
     assert not (tmp_path / "nokey" / ".statevcs").exists()
     (tmp_path / "k").write_text(key)
+    (tmp_path / "k").chmod(0o600)
     run(tmp_path, "init", "--encrypt", "--key-file", "k", "vault")
     work = tmp_path / "vault"
     (work / "state.json").write_text('{"secret": "%s"}' % MARK)
@@ -391,7 +392,7 @@ def test_cli_clone_into_an_encrypted_copy(tmp_path):
     run(tmp_path, "init", "src")
     (tmp_path / "src" / "state.json").write_text('{"secret": "%s"}' % MARK)
     run(tmp_path / "src", "commit", "-m", "plain")
-    (tmp_path / "k").write_text(run(tmp_path, "keygen").out)
+    run(tmp_path, "keygen", "--output", "k")
     fails(tmp_path, 2, "clone", "src", "nope", "--key-file", "k")
     run(tmp_path, "clone", "src", "vault", "--encrypt", "--key-file", "k")
     assert MARK in run(tmp_path / "vault", "cat", "HEAD", "/secret").out  # the recorded key_file opens it
@@ -406,7 +407,7 @@ def test_cli_clone_into_an_encrypted_copy(tmp_path):
 
 
 def test_cli_remote_add_with_a_key_file(tmp_path):
-    (tmp_path / "k").write_text(run(tmp_path, "keygen").out)
+    run(tmp_path, "keygen", "--output", "k")
     run(tmp_path, "init", "--encrypt", "--key-file", "k", "vault")
     (tmp_path / "vault" / "state.json").write_text('{"secret": "%s"}' % MARK)
     run(tmp_path / "vault", "commit", "-m", "sealed")
@@ -415,3 +416,42 @@ def test_cli_remote_add_with_a_key_file(tmp_path):
     run(tmp_path / "plain", "remote", "add", "vault", "../vault", "--key-file", "../k")
     run(tmp_path / "plain", "fetch", "vault")
     assert MARK in run(tmp_path / "plain", "cat", "vault/main", "/secret").out
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_a_key_file_open_to_other_users_is_refused(tmp_path, monkeypatch):
+    key_file = _key_file(tmp_path)
+    Repository.init(str(tmp_path / "enc"), key_file=key_file).close()
+    for mode in (0o644, 0o640, 0o604, 0o620, 0o666):
+        os.chmod(key_file, mode)
+        with pytest.raises(InvalidKeyError) as info:
+            Repository.open(str(tmp_path / "enc"))  # the key_file in its config
+        assert f"(mode {mode:04o})" in str(info.value) and f"chmod 600 {key_file}" in str(info.value)
+        monkeypatch.setenv("STATEVCS_KEY_FILE", key_file)
+        with pytest.raises(InvalidKeyError, match="open to other users"):
+            Repository.init(str(tmp_path / f"new{mode:o}"), key_file=key_file)
+        assert not (tmp_path / f"new{mode:o}").exists()
+        monkeypatch.delenv("STATEVCS_KEY_FILE")
+    for mode in (0o600, 0o400):
+        os.chmod(key_file, mode)
+        Repository.open(str(tmp_path / "enc")).close()
+
+
+def test_cli_keygen_output_and_a_key_file_others_can_read(tmp_path):
+    assert run(tmp_path, "keygen", "--output", "k").out == "Wrote a new key to k (mode 600: readable by you only)\n"
+    assert stat.S_IMODE(os.stat(tmp_path / "k").st_mode) == 0o600
+    key = (tmp_path / "k").read_text()
+    assert len(bytes.fromhex(key.strip())) == 32
+    r = fails(tmp_path, 3, "keygen", "--output", "k")
+    assert "k already exists" in r.err and (tmp_path / "k").read_text() == key  # never overwritten
+    run(tmp_path, "init", "--encrypt", "--key-file", "k", "vault")
+    (tmp_path / "vault" / "state.json").write_text('{"secret": "%s"}' % MARK)
+    run(tmp_path / "vault", "commit", "-m", "one")
+    os.chmod(tmp_path / "k", 0o644)
+    before = run(tmp_path / "vault", "log", check=False)
+    r = fails(tmp_path / "vault", 3, "log")
+    assert "is open to other users (mode 0644)" in r.err and "chmod 600" in r.err
+    fails(tmp_path / "vault", 3, "log", env={"STATEVCS_KEY_FILE": str(tmp_path / "k")})
+    assert "one" in run(tmp_path / "vault", "log", env={"STATEVCS_KEY": key.strip()}).out  # the key itself still opens it
+    os.chmod(tmp_path / "k", 0o600)
+    assert "one" in run(tmp_path / "vault", "log").out and before.code == 3

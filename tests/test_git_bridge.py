@@ -348,3 +348,86 @@ def test_export_to_a_path_that_cannot_hold_a_repository_is_one_error_line(tmp_pa
     (tmp_path / "file").write_text("not a directory")
     r = fails(tmp_path / "r", 3, "git", "export", str(tmp_path / "file" / "sub"))
     assert "cannot create a git repository" in r.err
+
+
+# ---------------------------------------------------------------- hostile or unusual git repositories
+def deep_git(path, depth: int, leaf: bytes = b"1\n", reuse: int = 0):
+    """A bare git repository whose one commit holds a chain of ``depth`` directories; with
+    ``reuse``, the chain's bottom ``reuse`` levels also sit at the top as ``shallow``."""
+    g = pygit2.init_repository(str(path), bare=True)
+    builder = g.TreeBuilder()
+    builder.insert("x.json", g.create_blob(leaf), pygit2.GIT_FILEMODE_BLOB)
+    tree = builder.write()
+    shared = tree
+    for level in range(depth - 1):
+        builder = g.TreeBuilder()
+        builder.insert("a", tree, pygit2.GIT_FILEMODE_TREE)
+        tree = builder.write()
+        if level + 2 == reuse:
+            shared = tree
+    if reuse:
+        builder = g.TreeBuilder(g[tree])
+        builder.insert("shallow", shared, pygit2.GIT_FILEMODE_TREE)
+        tree = builder.write()
+    signature = pygit2.Signature("a", "a@example.com")
+    g.create_commit("refs/heads/main", signature, signature, "deep", tree, [])
+    return str(path)
+
+
+def nothing_moved(repo):
+    return repo.store.list_refs(), sum(1 for _ in repo.store.iter_ids())
+
+
+@pytest.mark.parametrize("depth", [300, 600, 5000])
+def test_import_of_a_tree_deeper_than_the_limit_is_refused(repo, tmp_path, depth):
+    source = deep_git(tmp_path / f"deep{depth}", depth)
+    before = nothing_moved(repo)
+    with pytest.raises(GitBridgeError, match="nests the state deeper than the limit of 256 levels"):
+        import_git(repo, source)
+    assert nothing_moved(repo) == before
+
+
+def test_import_depth_counts_directories_and_the_json_inside_them(repo, tmp_path):
+    before = nothing_moved(repo)
+    # 200 directories, then a file whose JSON nests 100 more levels: 300 in all.
+    with pytest.raises(GitBridgeError, match="x.json nests the state deeper"):
+        import_git(repo, deep_git(tmp_path / "mixed", 200, leaf=b"[" * 100 + b"]" * 100))
+    # The same 100-level tree at the top (fine, read first) and at the bottom of 200 more.
+    with pytest.raises(GitBridgeError, match="nests the state deeper"):
+        import_git(repo, deep_git(tmp_path / "reused", 300, reuse=100))
+    assert nothing_moved(repo) == before
+    import_git(repo, deep_git(tmp_path / "fits", 255, leaf=b"[]"))  # 255 directories + [] = 256 levels
+    assert repo.get("main", "/a" * 254 + "/x") == []
+
+
+def test_cli_import_of_a_very_deep_tree_is_one_error_line(tmp_path):
+    source = deep_git(tmp_path / "deep", 5000)
+    run(tmp_path, "init", "r")
+    r = fails(tmp_path / "r", 3, "git", "import", source)
+    assert "limit of 256 levels (STATEVCS_MAX_DEPTH)" in r.err
+    assert "main" not in run(tmp_path / "r", "branch").out
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgres"])
+def test_import_into_a_repository_without_head_from_a_detached_git_head(tmp_path, kind):
+    source = tmp_path / "detached"
+    git(tmp_path, "init", "-q", "-b", "main", str(source))
+    (source / "a.json").write_text("1")
+    git(source, "add", "a.json")
+    git(source, "commit", "-qm", "one")
+    (source / "a.json").write_text("2")
+    git(source, "commit", "-qam", "two")
+    git(source, "checkout", "-q", "--detach", "HEAD~1")
+    repo = Repository(make_store(kind, tmp_path), None, author="tester")  # no HEAD at all
+    try:
+        import_git(repo, str(source))
+        assert repo.store.read_ref("HEAD") == repo.head().id  # detached at the commit git's HEAD names
+        assert repo.head().message == "one\n" and repo.get() == {"a": 1}
+    finally:
+        repo.close()
+    # Detached at a commit no branch holds (so not imported): HEAD goes to a branch instead.
+    (source / "a.json").write_text("3")
+    git(source, "commit", "-qam", "three, on no branch")
+    repo = Repository(make_store("memory", tmp_path), None, author="tester")
+    import_git(repo, str(source))
+    assert repo.store.read_ref("HEAD") == "ref: refs/heads/main" and repo.get() == {"a": 2}

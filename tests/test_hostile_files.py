@@ -94,3 +94,170 @@ def test_the_cli_answers_broken_files_with_one_error_line(tmp_path, name, conten
     if name == "MERGE_STATE.json":  # the way out always works
         run(d, "merge", "--abort")
         assert run(d, "status").code == 0
+
+
+# ---------------------------------------------------------------- paths whose bytes are not UTF-8
+@pytest.fixture
+def odd_dir(tmp_path):
+    """A directory named with bytes that are not UTF-8 (legal on POSIX, as git allows)."""
+    name = os.fsdecode(b"nonutf8_\xff\xfe")  # lone surrogates stand for the bytes (PEP 383)
+    try:
+        (tmp_path / name).mkdir()
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system takes UTF-8 names only")
+    return tmp_path / name
+
+
+def test_a_repository_in_a_directory_whose_name_is_not_utf8(odd_dir, tmp_path):
+    from .cli_helpers import fails
+
+    repo, clone, odd_file = odd_dir / "r", odd_dir / "c", os.fsdecode(b"p\xff.json")
+    run(tmp_path, "init", str(repo))
+    (repo / "state.json").write_text('{"a": 1}')
+    run(repo, "commit", "-m", "from inside")
+    run(tmp_path, "-C", str(repo), "commit", "-m", "with -C", "--allow-empty")
+    assert run(tmp_path, "-C", str(repo), "log", "--oneline").out.count("\n") == 2
+    (odd_dir / "x.json").write_text('{"b": 2}')
+    run(tmp_path, "-C", str(repo), "commit", "-f", str(odd_dir / "x.json"), "-m", "from a file")
+    run(tmp_path, "clone", str(repo), str(clone))
+    (odd_dir / odd_file).write_text('[{"op": "add", "path": "/c", "value": 3}]')
+    run(tmp_path, "-C", str(clone), "apply", str(odd_dir / odd_file))  # message: Apply p\xff.json
+    assert "Apply p\\xff.json" in run(tmp_path, "-C", str(clone), "log", "--oneline", "-1").out
+    run(tmp_path, "-C", str(clone), "push", "origin")
+    assert run(tmp_path, "-C", str(repo), "get", "/c").out == "3\n"
+    assert "clone: from" in run(tmp_path, "-C", str(clone), "reflog").out
+    run(tmp_path, "-C", str(clone), "bundle", "create", str(odd_dir / "b.svb"))
+    run(tmp_path, "-C", str(repo), "fetch", str(odd_dir / "b.svb"))  # a remote named by its path
+    run(tmp_path, "clone", str(odd_dir / "b.svb"), str(odd_dir / "from-bundle"))
+    run(tmp_path, "init", "--working-file", odd_file, str(odd_dir / "w"))
+    assert (odd_dir / "w" / odd_file).read_text() == "{}\n"
+    # Text is still text: a message, a name or a pointer that is not UTF-8 is a usage error.
+    head = run(repo, "log", "--oneline").out
+    bad = os.fsdecode(b"bad \xff")
+    for args in (["commit", "-m", bad, "--allow-empty"], ["switch", "-c", bad], ["set", "/k", '"' + bad + '"'],
+                 ["diff", "--path", "/" + bad], ["tag", bad]):
+        r = fails(repo, 2, *args)
+        assert "is not UTF-8 text" in r.err and "\\udcff" in r.err, r.err
+    assert run(repo, "log", "--oneline").out == head
+
+
+def test_git_export_and_import_through_a_directory_whose_name_is_not_utf8(odd_dir, tmp_path):
+    pytest.importorskip("pygit2")
+    run(tmp_path, "init", str(odd_dir / "r"))
+    (odd_dir / "r" / "state.json").write_text('{"a": 1}')
+    run(odd_dir / "r", "commit", "-m", "one")
+    run(odd_dir / "r", "git", "export", str(odd_dir / "g"))
+    assert "Exported 0 new commit(s)" in run(odd_dir / "r", "git", "export", str(odd_dir / "g")).out
+    run(tmp_path, "init", str(odd_dir / "back"))
+    assert "Imported 1 commit(s)" in run(odd_dir / "back", "git", "import", str(odd_dir / "g")).out
+
+
+# ---------------------------------------------------------------- settings of the wrong type
+def _two_branches(tmp_path):
+    run(tmp_path, "init", "r")
+    d = tmp_path / "r"
+    (d / "state.json").write_text('{"users": {"a": 1}}')
+    run(d, "commit", "-m", "one")
+    run(d, "switch", "-c", "side")
+    (d / "state.json").write_text('{"users": {"a": 2}}')
+    run(d, "commit", "-m", "two")
+    run(d, "switch", "main")
+    (d / "state.json").write_text('{"users": {"a": 3}}')
+    run(d, "commit", "-m", "three")
+    return d
+
+
+def _unchanged(d):
+    return run(d, "log", "--all", "--oneline").out, (d / "state.json").read_text(), run(d, "reflog").out
+
+
+def test_a_bad_lock_timeout_is_one_error_line(tmp_path):
+    from .cli_helpers import fails
+
+    d = _two_branches(tmp_path)
+    before = _unchanged(d)
+    for value, args in (("abc", ["status"]), ("-1", ["commit", "-m", "x", "--allow-empty"]), ("nan", ["log"]),
+                        ("inf", ["merge", "side"]), ("1e999", ["status"]), ("30s", ["status"])):
+        r = fails(d, 3, *args, env={"STATEVCS_LOCK_TIMEOUT": value})
+        assert f"STATEVCS_LOCK_TIMEOUT={value!r} is not a number of seconds" in r.err and "default of 30" in r.err
+    assert _unchanged(d) == before
+    run(d, "status", env={"STATEVCS_LOCK_TIMEOUT": "0.5"})
+    run(d, "status", env={"STATEVCS_LOCK_TIMEOUT": ""})
+
+
+def test_a_remote_that_is_not_a_location_is_one_error_line(tmp_path):
+    import json
+
+    from .cli_helpers import fails
+
+    d = _two_branches(tmp_path)
+    config = json.loads((d / ".statevcs" / "config.json").read_text())
+    before = _unchanged(d)
+    for value, args in ((5, ["fetch", "origin"]), (None, ["push", "origin"]), (["a"], ["pull", "origin"]),
+                        ("", ["remote"])):
+        (d / ".statevcs" / "config.json").write_text(json.dumps({**config, "remotes": {"origin": value}}))
+        r = fails(d, 3, *args)
+        assert f"config.json: remote 'origin' is {value!r}" in r.err and "statevcs remote remove origin" in r.err
+    assert _unchanged(d) == before
+    run(d, "status")  # the rest of the repository works meanwhile
+    run(d, "remote", "remove", "origin")  # and the way out the message names does too
+    assert run(d, "remote").out == ""
+    (d / ".statevcs" / "config.json").write_text(json.dumps({**config, "working_file": 7}))
+    assert '"working_file" is 7, not a file name' in fails(d, 3, "status").err
+
+
+def test_an_attributes_pattern_that_is_not_a_pointer_is_one_error_line(tmp_path):
+    from .cli_helpers import fails
+
+    d = _two_branches(tmp_path)
+    (d / ".statevcs" / "attributes").write_text("/users/a ours\nusers/* theirs\n")
+    before = _unchanged(d)
+    r = fails(d, 3, "merge", "side", "-m", "merge")
+    assert "attributes: attributes line 2: pattern 'users/*' must be a JSON Pointer" in r.err
+    assert "'/users/* theirs'" in r.err
+    assert _unchanged(d) == before
+    (d / ".statevcs" / "attributes").write_text("/users/a ours\n/users/* theirs\n")
+    run(d, "merge", "side", "-m", "merge")
+
+
+# ---------------------------------------------------------------- text in the store that is not UTF-8
+def _patch_db(d, sql: str) -> None:
+    """Write into the SQLite store behind statevcs's back: CAST(x'..' AS TEXT) stores any bytes."""
+    import sqlite3
+
+    con = sqlite3.connect(d / ".statevcs" / "statevcs.db")
+    con.execute(sql)
+    con.commit()
+    con.close()
+
+
+def test_text_in_the_store_that_is_not_utf8_reads_escaped(tmp_path):
+    from .cli_helpers import fails
+
+    run(tmp_path, "init", "r")
+    d = tmp_path / "r"
+    run(d, "commit", "-m", "one", "--allow-empty")
+    main = run(d, "log", "--json").json()["commits"][0]["id"]
+    _patch_db(d, f"INSERT INTO refs (name, value) VALUES (CAST(x'{b'refs/heads/b'.hex()}ff' AS TEXT), '{main}')")  # a name
+    _patch_db(d, f"UPDATE packs SET moves = CAST(replace(CAST(moves AS BLOB), x'{b'commit: o'.hex()}', "
+                 f"x'{b'commit: o'.hex()}ff') AS TEXT) WHERE moves IS NOT NULL")  # every reason
+    for args in (["branch"], ["gc"], ["reflog"], ["reflog", "main"], ["status"], ["log"]):
+        r = run(d, *args)
+        assert "internal error" not in r.err and "Traceback" not in r.err, (args, r.err)
+    assert "b\\xff" in run(d, "branch").out  # readable, escaped
+    assert "commit: o\\xff" in run(d, "reflog").out
+    r = run(d, "fsck", check=False)
+    assert r.code == 1 and "ref refs/heads/b\\xff has an invalid name" in r.out
+    # HEAD naming a branch whose name is not UTF-8: readable; a commit refuses to create it.
+    _patch_db(d, f"UPDATE refs SET value = CAST(x'{b'ref: refs/heads/m'.hex()}ff' AS TEXT) WHERE name = 'HEAD'")
+    for args in (["status"], ["log"], ["branch"], ["gc"], ["reflog"]):
+        r = run(d, *args, check=False)
+        assert "internal error" not in r.err and "Traceback" not in r.err and r.code in (0, 3), (args, r.err)
+    assert "On branch m\\xff" in run(d, "status").out
+    branches = run(d, "branch").out
+    r = fails(d, 3, "commit", "-m", "two", "--allow-empty")
+    assert "HEAD names refs/heads/m\\xff" in r.err and "statevcs switch BRANCH" in r.err
+    assert run(d, "branch").out == branches  # nothing created
+    assert "HEAD names refs/heads/m\\xff" in run(d, "fsck", check=False).out
+    run(d, "switch", "main")  # the way out
+    run(d, "commit", "-m", "two", "--allow-empty")

@@ -10,7 +10,8 @@ import subprocess
 import pytest
 
 from statevcs.errors import WorkingStateError
-from statevcs.gitbridge.driver import merge_file, resolve_file, textconv
+from statevcs.gitbridge.driver import merge_file, resolve_file
+from statevcs.gitbridge.textconv import textconv
 
 from .cli_helpers import fails, run
 

@@ -196,7 +196,19 @@ def test_cli_branch_expiry_and_gc(demo):
     assert [b["name"] for b in run(demo, "branch", "--json").json()["branches"]] == ["main", "tmp"]
     assert "branch: expired" in run(demo, "reflog", "refs/heads/gone").out
     fails(demo, 2, "branch", "--expire-after", "2h")
-    fails(demo, 3, "branch", "x", "--expire-after", "whenever")
+    fails(demo, 2, "branch", "x", "--expire-after", "whenever")  # a bad option value: a usage error
+
+
+def test_cli_a_bad_age_is_a_usage_error_everywhere(demo):
+    """docs/cli.md: a bad option value is a usage error (exit 2), and nothing changes."""
+    before = run(demo, "branch").out, run(demo, "log", "--oneline").out, run(demo, "reflog").out
+    for args in (["gc", "--prune=banana"], ["gc", "--expire", "banana"], ["gc", "--expire-unreachable", "-1d"],
+                 ["reflog-expire", "--expire=banana"], ["prune", "main", "--since", "banana"],
+                 ["prune", "main", "--since", "never"], ["branch", "x", "--expire-after", "banana"],
+                 ["branch", "x", "--expire-after", "-2h"], ["log", "--since", "banana"]):
+        r = fails(demo, 2, *args)
+        assert "Invalid value for" in r.err, (args, r.err)
+    assert (run(demo, "branch").out, run(demo, "log", "--oneline").out, run(demo, "reflog").out) == before
 
 
 def test_cli_prune_and_stats(demo):

@@ -127,6 +127,231 @@ def test_gc_keeps_the_schema(repo):
         repo.commit({"n": "one"}, "a string")
 
 
+# ---------------------------------------------------------------- schemas that cannot reach out, recurse or hang
+@pytest.fixture
+def listener():
+    """An HTTP server on 127.0.0.1 that records every request it gets (a test asserts none)."""
+    import http.server
+    import threading
+
+    requests: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"type": "string"}')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", requests
+    server.shutdown()
+    server.server_close()
+
+
+def refused_at_set(repo, schema, *needles, branch=None):
+    """set_schema refuses ``schema`` with one line holding every needle; nothing is stored."""
+    before = snapshot(repo)
+    with pytest.raises(InvalidRulesError) as info:
+        repo.set_schema(schema, branch)
+    message = str(info.value)
+    assert "\n" not in message and "Traceback" not in message
+    for needle in needles:
+        assert needle in message, message
+    assert snapshot(repo) == before
+    return message
+
+
+def test_references_are_never_fetched(repo, listener, tmp_path):
+    url, requests = listener
+    repo.commit({"n": 1}, "one")
+    (tmp_path / "remote.json").write_text('{"type": "string"}')
+    for ref in (f"{url}/x.json", f"{url}/x.json#/type", (tmp_path / "remote.json").as_uri(), "urn:example:nothing"):
+        refused_at_set(repo, {"$ref": ref}, repr(ref), "at /$ref", "never fetched")
+        refused_at_set(repo, {"properties": {"a/b": {"items": {"$ref": ref}}}}, "at /properties/a~1b/items/$ref")
+        refused_at_set(repo, {"$defs": {"x": {"$ref": ref}}, "anyOf": [{"$ref": "#/$defs/x"}]}, "at /$defs/x/$ref")
+    refused_at_set(repo, {"$id": f"{url}/root.json", "$ref": "other.json"}, "'other.json'", "never fetched")
+    refused_at_set(repo, {"$dynamicRef": f"{url}/d.json#meta"}, "$dynamicRef", "never fetched")
+    assert requests == []
+    # What a schema may name: itself (by pointer, $anchor or an embedded $id) and the drafts' meta-schemas.
+    repo.set_schema({"$id": f"{url}/root.json", "$defs": {"n": {"$id": "n.json", "type": "integer"},
+                                                        "m": {"$anchor": "m", "minimum": 0}},
+                     "properties": {"n": {"allOf": [{"$ref": "n.json"}, {"$ref": "#m"}]},
+                                    "meta": {"$ref": "https://json-schema.org/draft/2020-12/schema"}}})
+    with pytest.raises(RuleViolationError):
+        repo.commit({"n": -1}, "negative")
+    with pytest.raises(RuleViolationError):
+        repo.commit({"n": 1, "meta": {"type": 5}}, "not a schema")
+    repo.commit({"n": 2, "meta": {"type": "object"}}, "fine")
+    assert requests == []
+
+
+def test_reference_cycles_and_missing_targets_are_refused(repo):
+    refused_at_set(repo, {"$ref": "#"}, "/$ref leads back to the schema's root", "cycle")
+    refused_at_set(repo, {"properties": {"x": {"$ref": "#/$defs/a"}},
+                          "$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"allOf": [{"$ref": "#/$defs/a"}]}}},
+                   "leads back to /$defs/", "cycle")
+    refused_at_set(repo, {"anyOf": [{"type": "string"}, {"not": {"$ref": "#"}}]}, "/anyOf/1/not/$ref", "cycle")
+    refused_at_set(repo, {"if": {"$ref": "#/$defs/x"}, "$defs": {"x": {"then": {"$ref": "#"}}}}, "cycle")
+    refused_at_set(repo, {"$defs": {"a": {"$anchor": "a", "oneOf": [{"$ref": "#a"}]}}, "$ref": "#a"}, "cycle")
+    refused_at_set(repo, {"$ref": "#/$defs/nope"}, "'#/$defs/nope' at /$ref does not resolve")
+    refused_at_set(repo, {"properties": {"a": {"$ref": "#/properties/b"}}}, "at /properties/a/$ref")
+    refused_at_set(repo, {"$ref": "#nowhere"}, "'#nowhere'")
+    refused_at_set(repo, {"enum": ["x"], "$ref": "#/enum/0"}, "names a str, not a schema")
+    refused_at_set(repo, {"$schema": 5}, "$schema must be a string")
+    # A cycle that goes into the value ends with the value: it is a recursive schema, allowed.
+    repo.set_schema({"type": "object", "additionalProperties": {"$ref": "#"}})
+    # Data is data: a "$ref" inside const/enum, or in $defs nobody uses, is never followed.
+    repo.set_schema({"$defs": {"unused": {"$ref": "http://127.0.0.1:9/never"}},
+                     "properties": {"c": {"const": {"$ref": "#"}}}})
+    repo.commit({"c": {"$ref": "#"}}, "a value that looks like a reference")
+
+
+def test_a_255_deep_recursive_schema_checks_a_255_deep_state(repo):
+    repo.set_schema({"$defs": {"node": {"type": "object", "properties": {"leaf": {"type": "integer"}},
+                                        "additionalProperties": {"$ref": "#/$defs/node"}}},
+                     "$ref": "#/$defs/node"})
+
+    def deep(leaf, levels=255):
+        value = {"leaf": leaf}
+        for _ in range(levels - 1):
+            value = {"c": value}
+        return value
+
+    repo.commit(deep(1), "255 deep")
+    with pytest.raises(RuleViolationError) as info:
+        repo.commit(deep("x"), "a string at the bottom")
+    assert info.value.pointer == "/c" * 254 + "/leaf"
+
+
+def test_patterns_match_in_linear_time(repo):
+    # Python's re needs minutes for each of these; RE2 answers at once (the test run shows it).
+    evil, text = "^(a+)+$", "a" * 40 + "!"
+    repo.set_schema({"properties": {"name": {"pattern": evil}}})
+    with pytest.raises(RuleViolationError, match="does not match"):
+        repo.commit({"name": text}, "redos")
+    repo.set_schema({"patternProperties": {evil: {"type": "integer"}}, "additionalProperties": False})
+    with pytest.raises(RuleViolationError, match="does not match any of the regexes"):
+        repo.commit({text: 1}, "redos in additionalProperties")
+    repo.set_schema({"patternProperties": {evil: {"type": "integer"}}, "unevaluatedProperties": False})
+    with pytest.raises(RuleViolationError, match="Unevaluated properties"):
+        repo.commit({text: 1}, "redos in unevaluatedProperties")
+    repo.set_schema({"$schema": "https://json-schema.org/draft/2019-09/schema",
+                     "patternProperties": {evil: {"type": "integer"}}, "unevaluatedProperties": False})
+    with pytest.raises(RuleViolationError, match="Unevaluated properties"):
+        repo.commit({text: 1}, "redos in draft 2019-09's unevaluatedProperties")
+    repo.set_schema({"$schema": "http://json-schema.org/draft-04/schema#",
+                     "properties": {"name": {"pattern": evil}}})
+    with pytest.raises(RuleViolationError):
+        repo.commit({"name": text}, "redos in draft 4")
+    repo.commit({"name": "aaaa"}, "a match")
+    # What RE2 cannot match in linear time is refused when the schema is set, by pointer.
+    refused_at_set(repo, {"properties": {"x": {"pattern": "(a)\\1"}}}, "at /properties/x/pattern", "linear time")
+    refused_at_set(repo, {"patternProperties": {"(?=a)b": {}}}, "at /patternProperties/(?=a)b", "look-arounds")
+
+
+def test_without_re2_patterns_are_refused_not_matched_by_re(repo, monkeypatch):
+    from statevcs.porcelain.rules import patterns
+
+    monkeypatch.setattr(patterns, "_re2", lambda: None)  # as if google-re2 were not installed
+    patterns._compiled.cache_clear()
+    try:
+        refused_at_set(repo, {"properties": {"x": {"pattern": "^a"}}}, "at /properties/x/pattern",
+                       "google-re2", 'pip install "statevcs[rules]"')
+        repo.set_schema({"properties": {"x": {"type": "string"}}})  # no pattern: no need
+        repo.commit({"x": "y"}, "fine")
+    finally:
+        patterns._compiled.cache_clear()
+
+
+def test_the_linear_keywords_replace_every_use_of_re():
+    """Every keyword function of every draft that refers to ``re`` sees RE2, and so does every
+    helper it calls (jsonschema's own code, rebound): none reaches Python's re."""
+    import re
+
+    from jsonschema import validators
+
+    from statevcs.porcelain.rules.engine import safe_class
+    from statevcs.porcelain.rules.patterns import RE2_MODULE
+
+    checked = 0
+    for base in set(validators._META_SCHEMAS.values()):
+        for name, keyword in safe_class(base).VALIDATORS.items():
+            function = keyword.__closure__[0].cell_contents  # the keyword inside its budget wrapper
+            stack, seen = [function], set()
+            while stack:
+                f = stack.pop()
+                if id(f) in seen or not hasattr(f, "__code__"):
+                    continue
+                seen.add(id(f))
+                assert f.__globals__.get("re") is not re or "re" not in f.__code__.co_names, (base, name, f)
+                stack += [f.__globals__[n] for n in f.__code__.co_names
+                          if callable(f.__globals__.get(n)) and getattr(f.__globals__[n], "__module__", "").startswith("jsonschema")]
+                checked += f.__globals__.get("re") is RE2_MODULE
+    assert checked > 10
+    newest = validators.Draft202012Validator
+    replaced = {name for name, keyword in safe_class(newest).VALIDATORS.items()
+                if keyword.__closure__[0].cell_contents is not newest.VALIDATORS[name]}
+    assert replaced >= {"pattern", "patternProperties", "additionalProperties", "unevaluatedProperties"}
+    assert "properties" not in replaced and "type" not in replaced  # what needs no regex runs as it is
+
+
+def test_an_exponential_schema_ends_in_a_clean_error(repo):
+    levels = {"d0": {"anyOf": [{"type": "string"}, {"type": "string"}]}}
+    for i in range(1, 40):  # 2**40 ways to fail a number
+        levels[f"d{i}"] = {"anyOf": [{"$ref": f"#/$defs/d{i - 1}"}, {"$ref": f"#/$defs/d{i - 1}"}]}
+    repo.commit({"n": "one"}, "one")
+    repo.set_schema({"$defs": levels, "properties": {"n": {"$ref": "#/$defs/d39"}}})
+    head = repo.branches["main"]
+    with pytest.raises(InvalidRulesError, match="more than its budget .* 'statevcs schema unset'"):
+        repo.commit({"n": 5}, "a number")
+    assert repo.branches["main"] == head
+    repo.commit({"n": "two"}, "a string passes at once")
+
+
+def test_a_schema_stored_by_an_older_version_is_a_clean_error(repo):
+    """A looping schema written before set_schema refused it: every commit gets one clean
+    error naming the way out, never RecursionError or a fetch."""
+    from statevcs.model.tree import write_tree
+
+    repo.commit({"n": 1}, "one")
+    for schema, needle in (({"$ref": "#"}, "cycle"), ({"$ref": "http://127.0.0.1:9/x"}, "never fetched"),
+                           ({"pattern": "(a)\\1"}, "linear time")):
+        root, objects = write_tree({"branches": {"main": schema}})
+        repo._write(objects, [(SCHEMA_REF, root, repo.store.read_ref(SCHEMA_REF))], "old")
+        with pytest.raises(InvalidRulesError) as info:
+            repo.commit({"n": 2}, "two")
+        assert needle in str(info.value) and "statevcs schema unset --branch main" in str(info.value)
+    assert repo.unset_schema("main") is True
+    assert repo.unset_schema("main") is False and repo.unset_schema() is False
+    repo.commit({"n": 2}, "two")
+
+
+def test_cli_schema_refusals_are_one_line(tmp_path):
+    run(tmp_path, "init", "demo")
+    d = tmp_path / "demo"
+    run(d, "commit", "-m", "first")
+    before = run(d, "reflog", "refs/meta/schema", check=False).out
+    (d / "s.json").write_text('{"$ref": "http://127.0.0.1:9/x.json"}')
+    assert "never fetched" in fails(d, 3, "schema", "set", "s.json").err
+    (d / "s.json").write_text('{"properties": {"x": {"pattern": "(?<=a)b"}}}')
+    assert "/properties/x/pattern" in fails(d, 3, "schema", "set", "s.json").err
+    (d / "s.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert "s.json is not valid JSON" in fails(d, 3, "schema", "set", "s.json").err
+    assert run(d, "reflog", "refs/meta/schema", check=False).out == before
+    r = fails(d, 3, "schema", "unset")
+    assert "no schema is set for the repository" in r.err
+    assert "no schema is set for branch main" in fails(d, 3, "schema", "unset", "--branch", "main").err
+    (d / ".statevcs" / "schema.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert "schema.json is not valid JSON" in fails(d, 3, "commit", "-m", "x", "--allow-empty").err
+    assert "schema.json is not valid JSON" in fails(d, 3, "schema", "show").err
+
+
 # ---------------------------------------------------------------- transitions on every store
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
 def ruled(request, tmp_path):

@@ -128,3 +128,34 @@ def test_json_output_is_exact_and_escaped(hostile):
     assert commits[0]["message"] == "second " + EVIL and commits[1]["author"] == "mallory " + EVIL
     shown = json.loads(run(hostile, "show", "--json").out)
     assert {op["path"] for op in shown["patch"]} == {"/k\x1b[2J", "/note"}
+
+
+@pytest.fixture
+def conflicted(tmp_path):
+    """A merge stopped on a conflict whose sides hold ESC, CSI (0x9b), OSC (0x9d) and BEL."""
+    run(tmp_path, "init", "c")
+    r = tmp_path / "c"
+    (r / "state.json").write_text(json.dumps({"a": "base"}))
+    run(r, "commit", "-m", "base")
+    run(r, "switch", "-c", "side")
+    (r / "state.json").write_text(json.dumps({"a": "theirs \x1b[31m\x9b2J\x9d0;pwned\x07 \u202eevil"}))
+    run(r, "commit", "-m", "side")
+    run(r, "switch", "main")
+    (r / "state.json").write_text(json.dumps({"a": {"ours": "\x9b31m\x1b]0;x\x07"}}))
+    run(r, "commit", "-m", "main")
+    assert run(r, "merge", "side", check=False).code == 1
+    return r
+
+
+def test_conflicts_show_hostile_values_escaped(conflicted):
+    for env in ({"NO_COLOR": None}, {"NO_COLOR": "1"}):  # with colour and without, on a terminal
+        r = run_on_tty(conflicted, "conflicts", env=env)
+        assert r.code == 0 and "unresolved" in r.out, r.out
+        assert _inert(r.out), repr(r.out)
+        assert "\\u009b" in r.out and "\\u001b" in r.out and "\\u202e" in r.out  # shown, not hidden
+    piped = run(conflicted, "conflicts")
+    assert not _CONTROLS.search(piped.out) and "\u202e" not in piped.out and "\\u009d" in piped.out
+    items = run(conflicted, "conflicts", "--json").json()["conflicts"]
+    assert items[0]["theirs"] == "theirs \x1b[31m\x9b2J\x9d0;pwned\x07 \u202eevil"  # the JSON stays exact
+    r = run_on_tty(conflicted, "status", env={"NO_COLOR": None})
+    assert _inert(r.out), repr(r.out)

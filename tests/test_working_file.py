@@ -265,7 +265,7 @@ def test_duplicate_keys_are_an_error_not_a_silent_pick(demo):
     run(demo, "reset", "--hard")
     fails(demo, 3, "set", "/x", '{"k": 1, "k": 2}')
     with pytest.raises(WorkingStateError):
-        from statevcs.porcelain.worktree.working_file import parse_json_text
+        from statevcs.model.jsontext import parse_json_text
 
         parse_json_text('[{"z": 1, "z": 1}]', "x")
 

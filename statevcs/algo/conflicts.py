@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+#: How a merge settles what still overlaps: report it, take theirs (the source), take ours (the target).
+STRATEGIES = ("merge", "source_wins", "target_wins")
+
 #: Conflict kinds.
 MODIFY_MODIFY, DELETE_MODIFY, ADD_ADD, TYPE, ARRAY = "modify/modify", "delete/modify", "add/add", "type", "array"
 

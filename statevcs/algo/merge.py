@@ -47,6 +47,7 @@ from .conflicts import (
     DELETE_MODIFY,
     MODIFY_MODIFY,
     OURS,
+    STRATEGIES,
     THEIRS,
     TYPE,
     Conflict,
@@ -55,8 +56,6 @@ from .conflicts import (
 from .diff import diff_children, same_or_missing
 from .diff3 import combine_region, diff3
 from .policies import POLICIES, PolicyRule, parse_attributes, parse_policies
-
-STRATEGIES = ("merge", "source_wins", "target_wins")
 
 #: The strategy a side resolution re-merges an array conflict with ("base_wins" and "both"
 #: are internal: they exist only to settle conflicts already reported).

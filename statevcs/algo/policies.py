@@ -77,6 +77,9 @@ def parse_attributes(text: str) -> dict[str, str]:
             continue
         if len(parts) != 2:
             raise ValueError(f"attributes line {number}: expected 'POINTER-PATTERN POLICY', got {line!r}")
+        if not parts[0].startswith("/"):
+            raise ValueError(f"attributes line {number}: pattern {parts[0]!r} must be a JSON Pointer (start with '/'), "
+                             f"as in '/{parts[0].lstrip('/')} {parts[1]}'")
         check_policy(parts[1])
         out[parts[0]] = parts[1]
     return out

@@ -10,6 +10,7 @@ import click
 from ..errors import NotARepositoryError
 from ..store.paths import DIR_NAME, is_url
 from .context import AppContext, pass_app, safe
+from .params import PATH
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -35,7 +36,7 @@ def completion(shell: str) -> None:
 
 # ------------------------------------------------------------------ destroy
 @click.command()
-@click.argument("location", metavar="URL_OR_DIR")
+@click.argument("location", metavar="URL_OR_DIR", type=PATH)
 @click.option("--yes", is_flag=True, help="Really delete it: every commit, branch and tag.")
 @pass_app
 def destroy(app: AppContext, location: str, yes: bool) -> None:

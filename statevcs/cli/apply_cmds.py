@@ -8,11 +8,13 @@ import sys
 import click
 
 from ..porcelain.worktree.checkout import holds_exactly, load_commit
+from ..store.paths import path_text
 from .context import AppContext, pass_app, safe, short
+from .params import PATH
 
 
 @click.command(name="apply")
-@click.argument("patch_file", metavar="PATCH_FILE")
+@click.argument("patch_file", metavar="PATCH_FILE", type=PATH)
 @click.option("-m", "--message", default=None, help="Commit message (default: 'Apply NAME' with the file's name).")
 @click.option("--branch", "branch", default=None, metavar="BRANCH", help="Apply to BRANCH (default: HEAD's branch).")
 @click.option("--author", default=None, help="Who made the change (default: $STATEVCS_AUTHOR or user@host).")
@@ -37,7 +39,7 @@ def apply(app: AppContext, patch_file: str, message: str | None, branch: str | N
     target = branch if branch is not None else repo.current_branch
     old_head = repo._ref_target(repo._branch_target_ref(branch))
     follow = target is not None and target == repo.current_branch and holds_exactly(repo, old_head)
-    name = "patch from stdin" if patch_file == "-" else os.path.basename(patch_file)
+    name = "patch from stdin" if patch_file == "-" else path_text(os.path.basename(patch_file))
     commit = repo.commit_patch(text, branch=branch, message=message if message is not None else f"Apply {name}",
                                author=author)
     if follow:  # an untouched working file on the branch follows it, as after a commit from it

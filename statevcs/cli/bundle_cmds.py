@@ -9,6 +9,7 @@ import click
 from ..model.refnames import short_name
 from ..porcelain.repository.facade import Repository
 from .context import AppContext, echo_json, pass_app, safe, short
+from .params import PATH
 
 
 @click.group()
@@ -31,7 +32,7 @@ def _path(app: AppContext, path: str) -> str:
 
 
 @bundle.command("create")
-@click.argument("file")
+@click.argument("file", type=PATH)
 @click.argument("refs", nargs=-1)
 @click.option("--exclude", multiple=True, metavar="REV",
               help="Leave out history reachable from REV (a thin bundle; repeatable).")
@@ -57,7 +58,7 @@ def create(app: AppContext, file: str, refs: tuple[str, ...], exclude: tuple[str
 
 
 @bundle.command("verify")
-@click.argument("file")
+@click.argument("file", type=PATH)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 @pass_app
 def verify(app: AppContext, file: str, as_json: bool) -> None:

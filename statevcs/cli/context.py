@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import io
 import os
-import shlex
-import subprocess
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
 from ..porcelain.presentation.escaping import json_text, terminal_text
-from ..porcelain.repository.facade import Repository
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from ..porcelain.repository.facade import Repository
 
 #: Exit codes (documented in docs/cli.md).
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
@@ -25,16 +26,20 @@ JSON_VERSION = 1
 DEFAULT_PAGER = "less -FRX"
 
 
-@dataclass
 class AppContext:
     """Opened once per invocation; the repository only when a command asks for it."""
 
-    location: str = "."
-    _repo: Repository | None = field(default=None, repr=False)
+    __slots__ = ("_repo", "location")
+
+    def __init__(self, location: str = ".") -> None:
+        self.location = location
+        self._repo: Repository | None = None
 
     @property
     def repo(self) -> Repository:
         if self._repo is None:
+            from ..porcelain.repository.facade import Repository
+
             self._repo = Repository.open(self.location)
         return self._repo
 
@@ -102,6 +107,8 @@ def pager_command() -> list[str] | None:
         spec = os.environ.get("PAGER")
     if spec is None:
         spec = DEFAULT_PAGER
+    import shlex
+
     try:
         argv = shlex.split(spec)
     except ValueError:
@@ -114,6 +121,8 @@ class _PagerClosed(Exception):
 
 
 def _start_pager(argv: list[str]) -> subprocess.Popen[bytes] | None:
+    import subprocess
+
     env = {**os.environ}
     env.setdefault("LESS", "FRX")  # as git does: quit on one screen, keep colours
     env.setdefault("LV", "-c")

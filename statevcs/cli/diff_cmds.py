@@ -8,11 +8,11 @@ import click
 
 from ..errors import RevisionNotFoundError, WorkingStateError
 from ..integrations import View, view_for
+from ..model.jsontext import parse_json_text
 from ..model.tree import write_tree
 from ..porcelain.core.revisions import is_range, split_range
 from ..porcelain.presentation.render import FORMATS, Diff
 from ..porcelain.repository.facade import Repository
-from ..porcelain.worktree.working_file import parse_json_text
 from .context import EXIT_NEGATIVE, AppContext, pass_app, safe, use_color
 from .helpers import complete_revision
 

@@ -8,10 +8,11 @@ import sys
 
 import click
 
-from ..algo.merge import STRATEGIES
+from ..algo.conflicts import STRATEGIES
+from ..model.jsontext import parse_json_text
 from ..model.missing import MISSING
-from ..porcelain.worktree.working_file import parse_json_text
 from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, safe
+from .params import PATH
 
 
 @click.group(name="git")
@@ -28,7 +29,7 @@ def git_group() -> None:
 
 
 @git_group.command(name="export")
-@click.argument("target")
+@click.argument("target", type=PATH)
 @click.option("--branch", "branches", multiple=True, metavar="B", help="Export this branch (repeatable; default HEAD's).")
 @click.option("--all", "all_refs", is_flag=True, help="Export every branch and every tag.")
 @click.option("--split", "split", multiple=True, metavar="PATTERN",
@@ -64,7 +65,7 @@ def export_cmd(app: AppContext, target: str, branches: tuple[str, ...], all_refs
 
 
 @git_group.command(name="import")
-@click.argument("source")
+@click.argument("source", type=PATH)
 @click.option("--branch", "branches", multiple=True, metavar="B", help="Import this branch (repeatable; default all).")
 @click.option("--force", is_flag=True, help="Move branches and tags even when statevcs commits would be dropped.")
 @pass_app
@@ -123,7 +124,7 @@ def textconv_cmd(file: str) -> None:
     Example:
       statevcs git textconv agents.state.json
     """
-    from ..gitbridge.driver import textconv
+    from ..gitbridge.textconv import textconv
 
     sys.stdout.buffer.write(textconv(file))
     sys.stdout.flush()

@@ -10,7 +10,9 @@ import click
 
 from ..errors import NotARepositoryError, StateVCSError
 from ..store.paths import is_url
+from ..version import __version__
 from .context import EXIT_ERROR, EXIT_USAGE, AppContext, safe
+from .params import PATH, require_utf8_text
 
 #: git commands statevcs has no equivalent of under that name, and what to use instead.
 GIT_ONLY_COMMANDS = {
@@ -23,8 +25,104 @@ GIT_ONLY_COMMANDS = {
 }
 
 
+#: Every command: name -> (module under statevcs.cli, attribute). A command's module is
+#: imported only when the command runs (or help lists it), so start-up stays small.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("maintenance_cmds", "init"),
+    "clone": ("remote_cmds", "clone"),
+    "status": ("state_cmds", "status"),
+    "cat": ("state_cmds", "cat"),
+    "get": ("state_cmds", "get"),
+    "set": ("state_cmds", "set_"),
+    "unset": ("state_cmds", "unset"),
+    "commit": ("state_cmds", "commit"),
+    "apply": ("apply_cmds", "apply"),
+    "refresh": ("state_cmds", "refresh_cmd"),
+    "log": ("history_cmds", "log"),
+    "show": ("history_cmds", "show"),
+    "diff": ("diff_cmds", "diff_cmd"),
+    "reflog": ("history_cmds", "reflog"),
+    "merge-base": ("merge_cmds", "merge_base"),
+    "branch": ("ref_cmds", "branch"),
+    "switch": ("ref_cmds", "switch"),
+    "tag": ("ref_cmds", "tag"),
+    "merge": ("merge_cmds", "merge"),
+    "conflicts": ("merge_cmds", "conflicts"),
+    "resolve": ("merge_cmds", "resolve"),
+    "cherry-pick": ("merge_cmds", "cherry_pick"),
+    "revert": ("merge_cmds", "revert"),
+    "restore": ("ref_cmds", "restore"),
+    "reset": ("ref_cmds", "reset"),
+    "remote": ("remote_cmds", "remote"),
+    "fetch": ("remote_cmds", "fetch"),
+    "pull": ("remote_cmds", "pull"),
+    "push": ("remote_cmds", "push"),
+    "watch": ("remote_cmds", "watch"),
+    "bundle": ("bundle_cmds", "bundle"),
+    "git": ("git_cmds", "git_group"),
+    "merge-file": ("git_cmds", "merge_file_cmd"),
+    "mcp": ("mcp_cmds", "mcp"),
+    "lg": ("lg_cmds", "lg"),
+    "gc": ("maintenance_cmds", "gc"),
+    "fsck": ("maintenance_cmds", "fsck"),
+    "stats": ("retention_cmds", "stats"),
+    "prune": ("retention_cmds", "prune"),
+    "reflog-expire": ("maintenance_cmds", "reflog_expire"),
+    "purge": ("purge_cmds", "purge"),
+    "schema": ("schema_cmds", "schema"),
+    "keygen": ("key_cmds", "keygen"),
+    "completion": ("admin_cmds", "completion"),
+    "destroy": ("admin_cmds", "destroy"),
+}
+
+#: How ``statevcs --help`` groups the commands, by task (as git's help does).
+SECTIONS: list[tuple[str, list[str]]] = [
+    ("Start a repository", ["init", "clone"]),
+    ("Work on the state", ["status", "cat", "get", "set", "unset", "commit", "apply", "refresh"]),
+    ("Look at history", ["log", "show", "diff", "reflog", "merge-base"]),
+    ("Branches and merging", ["branch", "switch", "tag", "merge", "conflicts", "resolve", "cherry-pick", "revert",
+                              "restore", "reset"]),
+    ("Share with other repositories", ["remote", "fetch", "pull", "push", "watch", "bundle"]),
+    ("Review in git", ["git", "merge-file"]),
+    ("Let agents version their own state", ["mcp", "lg"]),
+    ("Look after a repository", ["gc", "fsck", "stats", "prune", "reflog-expire", "purge", "schema", "keygen",
+                                 "completion", "destroy"]),
+]
+
+
 class StateVCSGroup(click.Group):
-    """The command group: an unknown command gets a hint only when one clearly fits."""
+    """The command group: commands load on first use, help lists them by task, and an
+    unknown command gets a hint only when one clearly fits."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *sorted(self.commands)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        entry = COMMANDS.get(name)
+        if entry is None:
+            return None
+        import importlib
+
+        command = getattr(importlib.import_module(f"{__package__}.{entry[0]}"), entry[1])
+        require_utf8_text(command)  # every plain string parameter is text; paths are declared PATH
+        self.commands[name] = command
+        return command  # type: ignore[no-any-return]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands by task, each with the first sentence of its help (never cut short)."""
+        listed = [name for _, names in SECTIONS for name in names]
+        sections = SECTIONS + [("Other commands", [n for n in self.list_commands(ctx) if n not in listed])]
+        for title, names in sections:
+            rows = []
+            for name in names:
+                command = self.get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name, command.get_short_help_str(limit=1000)))
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         name = args[0] if args else ""
@@ -40,10 +138,10 @@ class StateVCSGroup(click.Group):
 
 
 @click.group(cls=StateVCSGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-C", "location", default=".", metavar="DIR_OR_URL",
+@click.option("-C", "location", default=".", metavar="DIR_OR_URL", type=PATH,
               help="Run as if started in DIR (the repository is found at or above it), or use the "
                    "repository at a store URL (postgresql://HOST/DB?repo=NAME).")
-@click.version_option(package_name="statevcs", prog_name="statevcs")
+@click.version_option(__version__, prog_name="statevcs")
 @click.pass_context
 def cli(ctx: click.Context, location: str) -> None:
     """statevcs: git for agent state.
@@ -64,51 +162,6 @@ def cli(ctx: click.Context, location: str) -> None:
         location = "."
     ctx.obj = AppContext(location)
     ctx.call_on_close(ctx.obj.close)
-
-
-def _register() -> None:
-    from . import (
-        admin_cmds,
-        apply_cmds,
-        diff_cmds,
-        git_cmds,
-        history_cmds,
-        maintenance_cmds,
-        merge_cmds,
-        ref_cmds,
-        remote_cmds,
-        state_cmds,
-    )
-
-    for module in (state_cmds, diff_cmds, history_cmds, ref_cmds, merge_cmds, remote_cmds, maintenance_cmds,
-                   admin_cmds, git_cmds):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-    for command in apply_cmds.COMMANDS:
-        cli.add_command(command)
-    from . import purge_cmds, schema_cmds
-
-    for command in purge_cmds.COMMANDS + schema_cmds.COMMANDS:
-        cli.add_command(command)
-    from . import bundle_cmds, retention_cmds
-
-    for command in retention_cmds.COMMANDS + bundle_cmds.COMMANDS:
-        cli.add_command(command)
-    from . import key_cmds
-
-    for command in key_cmds.COMMANDS:
-        cli.add_command(command)
-    from . import mcp_cmds
-
-    for command in mcp_cmds.COMMANDS:
-        cli.add_command(command)
-    from . import lg_cmds
-
-    for command in lg_cmds.COMMANDS:
-        cli.add_command(command)
-
-
-_register()
 
 
 def _error(message: str) -> None:
@@ -145,13 +198,9 @@ def expand_count_shorthand(args: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: ``error: ...`` on stderr and exit 2 for usage errors, 3 for other failures."""
+    # Arguments that are not UTF-8 reach Python with lone surrogates (PEP 383): fine in a
+    # path, refused (exit 2) in text by the parameter types (params.py).
     args = expand_count_shorthand(list(sys.argv[1:] if argv is None else argv))
-    for position, arg in enumerate(args, 1):
-        try:
-            arg.encode("utf-8")
-        except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as lone surrogates
-            _error(f"argument {position} ({safe(arg)}) is not UTF-8 text")
-            sys.exit(EXIT_USAGE)
     try:
         code = cli.main(args=args, prog_name="statevcs", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # plain `statevcs`: the help, not an error

@@ -9,11 +9,12 @@ import click
 
 from ..porcelain.repository.facade import DEFAULT_BRANCH, DEFAULT_WORKING_FILE, Repository
 from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, safe
+from .params import PATH, age_callback
 
 
 @click.command()
-@click.argument("directory", default=".")
-@click.option("--working-file", default=DEFAULT_WORKING_FILE, show_default=True,
+@click.argument("directory", default=".", type=PATH)
+@click.option("--working-file", default=DEFAULT_WORKING_FILE, show_default=True, type=PATH,
               help="Name of the working state file.")
 @click.option("-b", "--initial-branch", default=DEFAULT_BRANCH, show_default=True, help="Name of the first branch.")
 @click.option("--encrypt", is_flag=True, help="Encrypt objects and refs at rest (key: --key-file or STATEVCS_KEY).")
@@ -31,7 +32,7 @@ def init(app: AppContext, directory: str, working_file: str, initial_branch: str
     Example:
       statevcs init demo && cd demo
       statevcs init "postgresql://db.internal/statevcs?repo=team-a"
-      statevcs keygen > ~/.statevcs-key && statevcs init --encrypt --key-file ~/.statevcs-key vault
+      statevcs keygen --output ~/.statevcs-key && statevcs init --encrypt --key-file ~/.statevcs-key vault
     """
     from ..store.paths import is_url
 
@@ -46,7 +47,7 @@ def init(app: AppContext, directory: str, working_file: str, initial_branch: str
 
         key = key_from_environment()
         if key is None:
-            raise KeyRequiredError("--encrypt needs a key: make one with 'statevcs keygen > KEYFILE', then pass "
+            raise KeyRequiredError("--encrypt needs a key: make one with 'statevcs keygen --output KEYFILE', then pass "
                                    "--key-file KEYFILE (or set STATEVCS_KEY)")
     if is_url(directory):
         Repository.init(directory, initial_branch=initial_branch, key=key, key_file=key_file).close()
@@ -60,28 +61,15 @@ def init(app: AppContext, directory: str, working_file: str, initial_branch: str
                f"{safe(os.path.join(repo.workdir or path, '.statevcs'))}")
 
 
-def _age(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """Check an age option while parsing, so a bad one is a usage error (exit 2)."""
-    from ..errors import InvalidAgeError
-    from ..porcelain.upkeep.ages import parse_age
-
-    if value is not None:
-        try:
-            parse_age(value)
-        except InvalidAgeError as exc:
-            raise click.BadParameter(str(exc)) from None
-    return value
-
-
 _PRUNE_HELP = "Keep unreachable objects younger than AGE (now, never, 2.weeks, 14d, 2h...)."
 _EXPIRE_HELP = "Expire reflog entries older than AGE."
 _UNREACHABLE_HELP = "Expire reflog entries the ref's tip no longer reaches once older than AGE."
 
 
 @click.command()
-@click.option("--prune", default="2.weeks", show_default=True, metavar="AGE", callback=_age, help=_PRUNE_HELP)
-@click.option("--expire", default="90.days", show_default=True, metavar="AGE", callback=_age, help=_EXPIRE_HELP)
-@click.option("--expire-unreachable", default="30.days", show_default=True, metavar="AGE", callback=_age,
+@click.option("--prune", default="2.weeks", show_default=True, metavar="AGE", callback=age_callback, help=_PRUNE_HELP)
+@click.option("--expire", default="90.days", show_default=True, metavar="AGE", callback=age_callback, help=_EXPIRE_HELP)
+@click.option("--expire-unreachable", default="30.days", show_default=True, metavar="AGE", callback=age_callback,
               help=_UNREACHABLE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 @pass_app
@@ -104,8 +92,8 @@ def gc(app: AppContext, prune: str, expire: str, expire_unreachable: str, as_jso
 
 
 @click.command("reflog-expire")
-@click.option("--expire", default="90.days", show_default=True, metavar="AGE", callback=_age, help=_EXPIRE_HELP)
-@click.option("--expire-unreachable", default="30.days", show_default=True, metavar="AGE", callback=_age,
+@click.option("--expire", default="90.days", show_default=True, metavar="AGE", callback=age_callback, help=_EXPIRE_HELP)
+@click.option("--expire-unreachable", default="30.days", show_default=True, metavar="AGE", callback=age_callback,
               help=_UNREACHABLE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 @pass_app

@@ -10,11 +10,15 @@ import click
 
 from ..algo.merge import STRATEGIES, Conflict, Side, resolve_conflict
 from ..errors import (
+    CorruptObjectError,
     DamagedMergeStateError,
     NoMergeInProgressError,
+    ObjectNotFoundError,
+    RevisionNotFoundError,
     WorkingStateError,
 )
 from ..model import refnames
+from ..model.jsontext import parse_json_text
 from ..model.missing import MISSING
 from ..porcelain.merging.merges import (
     default_message,
@@ -35,7 +39,7 @@ from ..porcelain.worktree.merge_state import (
     marker,
     refuse_during_merge,
 )
-from ..porcelain.worktree.working_file import parse_json_text, set_at, unset_at
+from ..porcelain.worktree.working_file import set_at, unset_at
 from .context import EXIT_NEGATIVE, AppContext, echo_json, holding_working_lock, pass_app, safe, short, styled
 from .helpers import complete_revision, require_clean, write_working
 
@@ -173,8 +177,12 @@ def _continue(repo: Repository, message: str | None) -> None:
     validate(document)
     root, objects = write_tree(document)
     branch = refnames.short_name(state.target_ref) if state.target_ref.startswith(refnames.BRANCH_PREFIX) else None
-    prepared = PreparedMerge(state.target_ref, repo.objects.commit(state.target_head),
-                             repo.objects.commit(state.source), "merge", tuple(state.bases), root, objects,
+    try:
+        target, source = repo.objects.commit(state.target_head), repo.objects.commit(state.source)
+    except (ObjectNotFoundError, CorruptObjectError) as exc:
+        raise DamagedMergeStateError(f"the merge in progress names a commit this repository cannot read ({exc}); "
+                                     "'statevcs merge --abort' goes back to HEAD") from None
+    prepared = PreparedMerge(state.target_ref, target, source, "merge", tuple(state.bases), root, objects,
                              strategy=state.strategy, paths=state.paths, operation=state.operation)
     resolved = [c["path"] for c in state.conflicts]
     if state.operation == "merge":
@@ -192,17 +200,27 @@ def _continue(repo: Repository, message: str | None) -> None:
     click.echo(f"[{safe(refnames.short_name(state.target_ref))} {short(commit.id)}] {safe(commit.summary)}")
 
 
+def _abort_to_head(repo: Repository, why: str) -> None:
+    """The way out when the saved merge cannot be trusted: back to HEAD, which a merge in
+    progress never moved, and forget the merge."""
+    with repo.working_file.locked():
+        load_head(repo)
+    MergeState.remove(repo.meta_dir)  # type: ignore[arg-type]
+    click.echo(f"Merge aborted ({why}); the working file is back at HEAD ({short(repo._ref_target('HEAD'))}).")
+
+
 def _abort(repo: Repository, message: str | None) -> None:
     try:
         state = _require_state(repo)
-    except DamagedMergeStateError:  # nothing to trust in it: back to HEAD, which the merge never moved
-        with repo.working_file.locked():
-            load_head(repo)
-        MergeState.remove(repo.meta_dir)  # type: ignore[arg-type]
-        click.echo(f"Merge aborted (its saved state was damaged); the working file is back at HEAD "
-                   f"({short(repo._ref_target('HEAD'))}).")
+    except DamagedMergeStateError:  # nothing to trust in it
+        _abort_to_head(repo, "its saved state was damaged")
         return
-    repo.working_file.load(repo.get(state.target_head), state.target_head)
+    try:
+        started_from = repo.get(state.target_head)
+    except (RevisionNotFoundError, ObjectNotFoundError, CorruptObjectError):
+        _abort_to_head(repo, f"the commit it started from, {short(state.target_head)}, cannot be read")
+        return
+    repo.working_file.load(started_from, state.target_head)
     MergeState.remove(repo.meta_dir)  # type: ignore[arg-type]
     click.echo(f"{state.operation.capitalize()} of {safe(state.source_label)} aborted; the working file is back at "
                f"{short(state.target_head)}.")

@@ -11,6 +11,7 @@ from ..porcelain.worktree.checkout import load_head
 from ..porcelain.worktree.merge_state import refuse_during_merge
 from .context import AppContext, echo_json, holding_working_lock, pass_app, safe, short, styled
 from .helpers import complete_branch, complete_revision, require_clean, write_working
+from .params import age_callback
 
 
 @click.command()
@@ -20,7 +21,7 @@ from .helpers import complete_branch, complete_revision, require_clean, write_wo
 @click.option("-D", "force_delete", is_flag=True, help="Delete branch NAME even if not merged.")
 @click.option("-f", "--force", is_flag=True, help="With NAME START: move an existing branch.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only (listing).")
-@click.option("--expire-after", metavar="AGE",
+@click.option("--expire-after", metavar="AGE", callback=age_callback,
               help="With NAME: gc deletes the branch once AGE (2h, 7d, 2.weeks...) has passed.")
 @pass_app
 def branch(app: AppContext, name: str | None, start: str | None, delete: bool, force_delete: bool,

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import click
 
-from ..algo.merge import STRATEGIES
+from ..algo.conflicts import STRATEGIES
 from ..errors import NotFastForwardError
 from ..model.objects import format_time
 from ..porcelain.presentation.escaping import json_text
@@ -18,6 +18,7 @@ from ..porcelain.transfer.sending import TransferReport
 from ..porcelain.worktree.merge_state import refuse_during_merge
 from .context import AppContext, echo_json, holding_working_lock, pass_app, safe, short
 from .helpers import complete_branch, complete_remote, require_clean
+from .params import PATH
 
 
 @contextlib.contextmanager
@@ -52,7 +53,7 @@ def _sent(report: TransferReport) -> str:
 @click.command()
 @click.argument("action", required=False, type=click.Choice(["add", "remove"]))
 @click.argument("name", required=False)
-@click.argument("location", required=False)
+@click.argument("location", required=False, type=PATH)
 @click.option("-v", "--verbose", is_flag=True, help="Show each remote's URL or path.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 @click.option("--key-file", type=click.Path(dir_okay=False), default=None,
@@ -96,8 +97,8 @@ def remote(app: AppContext, action: str | None, name: str | None, location: str 
 
 
 @click.command()
-@click.argument("source")
-@click.argument("directory", required=False)
+@click.argument("source", type=PATH)
+@click.argument("directory", required=False, type=PATH)
 @click.option("--encrypt", is_flag=True, help="Encrypt the copy at rest (key: --key-file or STATEVCS_KEY).")
 @click.option("--key-file", type=click.Path(dir_okay=False), default=None,
               help="With --encrypt: file holding the copy's key; recorded in its config.")
@@ -126,7 +127,7 @@ def clone(app: AppContext, source: str, directory: str | None, encrypt: bool, ke
         key_file = os.path.abspath(os.path.expanduser(key_file)) if key_file else None
         key = read_key_file(key_file) if key_file else key_from_environment()
         if key is None:
-            raise KeyRequiredError("--encrypt needs a key: make one with 'statevcs keygen > KEYFILE', then pass "
+            raise KeyRequiredError("--encrypt needs a key: make one with 'statevcs keygen --output KEYFILE', then pass "
                                    "--key-file KEYFILE (or set STATEVCS_KEY)")
     if directory is None:
         base = source.rstrip("/").split("repo=")[-1] if "://" in source else os.path.basename(source.rstrip("/"))
@@ -144,7 +145,7 @@ def clone(app: AppContext, source: str, directory: str | None, encrypt: bool, ke
 
 
 @click.command()
-@click.argument("remote_name", metavar="REMOTE", shell_complete=complete_remote)
+@click.argument("remote_name", metavar="REMOTE", type=PATH, shell_complete=complete_remote)
 @pass_app
 def fetch(app: AppContext, remote_name: str) -> None:
     """Copy REMOTE's branches (as REMOTE/BRANCH) and tags; only missing objects travel.
@@ -162,7 +163,7 @@ def fetch(app: AppContext, remote_name: str) -> None:
 
 
 @click.command()
-@click.argument("remote_name", metavar="REMOTE", shell_complete=complete_remote)
+@click.argument("remote_name", metavar="REMOTE", type=PATH, shell_complete=complete_remote)
 @click.argument("branch", required=False, shell_complete=complete_branch)
 @click.option("-f", "--force", is_flag=True, help="Overwrite the remote branch even if it does not fast-forward.")
 @pass_app
@@ -191,7 +192,7 @@ def push(app: AppContext, remote_name: str, branch: str | None, force: bool) -> 
 
 
 @click.command()
-@click.argument("remote_name", metavar="REMOTE", shell_complete=complete_remote)
+@click.argument("remote_name", metavar="REMOTE", type=PATH, shell_complete=complete_remote)
 @click.argument("branch", required=False, shell_complete=complete_branch)
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
               help="How the merge settles overlapping changes.")

@@ -6,12 +6,13 @@ import click
 
 from .context import AppContext, echo_json, pass_app, safe, short
 from .helpers import complete_branch
+from .params import since_callback
 
 
 @click.command()
 @click.argument("branch", shell_complete=complete_branch)
 @click.option("--keep", type=click.IntRange(min=1), metavar="N", help="Keep the newest N commits of BRANCH.")
-@click.option("--since", metavar="DATE",
+@click.option("--since", metavar="DATE", callback=since_callback,
               help="Keep the commits made at or after DATE (ISO date or time, or an age such as 30d).")
 @click.option("-f", "--force", is_flag=True, help="Rewrite even if other branches or tags share the history.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from ..errors import InvalidRulesError
+from ..model.canonical import loads
 from .context import AppContext, echo_json, pass_app, safe
 
 _BRANCH_HELP = "Only for this branch (it takes the place of the repository's schema there)."
@@ -40,8 +39,8 @@ def schema_set(app: AppContext, file: "click.utils.LazyFile", branch: str | None
       statevcs schema set schema.json
     """
     try:
-        value = json.loads(file.read())
-    except ValueError as exc:
+        value = loads(file.read())
+    except ValueError as exc:  # not JSON, or nested too deep to parse
         raise InvalidRulesError(f"{file.name} is not valid JSON: {exc}") from None
     app.repo.set_schema(value, branch)
     click.echo(f"Schema set for {'branch ' + safe(branch) if branch else 'the repository'}")
@@ -77,8 +76,11 @@ def schema_unset(app: AppContext, branch: str | None) -> None:
     Example:
       statevcs schema unset
     """
-    app.repo.unset_schema(branch)
-    click.echo(f"Schema removed for {'branch ' + safe(branch) if branch else 'the repository'}")
+    what = f"branch {safe(branch)}" if branch else "the repository"
+    if not app.repo.unset_schema(branch):
+        raise click.ClickException(f"no schema is set for {what}: nothing to remove ('statevcs schema show' "
+                                   "shows the one commits are checked against)")
+    click.echo(f"Schema removed for {what}")
 
 
 COMMANDS = [schema]

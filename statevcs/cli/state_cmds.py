@@ -7,30 +7,31 @@ from typing import Any
 
 import click
 
-from ..algo.merge import STRATEGIES, merge3
+from ..algo.conflicts import STRATEGIES
 from ..errors import (
     MergeConflictError,
     NothingToCommitError,
     StaleWorkingFileError,
     WorkingStateError,
 )
+from ..model.jsontext import parse_json_text
 from ..model.objects import Commit
-from ..porcelain.merging.merges import repository_policies
 from ..porcelain.presentation.escaping import json_text
 from ..porcelain.repository.facade import Repository
 from ..porcelain.worktree.checkout import ensure_current, holds_exactly, load_commit, refresh
 from ..porcelain.worktree.merge_state import MergeState, find_markers, refuse_during_merge
-from ..porcelain.worktree.working_file import UNRECORDED, parse_json_text, set_at, unset_at
+from ..porcelain.worktree.working_file import UNRECORDED, set_at, unset_at
 from ..store.base import ANY
 from .context import AppContext, echo_json, pass_app, safe, short, styled, use_color
 from .helpers import complete_revision
+from .params import PATH
 
 
 @click.command()
 @click.option("-m", "--message", default=None, help="Commit message (without it: $EDITOR on a terminal).")
 @click.option("--allow-empty-message", is_flag=True, help="Commit with an empty message.")
 @click.option("--author", default=None, help="Who made the change (default: $STATEVCS_AUTHOR or user@host).")
-@click.option("-f", "--file", "file", default=None, metavar="FILE",
+@click.option("-f", "--file", "file", default=None, metavar="FILE", type=PATH,
               help="Commit the JSON in FILE ('-' for stdin) instead of the working file.")
 @click.option("--parent", "parent_rev", default=None, metavar="REV",
               help="With -f: the commit FILE was based on; refused if the branch has moved since (unless --merge).")
@@ -118,6 +119,9 @@ def _commit_file(repo: Repository, file: str, parent_rev: str | None, message: s
                     f"{file} was based on {short(based_on)} but {repo.current_branch or 'HEAD'} is now at "
                     f"{short(head.id)}; committing it would undo the commits since: add --merge to three-way "
                     "merge its changes onto the head", based_on, head.id)
+            from ..algo.merge import merge3  # the merge engine: loaded only for commit --merge
+            from ..porcelain.merging.merges import repository_policies
+
             merged = merge3(repo.get(based_on), repo.get(head.id), state, strategy,
                             repository_policies(repo, None))
             if merged.conflicts:
@@ -188,6 +192,7 @@ def status(app: AppContext, as_json: bool) -> None:
     else:
         working = repo.working_status()
         changes = working.edits
+    pending = repo.unfinished_purge()
     if as_json:
         out = {"version": 1, "branch": branch, "head": head.id if head else None,
                "clean": changes is not None and not changes and not (working and working.moved),
@@ -198,6 +203,9 @@ def status(app: AppContext, as_json: bool) -> None:
         if merging is not None:
             out["merge"] = {"source": merging.source, "source_label": merging.source_label,
                             "unresolved": unresolved, "conflicts": [c["path"] for c in merging.conflicts]}
+        if pending is not None:
+            out["purge"] = {"pointer": pending.pointer, "step": pending.step, "started": pending.started,
+                            "who": pending.who, "scope": pending.scope}
         echo_json(out)
         return
     click.echo(f"On branch {safe(branch)}" if branch else f"HEAD detached at {short(head.id if head else None)}")
@@ -205,6 +213,9 @@ def status(app: AppContext, as_json: bool) -> None:
         click.echo("No commits yet")
     else:
         click.echo(f"HEAD {short(head.id)} {safe(head.summary)}")
+    if pending is not None:
+        click.echo(styled(f"A{safe(pending.describe()[1:])}: run 'statevcs purge --continue' to finish it.",
+                          fg="red"))
     if merging is not None:
         doing = {"merge": "merging", "revert": "reverting", "cherry-pick": "cherry-picking"}[merging.operation]
         click.echo(f"You are {doing} {safe(merging.source_label)} ({short(merging.source)}) into {safe(branch)}.")

@@ -20,9 +20,10 @@ from typing import Any
 from ..algo.merge import Conflict, Side, merge3, resolve_conflict
 from ..algo.policies import parse_attributes
 from ..errors import GitBridgeError, InvalidAttributesError, InvalidPointerError, PathNotFoundError, WorkingStateError
+from ..model.jsontext import dump_pretty, parse_json_text
 from ..model.missing import MISSING
 from ..porcelain.worktree.merge_state import MARKER, MergeState, find_markers, is_marker, marker
-from ..porcelain.worktree.working_file import dump_pretty, parse_json_text, set_at, unset_at, write_file_atomically
+from ..porcelain.worktree.working_file import set_at, unset_at, write_file_atomically
 
 ATTRIBUTES_FILE = ".statevcs-attributes"
 DRIVER = "statevcs"
@@ -139,17 +140,6 @@ def _at(document: Any, pointer: str) -> Any:
         return resolve(document, pointer)
     except (PathNotFoundError, InvalidPointerError):
         return None
-
-
-def textconv(path: str) -> bytes:
-    """A state file as git should diff it: canonical pretty JSON (sorted keys, two-space indent).
-    A file that is not JSON (a merge in progress, a typo) is shown as it is, so ``git diff`` still works."""
-    with open(path, "rb") as f:
-        data = f.read()
-    try:
-        return dump_pretty(parse_json_text(data.decode("utf-8"), path)).encode("utf-8")
-    except (UnicodeDecodeError, WorkingStateError, ValueError):
-        return data
 
 
 def default_command() -> str:

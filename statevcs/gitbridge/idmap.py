@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..model.objects import encode_commit
 from ..model.tree import write_tree
+from ..store.paths import path_text
 from .layout import Layout
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ AUTHOR = "statevcs git export"
 
 
 def map_ref(target_key: str) -> str:
-    return PREFIX + hashlib.sha256(target_key.encode("utf-8")).hexdigest()[:16]
+    return PREFIX + hashlib.sha256(target_key.encode("utf-8", "surrogateescape")).hexdigest()[:16]  # a path: bytes
 
 
 @dataclass
@@ -44,7 +45,7 @@ class ExportMap:
         shards: dict[str, dict[str, str]] = {}
         for sv, git in self.commits.items():
             shards.setdefault(sv[:2], {})[sv] = git
-        return {"format": 1, "target": self.target, "split": list(self.layout.split if self.layout else ()),
+        return {"format": 1, "target": path_text(self.target), "split": list(self.layout.split if self.layout else ()),
                 "commits": shards}
 
 
@@ -65,7 +66,7 @@ def save_map(repo: "Repository", record: ExportMap) -> None:
     """Write the record (compare-and-swap: a concurrent export of the same target loses cleanly)."""
     root, objects = write_tree(record.state())
     commit, raw = encode_commit(root, (), 1, AUTHOR, datetime.now(timezone.utc),
-                                f"git export to {record.target}", {})
+                                f"git export to {path_text(record.target)}", {})
     if commit.id == record.old:
         return
     with repo.store.transaction() as tx:

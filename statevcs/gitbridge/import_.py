@@ -15,12 +15,15 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import GitBridgeError, WorkingStateError
+from .. import limits
+from ..errors import GitBridgeError, InvalidStateError, WorkingStateError
 from ..model import refnames
+from ..model.canonical import nesting, validate
+from ..model.jsontext import parse_json_text
 from ..model.objects import encode_commit, encode_tag
 from ..model.refnames import BRANCH_PREFIX, HEAD, TAG_PREFIX
 from ..model.tree import write_tree
-from ..porcelain.worktree.working_file import parse_json_text
+from ..porcelain.rules.checks import check_branch_move
 from ..store.base import SYMBOLIC_PREFIX
 from .export import is_remote, pygit2_module
 from .gitobjects import extra_time, parse_object, person
@@ -42,12 +45,18 @@ class ImportReport:
 
 
 class StateReader:
-    """Reads states out of git trees, each blob and tree once."""
+    """Reads states out of git trees, each blob and tree once.
+
+    Directories nest the state: a tree ``depth`` directories down holds a container at
+    that level, so the depth limit (``STATEVCS_MAX_DEPTH``) is checked before each step
+    down, never by running out of Python's stack."""
 
     def __init__(self, git: Any) -> None:
         self.git = git
         self.pygit2 = pygit2_module()
-        self.values: dict[str, Any] = {}
+        self.limit = limits.max_depth()
+        #: git object id -> (value, nesting: how many container levels it holds)
+        self.values: dict[str, tuple[Any, int]] = {}
 
     def state(self, tree_id: str) -> Any:
         tree = self.git[tree_id]
@@ -55,35 +64,47 @@ class StateReader:
         if LAYOUT_FILE in names:
             read_layout(tree[LAYOUT_FILE].data)  # refuses a format this version does not know
         if ROOT_FILE in names:
-            return self._blob(tree[ROOT_FILE], ROOT_FILE)
-        return self._object(tree, "")
+            return self._blob(tree[ROOT_FILE], ROOT_FILE, 0)[0]
+        return self._object(tree, "", 1)[0]
 
-    def _object(self, tree: Any, prefix: str) -> dict[str, Any]:
+    def _too_deep(self, path: str) -> GitBridgeError:
+        return GitBridgeError(f"{path} nests the state deeper than the limit of {self.limit} levels "
+                              f"({limits.ENV_MAX_DEPTH}); nothing was imported")
+
+    def _object(self, tree: Any, prefix: str, depth: int) -> tuple[dict[str, Any], int]:
+        """The object a tree ``depth`` levels down holds (root: 1), and its nesting."""
         key = str(tree.id)
         if key in self.values:
-            return self.values[key]
+            return self.values[key]  # type: ignore[return-value]
         out: dict[str, Any] = {}
+        nesting = 1
         for entry in tree:
             name, path = entry.name, prefix + entry.name
             if name.startswith("."):
                 continue  # never a key: ours (.statevcs-*) or git's (.gitattributes)
             if entry.type_str == "tree":
+                if depth + 1 > self.limit:
+                    raise self._too_deep(path)
                 child_key = decode_key(name)
-                value: Any = self._object(self.git[entry.id], path + "/")
+                value, inner = self._object(self.git[entry.id], path + "/", depth + 1)
                 if not value:
                     continue
             elif entry.type_str == "blob" and name.endswith(SUFFIX) and entry.filemode != self.pygit2.GIT_FILEMODE_LINK:
                 child_key = decode_key(name[: -len(SUFFIX)])
-                value = self._blob(self.git[entry.id], path)
+                value, inner = self._blob(self.git[entry.id], path, depth)
             else:
                 raise GitBridgeError(f"{path} is not a state file (a .json file or a directory of them)")
+            if depth + inner > self.limit:  # a tree or file met before, now deeper down
+                raise self._too_deep(path)
             if child_key in out:
                 raise GitBridgeError(f"{path}: key {child_key!r} is stored twice (as a file and a directory)")
             out[child_key] = value
-        self.values[key] = out
-        return out
+            nesting = max(nesting, 1 + inner)
+        self.values[key] = (out, nesting)
+        return out, nesting
 
-    def _blob(self, blob: Any, path: str) -> Any:
+    def _blob(self, blob: Any, path: str, depth: int) -> tuple[Any, int]:
+        """The value of a file inside a container ``depth`` levels down, and its nesting."""
         key = str(blob.id)
         if key not in self.values:
             try:
@@ -91,10 +112,16 @@ class StateReader:
             except UnicodeDecodeError:
                 raise GitBridgeError(f"{path} is not UTF-8 text") from None
             try:
-                self.values[key] = parse_json_text(text, path)
+                value = parse_json_text(text, path)
             except WorkingStateError as exc:
                 raise GitBridgeError(str(exc)) from None
-        return self.values[key]
+            except InvalidStateError as exc:
+                raise GitBridgeError(f"{path}: {exc}") from None
+            self.values[key] = (value, nesting(value))
+        found = self.values[key]
+        if depth + found[1] > self.limit:
+            raise self._too_deep(path)
+        return found
 
 
 def open_source(source: str) -> tuple[Any, str | None]:
@@ -158,7 +185,7 @@ def _import(repo: "Repository", git: Any, source: str, branches: list[str] | Non
         if value is not None:
             refs[ref] = value
     _flush(repo, objects)
-    _set_refs(repo, refs, force, git)
+    _set_refs(repo, refs, force, git, mapping)
     return ImportReport(source, made, refs)
 
 
@@ -169,6 +196,10 @@ def _convert(gc: Any, git: Any, reader: StateReader, mapping: dict[str, str], ge
     extra = info.extra
     parents = tuple(mapping[str(p)] for p in gc.parent_ids)
     state = reader.state(str(gc.tree_id))
+    try:
+        validate(state)  # as every writer does: what the reader built is plain JSON within the limits
+    except InvalidStateError as exc:
+        raise GitBridgeError(f"git commit {gc.id}: {exc}") from None
     root, objects = write_tree(state)
     who, when = person(info.first("author") or "")
     author = extra["author"] if extra and isinstance(extra.get("author"), str) else who
@@ -207,7 +238,8 @@ def _flush(repo: "Repository", objects: dict[str, bytes]) -> None:
         objects.clear()
 
 
-def _set_refs(repo: "Repository", refs: dict[str, str], force: bool, git: Any) -> None:
+def _set_refs(repo: "Repository", refs: dict[str, str], force: bool, git: Any,
+              mapping: dict[str, str] | None = None) -> None:
     """Move every ref in one transaction; a branch that would lose statevcs commits (not a
     fast-forward) or a tag that would move needs ``force``."""
     for ref in refs:
@@ -224,6 +256,22 @@ def _set_refs(repo: "Repository", refs: dict[str, str], force: bool, git: Any) -
     with repo.store.transaction() as tx:
         for ref, new in refs.items():
             if current[ref] != new:
+                check_branch_move(repo, tx, ref, new, current[ref])  # this repository's rules, as for a push
                 tx.set_ref(ref, new, current[ref], repo.author, "git import")
-        if head is None and not git.head_is_unborn:
-            tx.set_ref(HEAD, SYMBOLIC_PREFIX + git.references["HEAD"].target, None, repo.author, "git import")
+        if head is None and (value := _head_value(git, refs, mapping or {})) is not None:
+            tx.set_ref(HEAD, value, None, repo.author, "git import")
+
+
+def _head_value(git: Any, refs: dict[str, str], mapping: dict[str, str]) -> str | None:
+    """HEAD for a repository that has none: git's branch; for a detached git HEAD, the
+    imported commit it names (detached too), else the first imported branch; None when
+    git's HEAD is unborn or nothing fits."""
+    if git.head_is_unborn:
+        return None
+    if not git.head_is_detached:
+        return SYMBOLIC_PREFIX + git.references["HEAD"].target
+    commit = mapping.get(str(git.head.target))
+    if commit is not None:
+        return commit
+    branches = sorted(ref for ref in refs if ref.startswith(BRANCH_PREFIX))
+    return SYMBOLIC_PREFIX + branches[0] if branches else None

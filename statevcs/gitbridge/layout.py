@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import GitBridgeError, InvalidPointerError
+from ..model.jsontext import dump_pretty
 from ..model.pointer import format_pointer, parse_pointer
-from ..porcelain.worktree.working_file import dump_pretty
 
 LAYOUT_FILE = ".statevcs-layout.json"
 ROOT_FILE = ".statevcs-state.json"

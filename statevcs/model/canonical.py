@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import re
 import sys
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
@@ -193,14 +194,20 @@ def canonical_str(value: JSONValue) -> str:
     return _encoder.encode(value)
 
 
+#: A negative exponent as orjson writes one (``1e-7``, ``7.03e-5``): where its float text may differ.
+_EXPONENT = re.compile(r"[0-9]e-")
+_EXPONENT_BYTES = re.compile(rb"[0-9]e-")
+
+
 def fast_canonical_str(value: JSONValue) -> str:
     """``canonical_str`` of a validated value, through orjson where its text is the same.
 
     orjson writes sorted keys, strings and integers exactly as the canonical form does (an
     integer past 64 bits makes it raise: then the json encoder runs) and floats as Python's
     shortest ``repr`` except below 1e-4 (``1e-7`` for ``1e-07``, ``0.00001`` for ``1e-05``):
-    any output holding ``e-`` or ``0.0000`` (maybe only inside a string) is encoded again
-    by the json encoder. ``_orjson_agrees`` checks these claims once per process against
+    any output holding a digit followed by ``e-``, or ``0.0000`` (maybe only inside a
+    string: ``"v2e-3"``), is encoded again by the json encoder; plain text such as
+    ``"one-shot"`` is not. ``_orjson_agrees`` checks these claims once per process against
     the installed orjson; tests/test_canonical_fast.py checks them on generated values."""
     if _ORJSON:
         try:
@@ -208,7 +215,7 @@ def fast_canonical_str(value: JSONValue) -> str:
         except TypeError:  # a Ref (caller's concern), a big integer, a lone surrogate
             return canonical_str(value)
         text = out.decode()  # before the guard: str searches are cheaper than bytes'
-        if "e-" not in text and "0.0000" not in text:
+        if ("e-" not in text or _EXPONENT.search(text) is None) and "0.0000" not in text:
             return text
     return canonical_str(value)
 
@@ -223,11 +230,12 @@ def _orjson_agrees() -> bool:
         1e15, 1e16, 1e17, 1e21, 1e22, 1.5e300, 1.7976931348623157e308, 2.0**63, 9007199254740993.0,
         0, -1, 2**53 + 1, 2**63 - 1, -(2**63), 2**64 - 1, True, False, None, "", "/", "\u2028\u2029",
         "\"\\\b\f\n\r\t", "".join(map(chr, range(0x20))), "".join(map(chr, range(0x7F, 0xA1))),
-        "\u00e9\uffff\U0001f600", {"\uffff": 1, "\U00010000": 2, "a": [], "": {}, "b": {"d": 1, "c": 2}},
+        "\u00e9\uffff\U0001f600", "one-shot", "large-2026-10",
+        {"\uffff": 1, "\U00010000": 2, "a": [], "": {}, "b": {"d": 1, "c": 2}},
     ]
     for probe in probes:
         out = orjson.dumps(probe, option=orjson.OPT_SORT_KEYS)
-        if b"e-" in out or b"0.0000" in out:
+        if re.search(rb"[0-9]e-", out) or b"0.0000" in out:
             continue
         if out != canonical_str(probe).encode("utf-8"):
             return False
@@ -312,7 +320,8 @@ def parse_canonical(body: bytes) -> JSONValue:
         except (ValueError, TypeError):  # orjson.JSONDecodeError is a ValueError
             pass
         else:
-            if again_fast == body and b"e-" not in body and b"0.0000" not in body:
+            if again_fast == body and (b"e-" not in body or _EXPONENT_BYTES.search(body) is None) \
+                    and b"0.0000" not in body:
                 return fast
     value = loads(body)
     try:

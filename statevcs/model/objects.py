@@ -141,7 +141,12 @@ def format_time(ts: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    """The time ``format_time`` wrote (ValueError for anything else that is not ISO 8601 UTC)."""
+    if len(text) != 27 or text[-1] != "Z" or text[10] != "T":
+        raise ValueError(f"{text!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    # fromisoformat is C code (strptime is not); callers compare format_time(result) with
+    # the text, so anything fromisoformat accepts beyond the fixed form is refused there.
+    return datetime.fromisoformat(text[:-1] + "+00:00")
 
 
 def encode_commit(

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from ..errors import CorruptObjectError, ObjectNotFoundError, RevisionNotFoundError
 from ..limits import cache_bytes as default_cache_bytes
+from ..store.base import verify
 from .nodes import decode_node
 from .objects import COMMIT, TAG, Commit, Node, Tag, decode_commit, decode_tag, split_kind
 
@@ -89,15 +90,41 @@ class ObjectReader:
         self._raw = ByteLRU(total // 4)
         self._nodes = ByteLRU(total // 2)
         self._commits = ByteLRU(total // 4)
+        #: A store that keeps a transaction's objects together hands them out together: the
+        #: neighbours wait here, unverified, until read (a bounded number of them).
+        self._with_neighbours = getattr(store, "get_with_neighbours", None)
+        self._neighbours: OrderedDict[str, bytes] = OrderedDict()
 
-    def raw(self, oid: str) -> bytes:
+    def raw(self, oid: str, neighbours: bool = True) -> bytes:
+        """An object's verified bytes. With ``neighbours`` (and a store that keeps a transaction's
+        objects together), the objects written with it wait for the next reads: the root of
+        a commit read to get at its state comes with it."""
         raw = self._raw.get(oid)
         if raw is None:
             raw = self.extra.get(oid)
             if raw is None:
-                raw = self.store.get(oid)
+                raw = self._neighbours.pop(oid, None)
+                if raw is not None and not _verified(oid, raw):
+                    raw = None
+                if raw is None:
+                    if self._with_neighbours is None or not neighbours:
+                        raw = self.store.get(oid)
+                    else:
+                        raw, neighbours = self._with_neighbours(oid)
+                        self._keep_neighbours(neighbours)
             self._raw.put(oid, raw, len(raw))
         return raw
+
+    #: How many unverified neighbours wait at most (each is a small object of a recent pack).
+    NEIGHBOURS = 512
+
+    def _keep_neighbours(self, neighbours: dict[str, bytes]) -> None:
+        waiting = self._neighbours
+        for oid, piece in neighbours.items():
+            if oid not in self._raw:
+                waiting[oid] = piece
+        while len(waiting) > self.NEIGHBOURS:
+            waiting.popitem(last=False)
 
     def prefetch(self, oids: Iterable[str]) -> None:
         """Fetch those of ``oids`` not cached yet in one store query (a tree walk that knows a
@@ -120,7 +147,7 @@ class ObjectReader:
     def commit(self, oid: str) -> Commit:
         commit = self._commits.get(oid)
         if commit is None:
-            raw = self.raw(oid)
+            raw = self.raw(oid, neighbours=False)  # a history walk reads commits, not their states
             commit = decode_commit(oid, raw)
             self._commits.put(oid, commit, len(raw) * self.DECODED_FACTOR)
         return commit
@@ -144,9 +171,18 @@ class ObjectReader:
         raise CorruptObjectError(f"tag chain at {oid} is too long")
 
     def forget(self) -> None:
+        self._neighbours.clear()
         self._raw.clear()
         self._nodes.clear()
         self._commits.clear()
+
+
+def _verified(oid: str, raw: bytes) -> bool:
+    try:
+        verify(oid, raw)
+    except CorruptObjectError:
+        return False  # read it again from the store, which reports the damage
+    return True
 
 
 __all__ = ["ByteLRU", "ObjectReader", "ObjectNotFoundError"]

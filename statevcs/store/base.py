@@ -80,25 +80,30 @@ def unpack_verified(oid: str, stored: bytes) -> bytes:
     Objects larger than ``max_object_bytes()`` are refused before they are inflated: a
     small compressed object cannot make a reader allocate gigabytes (a decompression bomb).
     """
-    if not stored:
-        raise CorruptObjectError(f"object {oid} is empty")
-    limit = max_object_bytes()
-    flag, body = stored[0], stored[1:]
-    if flag == _PLAIN:
-        raw = body
-        if len(raw) > limit:
-            raise _too_large(oid, len(raw), limit)
-    elif flag == _ZSTD:
-        raw = _inflate(oid, body, limit)
-    else:
-        raise CorruptObjectError(f"object {oid} has unknown storage flag {flag}")
+    raw = unpack(stored, f"object {oid}")
     verify(oid, raw)
     return raw
 
 
-def _too_large(oid: str, size: int | str, limit: int) -> LimitExceededError:
+def unpack(stored: bytes, what: str) -> bytes:
+    """The bytes a stored form holds (flag byte, then plain or zstd bytes), never more than
+    ``max_object_bytes()`` of them; ``what`` names it in errors. Nothing is verified here."""
+    if not stored:
+        raise CorruptObjectError(f"{what} is empty")
+    limit = max_object_bytes()
+    flag, body = stored[0], stored[1:]
+    if flag == _PLAIN:
+        if len(body) > limit:
+            raise _too_large(what, len(body), limit)
+        return body
+    if flag == _ZSTD:
+        return _inflate(what, body, limit)
+    raise CorruptObjectError(f"{what} has unknown storage flag {flag}")
+
+
+def _too_large(what: str, size: int | str, limit: int) -> LimitExceededError:
     return LimitExceededError(
-        f"object {oid} is larger than the {limit}-byte object size limit ({size} bytes; "
+        f"{what} is larger than the {limit}-byte object size limit ({size} bytes; "
         f"{ENV_MAX_OBJECT_BYTES} raises it, see docs/security.md)"
     )
 
@@ -106,12 +111,12 @@ def _too_large(oid: str, size: int | str, limit: int) -> LimitExceededError:
 _CHUNK = 1 << 20
 
 
-def _inflate(oid: str, body: bytes, limit: int) -> bytes:
+def _inflate(what: str, body: bytes, limit: int) -> bytes:
     """Decompress one zstd frame, never producing more than ``limit`` bytes."""
     try:
         declared = zstandard.frame_content_size(body)
         if declared > limit:
-            raise _too_large(oid, declared, limit)
+            raise _too_large(what, declared, limit)
         if declared >= 0:  # zstd checks the output against the declared size
             return _codecs.decompressor.decompress(body)
         # No declared size: stream, and stop as soon as the output passes the limit.
@@ -123,10 +128,10 @@ def _inflate(oid: str, body: bytes, limit: int) -> bytes:
                     break
                 out += chunk
                 if len(out) > limit:
-                    raise _too_large(oid, f"over {limit}", limit)
+                    raise _too_large(what, f"over {limit}", limit)
         return bytes(out)
     except zstandard.ZstdError as exc:
-        raise CorruptObjectError(f"object {oid} does not decompress: {exc}") from None
+        raise CorruptObjectError(f"{what} does not decompress: {exc}") from None
 
 
 #: First bytes of a sealed row written by store/encrypted.py: its id is a keyed hash, not the
@@ -141,7 +146,8 @@ def verify(oid: str, raw: bytes) -> None:
         body = raw[len(SEALED_MAGIC) + 32:]
         if blake3.blake3(body, key=bytes.fromhex(oid)).digest() == raw[len(SEALED_MAGIC): len(SEALED_MAGIC) + 32]:
             return
-    elif blake3.blake3(raw).hexdigest() == oid:  # the same hash the object model names objects by
+    # The same hash the object model names objects by (plain bytes may begin like a sealed row).
+    if blake3.blake3(raw).hexdigest() == oid:
         return
     raise CorruptObjectError(f"object {oid} is corrupt: its content hashes to another id")
 
@@ -256,9 +262,26 @@ class Transaction(ABC):
     def read_ref(self, name: str) -> str | None:
         """The ref's value as this transaction sees it (locked against other writers)."""
 
+    def gc_epoch(self) -> int | None:
+        """``Store.gc_epoch`` as this transaction sees it: no sweep runs while it is open, so
+        an equal value means no object was deleted since the value was read (None: unknown)."""
+        return None
+
     def read_refs(self, names: Sequence[str]) -> dict[str, str | None]:
         """Several refs' values (None: absent); stores override it to read them in one query."""
         return {name: self.read_ref(name) for name in names}
+
+    def assume_refs(self, values: Mapping[str, str | None]) -> None:
+        """Values the caller believes these refs hold (it wrote them last). A store whose
+        reads cost a round trip (PostgreSQL) may answer reads of them from here, and then
+        checks them when the transaction commits: RefConflictError if one was wrong, and
+        nothing is written. Stores with cheap reads ignore this."""
+
+    def lock_refs(self, names: Sequence[str]) -> dict[str, str | None]:
+        """``read_refs``, and no other writer moves these refs until this transaction ends
+        (a writer that moves many refs at once catches up inside it instead of losing the
+        race). Stores whose transactions already exclude every writer just read them."""
+        return self.read_refs(names)
 
     @abstractmethod
     def _write_ref(self, name: str, value: str | None) -> None:
@@ -310,6 +333,9 @@ class Store(ObjectStore, RefStore):
 
     #: URL or path this store was opened from, for messages and remotes.
     location: str = ""
+    #: Whether a read costs a round trip to a server: then a writer that knows what refs it
+    #: left behind assumes them (Transaction.assume_refs) instead of reading them again.
+    remote_reads: bool = False
 
     @abstractmethod
     def transaction(self) -> contextlib.AbstractContextManager[Transaction]:
@@ -320,6 +346,16 @@ class Store(ObjectStore, RefStore):
         """Exclude every write transaction while held (docs/gc.md): one that started before
         has landed, none starts until release. Inside, this thread's reads see the latest
         state and ``delete_objects`` runs in the lock's own transaction (atomically at release)."""
+
+    def gc_epoch(self) -> int | None:
+        """How many sweeps have deleted objects from this store (docs/gc.md): a transfer reads
+        it before planning and, in the transaction that moves its refs, re-plans only if it
+        changed. None when the store keeps no count (a transfer then always re-plans)."""
+        return None
+
+    def bump_gc_epoch(self) -> None:
+        """Count one more sweep that deletes objects: called inside ``gc_lock``, so it lands
+        with the deletes (atomically at release)."""
 
     def close(self) -> None:
         """Release connections; the store must not be used afterwards."""

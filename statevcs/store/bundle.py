@@ -29,7 +29,7 @@ from ..errors import (
     ReadOnlyStoreError,
 )
 from ..limits import max_bundle_bytes, max_object_bytes
-from .base import SYMBOLIC_PREFIX, RefLogEntry, Store, Transaction, verify
+from .base import SEALED_MAGIC, SYMBOLIC_PREFIX, RefLogEntry, Store, Transaction, verify
 
 _OBJECT_ID = re.compile(r"[0-9a-f]{64}")
 _CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f]")
@@ -75,7 +75,10 @@ def write_bundle(path: str, refs: Mapping[str, str], prerequisites: Iterable[str
     ``ids`` are the objects in dependency order; ``get`` reads each one's raw bytes as it is
     written, so the bundle is never held whole in memory."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".bundle-", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".bundle-", dir=directory)
+    except OSError as exc:  # name the file asked for, not the temporary one beside it
+        raise OSError(exc.errno, f"cannot write the bundle ({exc.strerror or exc})", path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             out = _HashingFile(f)
@@ -205,6 +208,8 @@ def _parse(path: str, r: _Exact) -> tuple[dict[str, str], tuple[str, ...], dict[
         target = value[len(SYMBOLIC_PREFIX):] if value.startswith(SYMBOLIC_PREFIX) else None
         if not (_OBJECT_ID.fullmatch(value) or (name == "HEAD" and target and target.startswith("refs/"))):
             raise _bad(path, f"its ref {name} holds {ascii(value)[:80]}, not an object id")
+        if name in refs:  # which value would win is the writer's secret: refuse both
+            raise _bad(path, f"it lists the ref {name} twice")
         refs[name] = value
     prerequisites = tuple(r.take(32).hex() for _ in range(r.unpack(">I")))
     objects: dict[str, bytes] = {}
@@ -223,6 +228,9 @@ def _parse(path: str, r: _Exact) -> tuple[dict[str, str], tuple[str, ...], dict[
             verify(oid, raw)
         except CorruptObjectError:
             raise _bad(path, f"object {oid} does not hash to its id") from None
+        if raw.startswith(SEALED_MAGIC):  # verify() accepts sealed rows, keyed by any id: a bundle holds none
+            raise _bad(path, f"object {oid} is an encrypted-at-rest row, not a plain object (bundles hold "
+                             "plain objects only)")
         objects[oid] = raw
     return refs, prerequisites, objects
 

@@ -12,6 +12,8 @@ import base64
 import binascii
 import os
 import secrets
+import shlex
+import stat
 from dataclasses import dataclass, field
 
 import blake3
@@ -58,9 +60,18 @@ def parse_key(key: str | bytes) -> bytes:
 
 
 def read_key_file(path: str) -> bytes:
-    """The master key stored in the file at ``path`` (its text, surrounding whitespace ignored)."""
+    """The master key stored in the file at ``path`` (its text, surrounding whitespace ignored).
+
+    As ssh does with private keys, a file other users may read or write (any of the mode
+    bits 077) is refused, naming the ``chmod 600`` that fixes it."""
     try:
         with open(os.path.expanduser(path), "rb") as f:
+            if os.name == "posix":
+                mode = os.fstat(f.fileno()).st_mode
+                if stat.S_ISREG(mode) and mode & 0o077:
+                    raise InvalidKeyError(
+                        f"key file {path} is open to other users (mode {stat.S_IMODE(mode):04o}), so the key "
+                        f"may be known to them: run 'chmod 600 {shlex.quote(path)}' (ssh refuses such keys too)")
             data = f.read(4096)
     except OSError as exc:
         raise InvalidKeyError(f"cannot read key file {path}: {exc.strerror or exc}") from None
@@ -68,6 +79,22 @@ def read_key_file(path: str) -> bytes:
         return parse_key(data)
     except InvalidKeyError as exc:
         raise InvalidKeyError(f"key file {path}: {exc}") from None
+
+
+def write_key_file(path: str) -> None:
+    """Write a new key (``generate_key``) to a new file at ``path`` readable by its owner only
+    (mode 600, whatever the umask); InvalidKeyError if ``path`` exists (its key would be lost)."""
+    try:
+        fd = os.open(os.path.expanduser(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InvalidKeyError(f"{path} already exists: writing a new key over it would lose the one it holds "
+                              "(and what that key opens); choose another name") from None
+    except OSError as exc:
+        raise InvalidKeyError(f"cannot create key file {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(generate_key() + "\n")
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def key_from_environment() -> bytes | None:
@@ -143,4 +170,4 @@ class KeySet:
 
 
 __all__ = ["ENV_KEY", "ENV_KEY_FILE", "KeySet", "configured_key_file", "derive", "generate_key",
-           "key_from_environment", "parse_key", "read_key_file", "resolve_key"]
+           "key_from_environment", "parse_key", "read_key_file", "resolve_key", "write_key_file"]

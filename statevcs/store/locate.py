@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
-from ..errors import NotARepositoryError
+from ..errors import NotARepositoryError, WrongKeyError
+from ..limits import lock_timeout
 from .base import Store
 from .memory import MemoryStore
-from .paths import DB_NAME, DIR_NAME, is_url
+from .paths import DB_NAME, DIR_NAME, MARKER_REF, is_url
 
 
 def open_store(location: str, create: bool = False, key: str | bytes | None = None) -> Store:
@@ -19,21 +21,22 @@ def open_store(location: str, create: bool = False, key: str | bytes | None = No
     repository encrypted; ``key`` for a plain repository that exists is a WrongKeyError."""
     inner = _open_plain(location, create)
     try:
-        from .encrypted import is_encrypted, open_encrypted
+        if not (create and key is not None) and inner.read_ref(MARKER_REF) is None:  # a plain repository
+            if key is not None:
+                raise WrongKeyError(f"{location} is not encrypted: open it without a key")
+            return inner
+        from .encrypted import open_encrypted  # loads cryptography: only for encrypted repositories
 
         if create and key is not None:
             return open_encrypted(inner, key, create=True)
-        if not is_encrypted(inner):
-            if key is not None:
-                from ..errors import WrongKeyError
-
-                raise WrongKeyError(f"{location} is not encrypted: open it without a key")
-            return inner
         from .keys import resolve_key
 
         meta_dir = None if is_url(location) else location
         return open_encrypted(inner, resolve_key(key, meta_dir))
     except BaseException:
+        if create and location.startswith(("postgresql://", "postgres://")):
+            with contextlib.suppress(Exception):
+                inner.destroy()  # type: ignore[attr-defined]  # the repository it just registered
         inner.close()
         raise
 
@@ -49,8 +52,7 @@ def _open_plain(location: str, create: bool) -> Store:
         raise NotARepositoryError(f"unsupported repository URL {location!r}")
     from .sqlite import SQLiteStore
 
-    timeout = float(os.environ.get("STATEVCS_LOCK_TIMEOUT", "30"))
-    return SQLiteStore(os.path.join(location, DB_NAME), create=create, timeout=timeout)
+    return SQLiteStore(os.path.join(location, DB_NAME), create=create, timeout=lock_timeout())
 
 
 def find_repository_dir(start: str) -> str:

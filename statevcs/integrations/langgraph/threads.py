@@ -15,6 +15,7 @@ from ...errors import RefConflictError
 from ...model.objects import COMMIT, Commit, encode_commit
 from ...model.tree import read_tree
 from ...porcelain.repository.facade import Repository
+from ...porcelain.rules.checks import check_branch_move
 from ...store.base import ANY, Store, Transaction, check_expected
 from . import naming
 from .naming import LG_KEY
@@ -143,6 +144,7 @@ def copy_thread_refs(repo: Repository, source_thread_id: str, target_thread_id: 
             if ref.startswith(naming.WRITES_PREFIX):
                 move_writes_ref(tx, ref, value, ANY)
             else:
+                check_branch_move(repo, tx, ref, value, tx.read_ref(ref))  # the target branch's rules
                 tx.set_ref(ref, value, ANY, repo.author, f"langgraph: copied from thread {source_thread_id}")
 
 

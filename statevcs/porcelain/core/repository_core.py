@@ -8,21 +8,19 @@ this module and never on the facade (imports point one way).
 
 from __future__ import annotations
 
-import getpass
 import os
 import random
-import socket
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
-from ...errors import CorruptObjectError, NothingToCommitError, RefConflictError
+from ...errors import CorruptObjectError, InvalidRefNameError, NothingToCommitError, RefConflictError, StateVCSError
 from ...model import refnames
 from ...model.objects import Commit, encode_commit
 from ...model.reader import ObjectReader
 from ...model.refnames import BRANCH_PREFIX, HEAD
-from ...store.base import ANY, SYMBOLIC_PREFIX, Store
-from ...store.paths import DIR_NAME
+from ...store.base import ANY, SYMBOLIC_PREFIX, Store, Transaction
+from ...store.paths import DIR_NAME, path_text
 from ..rules.checks import check_rules
 from ..rules.files import SCHEMA_REF
 from .revisions import resolve_revision
@@ -36,6 +34,9 @@ def default_author() -> str:
     env = os.environ.get("STATEVCS_AUTHOR")
     if env:
         return env
+    import getpass  # with socket: loaded only when a commit needs a default author
+    import socket
+
     try:
         user = getpass.getuser()
     except Exception:  # no login name in some containers
@@ -51,7 +52,7 @@ class RepositoryCore:
         self.store = store
         self.workdir = workdir
         self._meta_dir = meta_dir  # only while a repository is being created under a temporary name
-        self.author = author or default_author()
+        self._author = author  # the default (user@host) is looked up on first use
         self.objects = ObjectReader(store)
         #: Merge policies {pointer pattern: policy} on top of .statevcs/attributes.
         self.policies: dict[str, str] = {}
@@ -59,6 +60,21 @@ class RepositoryCore:
         self._rule_files: tuple[Any, tuple[str, str] | None] | None = None
         #: The ref HEAD named at the last commit: read with HEAD by the next one (checked there).
         self._head_hint = HEAD
+        #: (branch argument, {ref: value}) as this repository's last commit left them: the next
+        #: commit on the same branch assumes them (see Transaction.assume_refs), so on
+        #: PostgreSQL it costs one round trip; any doubt and it is made again from fresh reads.
+        self._last_commit_refs: tuple[str | None, dict[str, str | None]] | None = None
+
+    @property
+    def author(self) -> str:
+        """Who commits made here are by: the author given when opening, else ``default_author()``."""
+        if self._author is None:
+            self._author = default_author()
+        return self._author
+
+    @author.setter
+    def author(self, value: str) -> None:
+        self._author = value
 
     @property
     def meta_dir(self) -> str | None:
@@ -129,6 +145,13 @@ class RepositoryCore:
         attempts = 1 if parent is not ANY else 20
         if parent is not ANY and parent is not None:
             parent = self.rev_parse(parent)  # type: ignore[arg-type]
+        speculation = self._last_commit_refs
+        if parent is ANY and speculation is not None and speculation[0] == branch and self.store.remote_reads:
+            try:
+                return self._commit_once(root, objects, message, author, branch, parent, metadata, allow_empty,
+                                         extra_parents, why, speculation[1])
+            except StateVCSError:  # a ref moved, or something failed on the assumed values: read afresh
+                self._last_commit_refs = None
         for attempt in range(attempts):
             try:
                 return self._commit_once(root, objects, message, author, branch, parent, metadata, allow_empty,
@@ -151,11 +174,14 @@ class RepositoryCore:
         allow_empty: bool,
         extra_parents: tuple[str, ...],
         why: str,
+        assumed: dict[str, str | None] | None = None,
     ) -> Commit:
         who = author or self.author
         # Everything from reading the head to moving the ref happens in one transaction:
         # a commit either lands on the head it was built on, or nothing is written.
         with self.store.transaction() as tx:
+            if assumed:
+                tx.assume_refs(assumed)
             # HEAD, the branch (HEAD's target last time, when none is given) and the rules
             # document in one read where the store can; a wrong guess costs one more read.
             tx.read_refs((HEAD, refnames.branch_ref(branch) if branch is not None else self._head_hint, SCHEMA_REF))
@@ -164,6 +190,8 @@ class RepositoryCore:
             self._head_hint = head_ref or HEAD
             ref = refnames.branch_ref(branch) if branch is not None else (head_ref or HEAD)
             head = tx.read_ref(ref) if ref != HEAD else head_value
+            if head is None and ref != HEAD and branch is None:  # a first commit creates the branch HEAD names
+                _check_head_branch(ref)
             if parent is not ANY:
                 expected_parent: str | None = parent  # type: ignore[assignment]  # resolved by the caller
                 if expected_parent != head:
@@ -190,15 +218,23 @@ class RepositoryCore:
             tx.set_ref(ref, commit.id, head, who, why_line)
             if ref == head_ref:
                 tx.log_ref(HEAD, head, commit.id, who, why_line)
+            refs_after = {HEAD: head_value, ref: commit.id, SCHEMA_REF: tx.read_ref(SCHEMA_REF)}
         self.objects._commits.put(commit.id, commit)
+        self._last_commit_refs = (branch, refs_after)
         return commit
 
     def _write(self, objects: dict[str, bytes], moves: list[tuple[str, str | None, object]], why: str,
-               who: str | None = None) -> None:
-        """Put objects and CAS-move refs in one transaction; HEAD's reflog follows its branch."""
+               who: str | None = None, check: Callable[[Transaction], None] | None = None) -> None:
+        """Put objects and CAS-move refs in one transaction; HEAD's reflog follows its branch.
+
+        ``check`` runs first inside the transaction (no gc sweep runs meanwhile): a transfer's
+        recheck of what it sent, a received push's rules; whatever it raises moves nothing."""
         head_ref = self.head_ref()
         who = who or self.author
+        why = path_text(why)  # it may name a path (clone: from DIR) whose bytes are not UTF-8
         with self.store.transaction() as tx:
+            if check is not None:
+                check(tx)
             if objects:
                 tx.put_objects(objects)
             for ref, new, expected in moves:
@@ -208,3 +244,13 @@ class RepositoryCore:
                     old = tx.set_ref(ref, new, expected, who, why)
                 if ref == head_ref:
                     tx.log_ref(HEAD, old, new, who, why)
+
+
+def _check_head_branch(ref: str) -> None:
+    """Refuse to create the branch HEAD names unless its name is valid (a HEAD written by
+    something other than statevcs may name anything)."""
+    try:
+        refnames.check_ref(ref)
+    except InvalidRefNameError as exc:
+        raise InvalidRefNameError(f"HEAD names {ref}, which cannot be a branch ({exc}): "
+                                  "'statevcs switch BRANCH' moves HEAD to a valid one") from None

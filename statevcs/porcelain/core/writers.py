@@ -138,7 +138,8 @@ def _watch_loop(repo: "Repository", ref: str, seen: str | None, conn: Any, timeo
                 time.sleep(wait)
     finally:
         if conn is not None:
-            conn.close()
+            release = getattr(repo.store, "release_listener", None)
+            release(conn) if release else conn.close()
 
 
 def new_commits(repo: "Repository", tip: str, known: str | None) -> list[Commit]:

@@ -57,8 +57,13 @@ def json_text(value: Any, indent: int | None = 2, sort_keys: bool = False, compa
     ``json.dumps`` escapes C0 already; DEL, C1, lone surrogates and bidi controls are
     escaped here as ``\\u00XX`` (a terminal may act on a raw C1 character).
     """
-    text = json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys,
-                      separators=(",", ":") if compact else None)
+    return json_escaped(json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys,
+                                   separators=(",", ":") if compact else None))
+
+
+def json_escaped(text: str) -> str:
+    """JSON text from ``json.dumps(..., ensure_ascii=False)`` with DEL, C1, lone surrogates
+    and bidi controls written as ``\\u00XX`` escapes: the same JSON value, nothing raw."""
     return _JSON_UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
@@ -110,4 +115,4 @@ def md_fenced(body: str, info: str = "") -> str:
     return f"{fence}{info}\n{content}{fence}\n"
 
 
-__all__ = ["terminal_text", "json_text", "md_code", "md_fenced", "longest_backtick_run"]
+__all__ = ["terminal_text", "json_text", "json_escaped", "md_code", "md_fenced", "longest_backtick_run"]

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 
 from ...algo.diff import Change
 from ...model.missing import MISSING
-from .escaping import json_text, md_code, md_fenced, terminal_text
+from .escaping import json_escaped, json_text, md_code, md_fenced, terminal_text
 
 #: Values longer than this (as JSON) are abbreviated in text and markdown.
 ABBREVIATE_AT = 80
@@ -90,7 +90,9 @@ class Style:
 
 # ---------------------------------------------------------------- values as text
 def dumps_compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+    """``value`` as one line of JSON, with DEL, C1 and bidi controls escaped as json_text
+    does (``json.dumps`` escapes C0 only), so no abbreviated value can act on a terminal."""
+    return json_escaped(json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": ")))
 
 
 def abbreviate(value: Any, limit: int = ABBREVIATE_AT) -> str:

@@ -46,6 +46,7 @@ from ...store.locate import find_repository_dir, open_store
 from ...store.paths import CONFIG_NAME, DIR_NAME, is_url
 from ..core.repository_core import DEFAULT_BRANCH, DEFAULT_WORKING_FILE, RepositoryCore
 from ..presentation.render import Diff
+from ..worktree import settings
 from .remote_methods import RemoteMethods
 from .upkeep_methods import MaintenanceMethods
 
@@ -84,11 +85,9 @@ class Repository(RepositoryCore, RemoteMethods, MaintenanceMethods):
 
             key = read_key_file(key_file)
         if is_url(path):
-            store = open_store(path, create=True, key=key)
-            repo = cls(store, None, author)
-            if store.read_ref(HEAD) is None:
-                store.update_ref(HEAD, SYMBOLIC_PREFIX + BRANCH_PREFIX + initial_branch, None, repo.author, "init")
-            return repo
+            from ..worktree.creation import create_at_url
+
+            return create_at_url(cls, path, initial_branch, author, key)  # type: ignore[no-any-return]
         from ..worktree.creation import creating
 
         with creating(cls, path, working_file, initial_branch, author, key=key) as building:
@@ -128,19 +127,8 @@ class Repository(RepositoryCore, RemoteMethods, MaintenanceMethods):
         return f"Repository({self.workdir or self.store.location!r})"
 
     def config(self) -> dict[str, Any]:
-        if not self.meta_dir:
-            return {}
-        path = os.path.join(self.meta_dir, CONFIG_NAME)
-        try:
-            with open(path, encoding="utf-8") as f:
-                config = json.load(f)
-        except FileNotFoundError:
-            return {}
-        except ValueError as exc:
-            raise NotARepositoryError(f"{path} is not valid JSON: {exc}") from None
-        if not isinstance(config, dict) or not isinstance(config.get("remotes", {}), dict):
-            raise NotARepositoryError(f"{path} is damaged: expected an object (with \"remotes\" an object of names)")
-        return config
+        """The settings in ``.statevcs/config.json`` (``{}`` for a repository without one)."""
+        return settings.read(self.meta_dir)
 
     # ---------------------------------------------------------------- working state
     @property
@@ -148,7 +136,7 @@ class Repository(RepositoryCore, RemoteMethods, MaintenanceMethods):
         """The working state file (``state.json`` by default) of a repository with a directory."""
         if not self.workdir:
             raise WorkingStateError(f"{self.store.location} has no working directory (open a directory repository)")
-        name = self.config().get("working_file", DEFAULT_WORKING_FILE)
+        name = settings.working_file(self.config(), self.meta_dir, DEFAULT_WORKING_FILE)
         return WorkingFile(confined_path(self.workdir, name), self.meta_dir)
 
     def working_root(self) -> str:

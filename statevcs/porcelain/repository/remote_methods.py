@@ -22,8 +22,10 @@ class RemoteMethods:
     # ---------------------------------------------------------------- remotes
     @property
     def remotes(self) -> dict[str, str]:
-        """Remote name -> URL or path."""
-        return dict(self.config().get("remotes", {}))
+        """Remote name -> URL or path (NotARepositoryError naming the way out for a bad entry)."""
+        from ..worktree import settings
+
+        return settings.remotes(self.config(), self.meta_dir)
 
     def add_remote(self, name: str, location: str, key_file: str | None = None) -> None:
         """Name another repository (a directory or a store URL) for fetch, push and pull;
@@ -31,11 +33,13 @@ class RemoteMethods:
         refnames.check_name(name, "remote name")
         if "/" in name:
             raise InvalidRefNameError(f"invalid remote name {name!r}: must not contain '/'")
+        from ..worktree import settings
+
         config = self.config()
-        remotes = config.setdefault("remotes", {})
+        remotes = settings.remotes(config, self.meta_dir)  # a damaged entry: the error names the fix
         if name in remotes:
             raise RefExistsError(f"a remote named {name!r} already exists ({remotes[name]})")
-        remotes[name] = location if is_url(location) else os.path.abspath(location)
+        config.setdefault("remotes", {})[name] = location if is_url(location) else os.path.abspath(location)
         if key_file is not None:
             config.setdefault("remote_key_files", {})[name] = os.path.abspath(key_file)
         self._save_config(config)

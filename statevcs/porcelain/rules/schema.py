@@ -7,15 +7,16 @@ schema, else ``.statevcs/schema.json``.
 
 from __future__ import annotations
 
-import json
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidRulesError, RuleViolationError
 from ...model import refnames
-from ...model.canonical import validate
+from ...model.canonical import loads, validate
 from ...model.pointer import format_pointer
 from ...model.tree import read_tree, write_tree
+from . import engine
 from .files import (
     SCHEMA_FILE,
     SCHEMA_REF,
@@ -26,14 +27,29 @@ from .files import (
     stamp,
     stored_documents,
 )
+from .schema_graph import check_graph
 
 if TYPE_CHECKING:
     from ..core.repository_core import RepositoryCore
 
 
-def compile_schema(schema: Any, source: str) -> Any:
-    """A validator for ``schema``; InvalidRulesError when it is not a valid JSON Schema
-    (or the ``jsonschema`` package is missing). ``source`` names where it came from."""
+_BRANCH_SOURCE = "schema of branch "
+_REPOSITORY_SOURCE = "repository schema"
+
+
+@dataclass(frozen=True)
+class CompiledSchema:
+    """A schema ready to check states: its validator (engine.safe_class) and how many
+    keywords validation can reach (the budget grows with it)."""
+
+    validator: Any
+    keywords: int
+
+
+def compile_schema(schema: Any, source: str) -> CompiledSchema:
+    """A checked, compiled ``schema``; InvalidRulesError when it is not a valid JSON Schema,
+    refers outside itself, loops in place, has a pattern RE2 cannot match (schema_graph), or
+    the ``jsonschema`` package is missing. ``source`` names where it came from."""
     try:
         import jsonschema
         from jsonschema.validators import validator_for
@@ -43,17 +59,24 @@ def compile_schema(schema: Any, source: str) -> Any:
         ) from None
     if not isinstance(schema, (dict, bool)):
         raise InvalidRulesError(f"{source} is not a JSON Schema: expected an object, got {type(schema).__name__}")
-    cls = validator_for(schema)
-    try:
-        cls.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-        raise InvalidRulesError(f"{source} is not a valid JSON Schema: {exc.message} (at {where})") from None
-    return cls(schema)
+    if isinstance(schema, dict) and "$schema" in schema and not isinstance(schema["$schema"], str):
+        raise InvalidRulesError(f"{source} is not a valid JSON Schema: $schema must be a string (at /$schema)")
+
+    def build() -> CompiledSchema:
+        cls = engine.safe_class(validator_for(schema))
+        try:
+            cls.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            where = format_pointer(tuple(str(p) for p in exc.absolute_path)) or "(root)"
+            raise InvalidRulesError(f"{source} is not a valid JSON Schema: {exc.message} (at {where})") from None
+        keywords = check_graph(schema, cls, source)
+        return CompiledSchema(cls(schema, registry=engine.registry()), keywords)
+
+    return engine.run(build, None, source)  # type: ignore[no-any-return]
 
 
 def check_schema(schema: Any, source: str = "the schema") -> None:
-    """Raise InvalidRulesError unless ``schema`` is a valid JSON Schema."""
+    """Raise InvalidRulesError unless ``schema`` is a valid JSON Schema statevcs can run."""
     validate(schema)
     compile_schema(schema, source)
 
@@ -75,17 +98,23 @@ def _file_schema(repo: "RepositoryCore") -> tuple[str, Any] | None:
     return file_schema_at(paths[0], stamp(paths[0])) if paths else None
 
 
+def _read_schema_file(path: str) -> Any:
+    """The JSON in ``path``; InvalidRulesError (naming it) when it is not JSON, not UTF-8 or
+    nests too deep to parse."""
+    try:
+        with open(path, "rb") as f:
+            return loads(f.read())
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise InvalidRulesError(f"{path} is not valid JSON: {exc}") from None
+
+
 def file_schema_at(path: str, stamp: tuple[int, int] | None) -> tuple[str, Any] | None:
     if stamp is None:
         return None
     hit = file_rules.get(path)
     if hit is not None and hit[0] == stamp:
         return hit[1]  # type: ignore[no-any-return]
-    try:
-        with open(path, encoding="utf-8") as f:
-            schema = json.load(f)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidRulesError(f"{path} is not valid JSON: {exc}") from None
+    schema = _read_schema_file(path)
     found = (f".statevcs/{SCHEMA_FILE}", compile_schema(schema, path))
     remember(file_rules, path, (stamp, found))
     return found
@@ -104,30 +133,46 @@ def stored_schema(repo: RepositoryCore, branch: str | None, oid: str | None) -> 
     branches = doc.get("branches")
     if branch is not None and isinstance(branches, dict) and branch in branches:
         key = (oid, "branch", branch)
-        source = f"schema of branch {branch}"
+        source = _BRANCH_SOURCE + branch
         schema = branches[branch]
     elif "repository" in doc:
         key = (oid, "repository")
-        source = "repository schema"
+        source = _REPOSITORY_SOURCE
         schema = doc["repository"]
     else:
         return None
     validator = compiled_validators.get(key)
     if validator is None:
-        validator = remember(compiled_validators, key, compile_schema(schema, source))
+        try:
+            compiled = compile_schema(schema, source)
+        except InvalidRulesError as exc:  # stored before statevcs refused such schemas
+            raise InvalidRulesError(f"{exc} ({_way_out(source)})") from None
+        validator = remember(compiled_validators, key, compiled)
     return source, validator
 
 
-def schema_violation(validator: Any, state: Any, source: str) -> RuleViolationError | None:
+def schema_violation(compiled: CompiledSchema, state: Any, source: str) -> RuleViolationError | None:
+    """The violation ``state`` commits against ``compiled`` (None if it is valid); a schema
+    that cannot finish (budget, stack) raises InvalidRulesError (engine.run)."""
     from jsonschema.exceptions import best_match
 
-    error = best_match(validator.iter_errors(state))
+    steps = engine.budget(engine.count_values(state), compiled.keywords)
+    error = engine.run(lambda: best_match(compiled.validator.iter_errors(state)), steps, source, _way_out(source))
     if error is None:
         return None
     pointer = format_pointer(tuple(str(p) for p in error.absolute_path))
     rule = f"{source}: {'/'.join(str(p) for p in error.absolute_schema_path) or '(root)'}"
     return RuleViolationError(
         f"state rule violated at {pointer or '/'}: {error.message} ({rule})", pointer or "/", rule)
+
+
+def _way_out(source: str) -> str:
+    """How to stop checking commits against the schema ``source`` names."""
+    if source.startswith(_BRANCH_SOURCE):
+        return f"remove it with 'statevcs schema unset --branch {source[len(_BRANCH_SOURCE):]}'"
+    if source == _REPOSITORY_SOURCE:
+        return "remove it with 'statevcs schema unset'"
+    return f"fix or remove {source}"
 
 
 def get_schema(repo: "RepositoryCore", branch: str | None = None, effective: bool = False) -> Any:
@@ -143,13 +188,13 @@ def get_schema(repo: "RepositoryCore", branch: str | None = None, effective: boo
     if "repository" in doc:
         return doc["repository"]
     if effective and repo.meta_dir and os.path.exists(os.path.join(repo.meta_dir, SCHEMA_FILE)):
-        with open(os.path.join(repo.meta_dir, SCHEMA_FILE), encoding="utf-8") as f:
-            return json.load(f)
+        return _read_schema_file(os.path.join(repo.meta_dir, SCHEMA_FILE))
     return None
 
 
-def set_schema(repo: "RepositoryCore", schema: Any, branch: str | None = None, remove: bool = False) -> None:
-    """Store ``schema`` for ``branch`` (None: the whole repository), or with ``remove`` drop it.
+def set_schema(repo: "RepositoryCore", schema: Any, branch: str | None = None, remove: bool = False) -> bool:
+    """Store ``schema`` for ``branch`` (None: the whole repository), or with ``remove`` drop it;
+    False (nothing written) when there was nothing to remove.
 
     The schema is checked first (InvalidRulesError); existing commits are not re-checked."""
     if branch is not None:
@@ -159,6 +204,8 @@ def set_schema(repo: "RepositoryCore", schema: Any, branch: str | None = None, r
     old = repo.store.read_ref(SCHEMA_REF)
     doc = dict(stored_rules(repo, old))
     branches = dict(doc.get("branches") or {})
+    if remove and ("repository" not in doc if branch is None else branch not in branches):
+        return False
     if branch is None:
         if remove:
             doc.pop("repository", None)
@@ -176,6 +223,7 @@ def set_schema(repo: "RepositoryCore", schema: Any, branch: str | None = None, r
     if not doc:
         if old is not None:
             repo._write({}, [(SCHEMA_REF, None, old)], f"schema: removed for {what}")
-        return
+        return True
     root, objects = write_tree(doc)
     repo._write(objects, [(SCHEMA_REF, root, old)], f"schema: {'removed' if remove else 'set'} for {what}")
+    return True

@@ -1,16 +1,18 @@
 """Integrity checks: every object re-hashed and decoded, every commit's structure checked,
-every link from every ref followed."""
+every link from every ref followed; an unfinished purge is reported too."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ...errors import CorruptObjectError, StateVCSError
+from ...errors import CorruptObjectError, InvalidRefNameError, StateVCSError
+from ...model import refnames
 from ...model.nodes import child_ids
 from ...model.objects import Commit, check_commit_links, decode_commit, kind_of
-from ...model.refnames import BRANCH_PREFIX
+from ...model.refnames import BRANCH_PREFIX, HEAD
 from ...store.base import SYMBOLIC_PREFIX
+from .purge_journal import CONTINUE, unfinished_purge
 
 if TYPE_CHECKING:
     from ..repository.facade import Repository
@@ -51,6 +53,7 @@ def fsck(repo: "Repository") -> FsckReport:
     for oid, commit in commits.items():
         problems.extend(_commit_problems(commit, kinds, commits))
     for name, value in repo.store.list_refs().items():
+        problems.extend(_name_problems(name, value))
         if value.startswith(SYMBOLIC_PREFIX):
             continue
         if name.startswith(BRANCH_PREFIX) and kinds.get(value) not in (None, "commit"):
@@ -67,6 +70,13 @@ def fsck(repo: "Repository") -> FsckReport:
                     problems.append(f"missing object {oid} (reachable from {name})")
                 continue
             stack.extend(links[oid])
+    try:  # an erasure that stopped half way is a problem to act on
+        pending = unfinished_purge(repo)
+    except StateVCSError as exc:
+        problems.append(str(exc))
+    else:
+        if pending is not None:
+            problems.append(f"{pending.describe()}: run '{CONTINUE}' to finish it")
     return FsckReport(objects=count, problems=tuple(problems))
 
 
@@ -86,3 +96,22 @@ def _commit_problems(commit: Commit, kinds: dict[str, str], commits: dict[str, C
         except CorruptObjectError as exc:
             out.append(str(exc))
     return out
+
+
+def _name_problems(name: str, value: str) -> list[str]:
+    """A ref whose name, or HEAD whose branch, breaks the ref-name rules: written by something
+    other than statevcs (bytes that are not UTF-8 read back escaped, as ``\\xff``)."""
+    if name == HEAD:
+        target = value[len(SYMBOLIC_PREFIX):] if value.startswith(SYMBOLIC_PREFIX) else None
+        try:
+            if target is not None:
+                refnames.check_ref(target)
+        except InvalidRefNameError as exc:
+            return [f"HEAD names {target}, which is no valid branch ({exc}): 'statevcs switch BRANCH' moves it"]
+        return []
+    try:
+        refnames.check_ref(name)
+    except InvalidRefNameError as exc:
+        return [f"ref {name} has an invalid name ({exc}), written by something other than statevcs; "
+                "statevcs cannot address it: delete its row from the store by hand"]
+    return []

@@ -248,7 +248,8 @@ def _first_parent_line(repo: "Repository", tip: str) -> list[Commit]:
     return line
 
 
-def _since_time(since: Any) -> datetime:
+def since_time(since: Any) -> datetime:
+    """The moment ``--since`` names: an ISO date or time, or an age back from now; InvalidAgeError otherwise."""
     if isinstance(since, datetime):
         return since.astimezone(timezone.utc) if since.tzinfo else since.replace(tzinfo=timezone.utc)
     text = str(since).strip()
@@ -300,7 +301,7 @@ def prune(repo: "Repository", branch: str, keep: int | None = None, since: Any =
     if keep is not None:
         kept = line[:keep]
     else:
-        cutoff = _since_time(since)
+        cutoff = since_time(since)
         kept = []
         for commit in line:
             if commit.timestamp < cutoff:

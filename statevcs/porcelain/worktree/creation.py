@@ -100,3 +100,22 @@ def creating(cls: Any, path: str, working_file: str, initial_branch: str, author
             with contextlib.suppress(OSError):
                 os.rmdir(d)  # only if still empty
         raise
+
+
+def create_at_url(cls: Any, url: str, initial_branch: str, author: str | None,
+                  key: str | bytes | None) -> "Repository":
+    """A new repository at a store URL (PostgreSQL), HEAD on ``initial_branch``; on any error
+    the repository just registered is deleted again, so a second init finds nothing."""
+    store = open_store(url, create=True, key=key)
+    try:
+        repo = cls(store, None, author)
+        if store.read_ref(HEAD) is None:
+            store.update_ref(HEAD, SYMBOLIC_PREFIX + BRANCH_PREFIX + initial_branch, None, repo.author, "init")
+    except BaseException:
+        destroy = getattr(store, "destroy", None)
+        if destroy is not None:
+            with contextlib.suppress(Exception):
+                destroy()
+        store.close()
+        raise
+    return repo  # type: ignore[no-any-return]

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from ...algo.merge import Conflict
+from ...algo.conflicts import Conflict
 from ...errors import DamagedMergeStateError, MergeInProgressError
 from ...model.canonical import escape_token
 from ...model.missing import MISSING

@@ -17,14 +17,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import stat
-import tempfile
 import threading
 from typing import Any, Iterator
 
 from ...errors import InvalidPointerError, PathNotFoundError, WorkingStateError
-from ...model.canonical import surrogate_error, validate
+from ...model.jsontext import dump_pretty, parse_json_text
 from ...model.pointer import array_index, parse_pointer
 from ...model.tree import write_tree
 
@@ -33,50 +31,6 @@ LOCK_NAME = "worktree.lock"
 
 #: ``WorkingFile.base()`` when no record exists (a repository made before records were kept).
 UNRECORDED = object()
-
-
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise ValueError(f"duplicate key {json.dumps(key, ensure_ascii=True)}")
-            seen.add(key)
-    return out
-
-
-def parse_json_text(text: str, source: str) -> Any:
-    """Parse JSON strictly; WorkingStateError naming ``source`` and the position on failure.
-
-    Duplicate keys are an error (JSON parsers disagree on which one wins, so a state with
-    them means something different to different readers)."""
-    try:
-        value = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicates)
-    except json.JSONDecodeError as exc:
-        raise WorkingStateError(f"{source} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except (ValueError, RecursionError) as exc:
-        raise WorkingStateError(f"{source} is not valid JSON: {exc}") from None
-    validate(value)
-    if _SURROGATE_ESCAPE.search(text):  # rare: only then look for a lone one (a pair is one character)
-        try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            error = surrogate_error(value)
-            raise WorkingStateError(f"{source} is not valid JSON text: {error}") from None
-    return value
-
-
-def dump_pretty(value: Any) -> str:
-    """How statevcs writes a state for people: sorted keys, two-space indent."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
 
 
 def write_file_atomically(path: str, text: str) -> None:
@@ -90,6 +44,8 @@ def write_file_atomically(path: str, text: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
+    import tempfile  # (and shutil, bz2...) only when a file is written
+
     fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

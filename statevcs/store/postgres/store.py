@@ -11,10 +11,21 @@ Ref moves are announced with NOTIFY on channel ``statevcs_refs`` for watchers.
 The schema is versioned in ``statevcs_schema`` and migrated forward by :func:`migrate`
 (``Repository.init`` runs it, and opening a repository whose schema is older does).
 
+Objects and reflog rows live in one partition per repository (partitions.py), so a
+purge compacts only its own repository.
+
 Every object row carries ``written`` (the server's clock, refreshed when the object is
 put again) for gc's grace period. Every write transaction holds a shared advisory lock
 on its repository and gc's sweep the exclusive one, so no commit straddles a sweep
 (docs/gc.md).
+
+A write transaction runs in pipeline mode (writes.py): BEGIN, the lock and the reads of
+refs travel together (one round trip), then the writes and COMMIT (a second one); a
+commit on a head the repository already knows is one statement. A ref moves through
+``statevcs_set_ref``, a server-side compare-and-swap that fails the transaction when the
+ref moved, so the client need not wait for each statement's row count. NOTIFY is sent
+only while some process watches the repository (``statevcs_watchers``): a transaction
+that notifies serialises its commit with every other one that does.
 """
 
 from __future__ import annotations
@@ -23,10 +34,10 @@ import contextlib
 import os
 import threading
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..errors import (
+from ...errors import (
     NotARepositoryError,
     ObjectNotFoundError,
     RefConflictError,
@@ -34,46 +45,26 @@ from ..errors import (
     StateVCSError,
     StoreUnavailableError,
 )
-from .base import REFRESH_AFTER, RefLogEntry, Store, Transaction, pack, unpack_verified
+from ..base import RefLogEntry, Store, Transaction, unpack_verified
+from . import partitions
+from .schema import (
+    CAS_FAILED,
+    DEFAULT_REPO,
+    GC_LOCK_CLASS,
+    MAX_REPO_NAME_BYTES,
+    NOTIFY_CHANNEL,
+    SCHEMA_VERSION,
+    migrate,
+)
+from .writes import PostgresTransaction
 
 try:  # an optional extra: pip install "statevcs[postgres]"
     import psycopg
-    from psycopg import sql  # noqa: F401
 except ImportError:  # pragma: no cover - exercised only without the extra
     psycopg = None  # type: ignore[assignment]
 
-SCHEMA_VERSION = 2
-NOTIFY_CHANNEL = "statevcs_refs"
-DEFAULT_REPO = "default"
-
-#: Migrations: version -> statements. Applied in order, each recorded in statevcs_schema.
-MIGRATIONS: dict[int, list[str]] = {
-    1: [
-        """CREATE TABLE IF NOT EXISTS statevcs_repos (
-               name TEXT PRIMARY KEY, created TIMESTAMPTZ NOT NULL DEFAULT now())""",
-        """CREATE TABLE IF NOT EXISTS statevcs_objects (
-               repo TEXT NOT NULL, id BYTEA NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (repo, id))""",
-        """CREATE TABLE IF NOT EXISTS statevcs_refs (
-               repo TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (repo, name))""",
-        """CREATE TABLE IF NOT EXISTS statevcs_reflog (
-               seq BIGSERIAL PRIMARY KEY, repo TEXT NOT NULL, name TEXT NOT NULL, old TEXT, new TEXT,
-               who TEXT NOT NULL, time TIMESTAMPTZ NOT NULL, why TEXT NOT NULL)""",
-        "CREATE INDEX IF NOT EXISTS statevcs_reflog_by_name ON statevcs_reflog (repo, name, seq)",
-    ],
-    2: [
-        # Existing objects count as written at the migration (now() is fixed for the
-        # statement, so no table rewrite): the safe side of gc's grace period.
-        "ALTER TABLE statevcs_objects ADD COLUMN IF NOT EXISTS written TIMESTAMPTZ NOT NULL DEFAULT now()",
-        # Writers of this version set it explicitly; older ones still connected get the clock.
-        "ALTER TABLE statevcs_objects ALTER COLUMN written SET DEFAULT clock_timestamp()",
-        "CREATE INDEX IF NOT EXISTS statevcs_objects_by_written ON statevcs_objects (repo, written, id)",
-    ],
-}
 _BATCH = 1000
 _PAGE = 1000
-#: First key of the advisory lock pair (class, hashtext(repo)) that write transactions
-#: take shared and gc's sweep takes exclusive.
-GC_LOCK_CLASS = 7355609
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -89,6 +80,12 @@ def split_url(url: str) -> tuple[str, str]:
             rest.append((key, value))
     if not repo:
         raise NotARepositoryError(f"empty repository name in {url!r} (?repo=NAME)")
+    size = len(repo.encode("utf-8", "surrogatepass"))
+    if size > MAX_REPO_NAME_BYTES or "\x00" in repo:
+        what = f"is {size:,} bytes long" if size > MAX_REPO_NAME_BYTES else "holds a NUL character"
+        shown = repr(repo[:40]) + ("..." if len(repo) > 40 else "")
+        raise NotARepositoryError(f"the repository name {shown} {what}: a PostgreSQL repository name "
+                                  f"is at most {MAX_REPO_NAME_BYTES:,} UTF-8 bytes, without NUL (?repo=NAME)")
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), parts.fragment)), repo
 
 
@@ -102,27 +99,10 @@ def _public(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def migrate(conn: Any) -> int:
-    """Bring the schema up to SCHEMA_VERSION; returns the version found before."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(7355608)")  # one migrator at a time
-        conn.execute("""CREATE TABLE IF NOT EXISTS statevcs_schema (
-                            version INTEGER PRIMARY KEY, applied TIMESTAMPTZ NOT NULL DEFAULT now())""")
-        row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM statevcs_schema").fetchone()
-        before = int(row[0])
-        if before > SCHEMA_VERSION:
-            raise NotARepositoryError(
-                f"the database has statevcs schema version {before}; this statevcs knows up to {SCHEMA_VERSION}"
-            )
-        for version in range(before + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[version]:
-                conn.execute(statement)
-            conn.execute("INSERT INTO statevcs_schema (version) VALUES (%s)", (version,))
-    return before
-
-
 class PostgresStore(Store):
     """One named repository in a PostgreSQL database; safe across threads, processes and machines."""
+
+    remote_reads = True
 
     def __init__(self, url: str, create: bool = False, connect_timeout: int = 10) -> None:
         if psycopg is None:
@@ -141,6 +121,7 @@ class PostgresStore(Store):
                                    (self.repo,))
                 if cur.rowcount == 0:
                     raise RepositoryExistsError(f"repository {self.repo!r} already exists in {_public(self.url)}")
+                partitions.add_partitions(conn, self.repo)
             return
         with self._guard():
             try:
@@ -163,7 +144,13 @@ class PostgresStore(Store):
         try:
             # Autocommit: a read is one round trip with no transaction left open; writes open
             # an explicit transaction (BEGIN ... COMMIT) in transaction().
-            conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout, autocommit=True)
+            # No automatic prepared statements: a pipeline that fails (a lost compare-and-swap)
+            # can leave psycopg believing in statements the server never prepared.
+            conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout, autocommit=True,
+                                   prepare_threshold=None)
+            # Plans pruned to this repository's partitions (plpgsql caches plans too): a generic
+            # plan would lock every repository's partitions (partitions.py).
+            conn.execute("SET plan_cache_mode = force_custom_plan")
         except psycopg.Error as exc:
             raise StoreUnavailableError(f"cannot connect to {_public(self.url)}: {_first_line(exc)}") from None
         self._local.conn = conn
@@ -200,22 +187,55 @@ class PostgresStore(Store):
         self._local = threading.local()
 
     def connect_listener(self) -> Any:
-        """A new autocommit connection LISTENing for ref moves (for Repository.watch)."""
+        """A new autocommit connection LISTENing for ref moves (for Repository.watch), registered
+        as a watcher of this repository so that commits notify (release_listener ends it)."""
         conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout, autocommit=True)
         conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        # Rows of watchers whose process is gone (a crash) stop costing commits here.
+        conn.execute("DELETE FROM statevcs_watchers WHERE pid NOT IN (SELECT pid FROM pg_stat_activity)")
+        conn.execute("INSERT INTO statevcs_watchers (repo, pid) VALUES (%s, pg_backend_pid()) ON CONFLICT DO NOTHING",
+                     (self.repo,))
         return conn
+
+    def release_listener(self, conn: Any) -> None:
+        """Stop watching on a connection from connect_listener, and close it."""
+        with contextlib.suppress(Exception):
+            conn.execute("DELETE FROM statevcs_watchers WHERE repo = %s AND pid = pg_backend_pid()", (self.repo,))
+        conn.close()
 
     # ------------------------------------------------------------ transactions
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
         with self._guard():
             conn = self._conn()
-            with conn.transaction():
-                # Shared with every other writer, exclusive against gc's sweep (gc_lock).
-                conn.execute("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))", (GC_LOCK_CLASS, self.repo))
-                tx = _PostgresTransaction(conn, self.repo)
-                yield tx
-                tx.flush()
+            tx = PostgresTransaction(conn, self.repo)
+            # Reads on this thread see the objects put so far (they wait in the transaction
+            # until statevcs_write): what a transaction wrote is readable inside it, as in SQL.
+            self._local.tx = tx
+            try:
+                # BEGIN, the lock and the first reads travel together (statevcs_begin); the
+                # writes and COMMIT follow in one more round trip (statevcs_write). The lock is
+                # shared with every other writer, exclusive against gc's sweep (gc_lock).
+                with conn.pipeline():
+                    try:
+                        yield tx
+                        tx.flush()
+                    except BaseException:
+                        if tx.began:
+                            conn.execute("ROLLBACK")
+                        raise
+                    if tx.began:
+                        conn.execute("COMMIT")
+            except psycopg.Error as exc:
+                if getattr(exc, "sqlstate", None) == CAS_FAILED:
+                    name = exc.diag.message_primary or "?"
+                    raise RefConflictError(f"ref {name} was changed by another writer", name,
+                                           tx.expected.get(name), None) from None
+                raise
+            finally:
+                self._local.tx = None
+                if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    conn.execute("ROLLBACK")  # a failed pipeline leaves the transaction aborted, not ended
 
     @contextlib.contextmanager
     def gc_lock(self) -> Iterator[None]:
@@ -232,8 +252,25 @@ class PostgresStore(Store):
     def now(self) -> datetime:
         return self._read("SELECT clock_timestamp()")[0][0].astimezone(timezone.utc)
 
+    def gc_epoch(self) -> int | None:
+        rows = self._read("SELECT gc_epoch FROM statevcs_repos WHERE name = %s", (self.repo,))
+        return int(rows[0][0]) if rows else 0
+
+    def bump_gc_epoch(self) -> None:
+        with self._guard():
+            conn = self._conn()
+            with contextlib.nullcontext() if getattr(self._local, "in_gc", False) else conn.transaction():
+                conn.execute("UPDATE statevcs_repos SET gc_epoch = gc_epoch + 1 WHERE name = %s", (self.repo,))
+
     # ------------------------------------------------------------ objects
+    def _pending(self) -> dict[bytes, bytes]:
+        """Objects (stored forms) put by this thread's open transaction, not yet sent."""
+        tx = getattr(self._local, "tx", None)
+        return tx.objects if tx is not None else {}
+
     def get(self, oid: str) -> bytes:
+        if (stored := self._pending().get(_key(oid))) is not None:
+            return unpack_verified(oid, stored)
         rows = self._read("SELECT data FROM statevcs_objects WHERE repo = %s AND id = %s", (self.repo, _key(oid)))
         if not rows:
             raise ObjectNotFoundError(f"object {oid} not found")
@@ -241,7 +278,8 @@ class PostgresStore(Store):
 
     def has_many(self, oids: Iterable[str]) -> set[str]:
         wanted = [_key(o) for o in oids]
-        found: set[str] = set()
+        pending = self._pending()
+        found: set[str] = {k.hex() for k in wanted if k in pending} if pending else set()
         for i in range(0, len(wanted), _BATCH):
             rows = self._read("SELECT id FROM statevcs_objects WHERE repo = %s AND id = ANY(%s)",
                               (self.repo, wanted[i : i + _BATCH]))
@@ -250,7 +288,8 @@ class PostgresStore(Store):
 
     def get_many(self, oids: Iterable[str]) -> dict[str, bytes]:
         wanted = [_key(o) for o in oids]
-        found: dict[str, bytes] = {}
+        pending = self._pending()
+        found: dict[str, bytes] = {k.hex(): unpack_verified(k.hex(), pending[k]) for k in wanted if k in pending}
         for i in range(0, len(wanted), _BATCH):
             rows = self._read("SELECT id, data FROM statevcs_objects WHERE repo = %s AND id = ANY(%s)",
                               (self.repo, wanted[i : i + _BATCH]))
@@ -261,24 +300,17 @@ class PostgresStore(Store):
 
     def iter_ids(self, written_before: datetime | None = None,
                  written_since: datetime | None = None) -> Iterator[str]:
-        if written_before is None and written_since is None:  # pages in id order
-            last = b""
-            while rows := self._read("SELECT id FROM statevcs_objects WHERE repo = %s AND id > %s ORDER BY id LIMIT %s",
-                                     (self.repo, last, _PAGE)):
-                yield from (bytes(r[0]).hex() for r in rows)
-                last = bytes(rows[-1][0])
-            return
-        # pages in (written, id) order along statevcs_objects_by_written
+        # Pages in id order; the write-time filters scan (gc reads every id anyway, and no
+        # index on write times slows each commit).
         lo = written_since or datetime(1970, 1, 1, tzinfo=timezone.utc)
         hi = written_before or datetime(9999, 1, 1, tzinfo=timezone.utc)
-        at, last = lo, b""
+        last = b""
         while rows := self._read(
-            "SELECT written, id FROM statevcs_objects WHERE repo = %s AND written < %s AND written >= %s "
-            "AND (written, id) > (%s, %s) ORDER BY written, id LIMIT %s",
-            (self.repo, hi, lo, at, last, _PAGE),
+            "SELECT id, written >= %s AND written < %s FROM statevcs_objects WHERE repo = %s AND id > %s "
+            "ORDER BY id LIMIT %s", (lo, hi, self.repo, last, _PAGE),
         ):
-            yield from (bytes(r[1]).hex() for r in rows)
-            at, last = rows[-1][0], bytes(rows[-1][1])
+            yield from (bytes(r[0]).hex() for r in rows if r[1])
+            last = bytes(rows[-1][0])
 
     def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
         lo = bytes.fromhex(prefix.ljust(64, "0"))
@@ -389,9 +421,18 @@ class PostgresStore(Store):
         """Delete this repository and everything in it (tests and ``statevcs`` admin use)."""
         with self.transaction() as tx:
             conn = tx.conn  # type: ignore[attr-defined]
+            parts = partitions.partition_names(conn, self.repo)
             for table in ("statevcs_objects", "statevcs_refs", "statevcs_reflog"):
                 conn.execute(f"DELETE FROM {table} WHERE repo = %s", (self.repo,))
             conn.execute("DELETE FROM statevcs_repos WHERE name = %s", (self.repo,))
+        with self._guard():
+            partitions.drop_partitions(self._conn(), parts)
+
+    def compact(self) -> str:
+        """Rewrite this repository's partitions without deleted rows (``VACUUM FULL``), locking
+        no other repository; "" when done, else why not (docs/erasure.md)."""
+        with self._guard():
+            return partitions.compact(self._conn(), self.repo)
 
 
 def _key(oid: str) -> bytes:
@@ -404,88 +445,3 @@ def _key(oid: str) -> bytes:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-class _PostgresTransaction(Transaction):
-    def __init__(self, conn: Any, repo: str) -> None:
-        self.conn = conn
-        self.repo = repo
-        self._refs: dict[str, str | None] = {}
-        self._logs: list[tuple] = []
-        self._moved: list[tuple[str, str | None]] = []
-
-    def put_objects(self, objects: Mapping[str, bytes]) -> None:
-        ids = list(objects)
-        present: set[bytes] = set()
-        if len(ids) > 8:
-            for i in range(0, len(ids), _BATCH):
-                chunk = [bytes.fromhex(o) for o in ids[i : i + _BATCH]]
-                rows = self.conn.execute("SELECT id FROM statevcs_objects WHERE repo = %s AND id = ANY(%s)",
-                                         (self.repo, chunk)).fetchall()
-                present.update(bytes(r[0]) for r in rows)
-        # Write times come from the server's clock at each statement. An object already
-        # present gets its time refreshed when stale: the writer may be about to reference it.
-        if present:
-            self.conn.execute(
-                "UPDATE statevcs_objects SET written = clock_timestamp() WHERE repo = %s AND id = ANY(%s) "
-                "AND written < clock_timestamp() - %s", (self.repo, list(present), REFRESH_AFTER))
-        rows = [(self.repo, k, pack(objects[o]), REFRESH_AFTER) for o in ids if (k := bytes.fromhex(o)) not in present]
-        if rows:
-            with self.conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO statevcs_objects AS o (repo, id, data, written) VALUES (%s, %s, %s, clock_timestamp()) "
-                    "ON CONFLICT (repo, id) DO UPDATE SET written = excluded.written "
-                    "WHERE o.written < excluded.written - %s", rows
-                )
-
-    def read_ref(self, name: str) -> str | None:
-        if name not in self._refs:
-            row = self.conn.execute("SELECT value FROM statevcs_refs WHERE repo = %s AND name = %s",
-                                    (self.repo, name)).fetchone()
-            self._refs[name] = row[0] if row else None
-        return self._refs[name]
-
-    def read_refs(self, names: Sequence[str]) -> dict[str, str | None]:
-        """Several refs' values (None: absent) in one round trip, remembered like ``read_ref``'s."""
-        wanted = [n for n in dict.fromkeys(names) if n not in self._refs]
-        if wanted:
-            found = dict(self.conn.execute("SELECT name, value FROM statevcs_refs WHERE repo = %s AND name = ANY(%s)",
-                                           (self.repo, wanted)).fetchall())
-            for name in wanted:
-                self._refs[name] = found.get(name)
-        return {name: self._refs[name] for name in names}
-
-    def _write_ref(self, name: str, value: str | None) -> None:
-        # Optimistic compare-and-swap at the statement: the row must still hold what we read.
-        old = self._refs.get(name)
-        if old is None:
-            cur = self.conn.execute(
-                "INSERT INTO statevcs_refs (repo, name, value) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                (self.repo, name, value),
-            )
-        elif value is None:
-            cur = self.conn.execute("DELETE FROM statevcs_refs WHERE repo = %s AND name = %s AND value = %s",
-                                    (self.repo, name, old))
-        else:
-            cur = self.conn.execute(
-                "UPDATE statevcs_refs SET value = %s WHERE repo = %s AND name = %s AND value = %s",
-                (value, self.repo, name, old),
-            )
-        if cur.rowcount != 1:
-            raise RefConflictError(f"ref {name} was changed by another writer", name, old, None)
-        self._refs[name] = value
-        self._moved.append((name, value))
-
-    def log_ref(self, name: str, old: str | None, new: str | None, who: str, why: str) -> None:
-        self._logs.append((self.repo, name, old, new, who, datetime.now(timezone.utc), why))
-
-    def flush(self) -> None:
-        if self._logs:
-            with self.conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO statevcs_reflog (repo, name, old, new, who, time, why) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    self._logs,
-                )
-        for name, value in self._moved:
-            self.conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, f"{self.repo}\n{name}\n{value or ''}"))

@@ -1,0 +1,72 @@
+"""Which command-line arguments are text and which are file system paths.
+
+On POSIX a path is bytes: a directory named ``nonutf8_\\xff`` is legal, and Python hands
+its name over with lone surrogates standing for the bytes that are not UTF-8 (PEP 383).
+Paths (``PATH``) pass through as they are, as git takes them. Everything else (messages,
+names, pointers, revisions, JSON) is text statevcs stores or compares: ``TEXT`` refuses it
+unless it is UTF-8, as a usage error naming the option (exit 2). ``require_utf8_text``
+gives every plain string parameter of every command the ``TEXT`` type, so a new option is
+checked without anyone remembering to.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+class Utf8Text(click.types.StringParamType):
+    """A string that must be UTF-8 text (no lone surrogate from undecodable bytes)."""
+
+    name = "text"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
+        value = super().convert(value, param, ctx)
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                self.fail(f"{ascii(value)[:80]} is not UTF-8 text (only file system paths may hold other bytes)",
+                          param, ctx)
+        return value
+
+
+TEXT = Utf8Text()
+#: A file system path (or a URL where a command says so): any bytes the system allows.
+PATH = click.Path()
+
+
+def require_utf8_text(command: click.Command) -> None:
+    """Make every plain string parameter of ``command`` (and its subcommands) ``TEXT``."""
+    for param in command.params:
+        if type(param.type) is click.types.StringParamType:
+            param.type = TEXT
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            require_utf8_text(sub)
+
+
+def age_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Check an AGE option (now, never, 2.weeks, 14d...) while parsing: a bad one is a usage
+    error (exit 2), as docs/cli.md says of every bad option value."""
+    from ..errors import InvalidAgeError
+    from ..porcelain.upkeep.ages import parse_age
+
+    if value is not None:
+        try:
+            parse_age(value)
+        except InvalidAgeError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
+def since_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Check a DATE option that also takes an age (``prune --since``) while parsing (exit 2)."""
+    from ..errors import InvalidAgeError
+    from ..porcelain.upkeep.retention import since_time
+
+    if value is not None:
+        try:
+            since_time(value)
+        except InvalidAgeError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value

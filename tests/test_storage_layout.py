@@ -1,0 +1,171 @@
+"""The embedded store's layout (SQLite schema 3): schema 2 repositories made by the previous
+code open, read, merge, gc and fsck; a commit appends one pack; reflog chains survive
+deletes, re-creation and expiry; deleted objects leave no bytes in live rows."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from statevcs import Repository
+from statevcs.model.canonical import strict_equal
+from statevcs.store.base import unpack
+from statevcs.store.sqlite import SQLiteStore
+from statevcs.store.sqlite.layout import SCHEMA_VERSION
+
+from .conftest import ROOT
+from .data.make_schema2_repo import team as schema2_team
+
+SCHEMA2 = ROOT / "tests" / "data" / "schema2-repo"
+
+
+def _tables(db) -> set[str]:
+    with sqlite3.connect(db) as conn:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
+
+
+@pytest.fixture
+def schema2(tmp_path):
+    target = tmp_path / "old"
+    shutil.copytree(SCHEMA2, target)
+    with sqlite3.connect(target / ".statevcs" / "statevcs.db") as conn:
+        before = {
+            "objects": conn.execute("SELECT count(*) FROM objects").fetchone()[0],
+            "reflog": conn.execute("SELECT name, old, new, who, why FROM reflog ORDER BY seq").fetchall(),
+            "refs": dict(conn.execute("SELECT name, value FROM refs").fetchall()),
+        }
+    repo = Repository.open(str(target))
+    yield repo, before, target / ".statevcs" / "statevcs.db"
+    repo.close()
+
+
+def _main_history() -> list[dict]:
+    """The states of main's first-parent history, oldest first, as the maker script made them."""
+    state = schema2_team(600)
+    states = [copy.deepcopy(state)]
+    for i in range(40):
+        state["agents"][f"agent-{i * 7:04d}"]["step"] += 1000
+        state["log"].append(f"turn {400 + i}: done")
+        states.append(copy.deepcopy(state))
+    return states
+
+
+def test_schema2_repository_is_migrated_and_reads_as_before(schema2):
+    repo, before, db = schema2
+    assert "objects" not in _tables(db) and "reflog" not in _tables(db)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+    assert len(list(repo.store.iter_ids())) == before["objects"]
+    assert repo.store.list_refs() == before["refs"]
+    history = _main_history()
+    main = list(repo.log("main", first_parent=True))
+    assert len(main) == 42  # the merge, then 41 commits
+    assert [strict_equal(repo.get(c.id), s) for c, s in zip(main[1:], reversed(history))] == [True] * 41
+    assert strict_equal(repo.get("v1"), history[0]) and strict_equal(repo.get("light"), history[0])
+    experiment = schema2_team(600)
+    experiment["config"]["temperature"] = 0.9
+    experiment["agents"]["agent-0001"]["role"] = "lead"
+    assert strict_equal(repo.get("experiment"), experiment)
+    assert repo.get("array-root") == ["a scalar list state"] * 3
+    assert repo.schema("main") == {"type": "object"}
+    # Every reflog entry is still there, per ref and newest first, the deleted branch's too.
+    old = before["reflog"]
+    for name in {e[0] for e in old}:
+        mine = [e[1:] for e in old if e[0] == name][::-1]
+        assert [(e.old, e.new, e.who, e.why) for e in repo.store.reflog(name)] == mine
+    assert repo.store.reflog("refs/heads/short-lived")[0].new is None  # deleted, entries kept
+    assert "refs/heads/short-lived" in repo.store.reflog_names()
+    assert repo.fsck().ok
+
+
+def test_schema2_repository_merges_commits_and_collects(schema2):
+    repo, _, _ = schema2
+    state = repo.get("main")
+    state["config"]["model"] = "m-3"
+    repo.commit(state, message="after the migration")
+    repo.create_branch("side", "v1")
+    side = repo.get("side")
+    side["agents"]["agent-0599"]["role"] = "lead"
+    repo.commit(side, message="side", branch="side")
+    outcome = repo.merge("side", "main", message="merge side")
+    assert outcome.commit is not None and repo.get("main", "/agents/agent-0599/role") == "lead"
+    assert repo.get("main", "/config/model") == "m-3"
+    repo.store._backdate(120 * 86400)
+    report = repo.gc(prune="now", expire_unreachable="now")
+    assert report.removed > 0  # the deleted branch's commit and state
+    assert repo.fsck().ok
+    for commit in repo.log("main"):
+        repo.get(commit.id)
+    assert "refs/heads/short-lived" not in repo.store.reflog_names()
+
+
+def _packs(db) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM packs").fetchone()[0]
+
+
+def test_a_commit_appends_one_pack_and_an_index_row_per_new_object(tmp_path):
+    repo = Repository.init(str(tmp_path / "r"), author="t")
+    db = tmp_path / "r" / ".statevcs" / "statevcs.db"
+    state = {"agent": {"memory": [f"fact {i}" for i in range(40)], "step": 0}}
+    repo.commit(state)
+    packs, ids = _packs(db), len(list(repo.store.iter_ids()))
+    state["agent"]["step"] = 1
+    repo.commit(state)  # the memory subtree is unchanged: written once, not again
+    assert _packs(db) == packs + 1
+    assert len(list(repo.store.iter_ids())) == ids + 2  # the new root and the commit
+    repo.close()
+
+
+def test_reflog_chains_across_deletes_recreation_and_expiry(tmp_path):
+    repo = Repository.init(str(tmp_path / "r"), author="t")
+    store = repo.store
+    c1 = repo.commit({"n": 1}).id
+    c2 = repo.commit({"n": 2}).id
+    repo.create_branch("b", c1)
+    repo.commit({"n": 3}, branch="b")
+    repo.delete_branch("b", force=True)
+    assert "refs/heads/b" not in store.list_refs() and store.read_ref("refs/heads/b") is None
+    assert [e.why.split(":")[0] for e in store.reflog("refs/heads/b")] == ["branch", "commit", "branch"]
+    repo.create_branch("b", c2)  # re-created: its chain goes on from the old entries
+    assert len(store.reflog("refs/heads/b")) == 4 and store.reflog("refs/heads/b")[0].new == c2
+    assert len(store.reflog("refs/heads/b", limit=2)) == 2
+    # Expire the middle of the chain only: entries the predicate keeps stay, the chain holds.
+    store._backdate(3600)
+    main_before = store.reflog("refs/heads/main")
+    repo.commit({"n": 4}, branch="b")
+    dropped = store.expire_reflog("refs/heads/b", store.now() - timedelta(minutes=30),
+                                  keep=lambda old, new: new == c2)
+    assert dropped == 3
+    assert [e.new for e in store.reflog("refs/heads/b")] == [repo.resolve("b").id, c2]
+    assert store.reflog("refs/heads/main") == main_before  # other refs' entries untouched
+    # A deleted ref whose entries all expire leaves nothing behind.
+    repo.delete_branch("b", force=True)
+    store.expire_reflog("refs/heads/b", store.now() + timedelta(minutes=1))
+    assert store.reflog("refs/heads/b") == [] and "refs/heads/b" not in store.reflog_names()
+    assert repo.fsck().ok
+    repo.close()
+
+
+def test_deleted_objects_leave_no_bytes_in_live_rows(tmp_path):
+    store = SQLiteStore(str(tmp_path / "db"), create=True)
+    repo = Repository(store, None, author="t")
+    secret = "erase-me-" + "x" * 40
+    repo.commit({"keep": "k" * 300})
+    repo.create_branch("tmp")
+    repo.commit({"keep": "k" * 300, "secret": {"v": [secret] * 30}}, branch="tmp")
+    repo.delete_branch("tmp", force=True)
+    store._backdate(200 * 86400)
+    assert repo.gc(prune="now", expire="now", expire_unreachable="now").removed >= 2
+    with sqlite3.connect(tmp_path / "db") as conn:
+        packs = [unpack(d, "pack") for (d,) in conn.execute("SELECT data FROM packs WHERE data IS NOT NULL")]
+        live = conn.execute("SELECT sum(len) FROM objidx").fetchone()[0]
+    assert all(secret.encode() not in b for b in packs)
+    assert sum(map(len, packs)) == live  # the packs hold nothing but live objects
+    assert repo.get() == {"keep": "k" * 300}
+    assert repo.fsck().ok
+    repo.close()
