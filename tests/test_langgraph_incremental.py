@@ -168,3 +168,27 @@ def test_grown_accepts_only_the_same_objects_with_the_same_fields():
     a.content = "changed"
     assert grown(memo, [a, "text", 3, b]) is None
     assert list_memo([{"a": 1}]) is None  # a mutable dict cannot be vouched for
+
+
+def test_writes_stored_before_their_checkpoint_lands_survive_its_put_and_a_prune(repo):
+    """LangGraph's async durability may store a step's writes before the checkpoint they
+    belong to: neither the put (whole-write path) nor a retention prune may drop them."""
+    saver = StateVCSSaver(repo, keep_last=1)
+    try:
+        config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+        config = _put(saver, config, {"x": 1}, {"x": 1}, ["x"])
+        early = _checkpoint({"x": 2}, {"x": 2})
+        early_config = {"configurable": {**config["configurable"], "checkpoint_id": early["id"]}}
+        saver.put_writes(early_config, [("x", 3)], "task-early")
+        saver._threads.clear()  # no memo: the put takes the whole-write path
+        landed = saver.put(config, early, {"source": "loop", "step": 2}, {"x": 2})
+        assert [(w[0], w[2]) for w in saver.get_tuple(landed).pending_writes] == [("task-early", 3)]
+        later = _checkpoint({"x": 4}, {"x": 4})
+        later_config = {"configurable": {**landed["configurable"], "checkpoint_id": later["id"]}}
+        saver.put_writes(later_config, [("x", 5)], "task-later")  # before its checkpoint, again
+        final = saver.put(landed, later, {"source": "loop", "step": 3}, {"x": 4})  # prunes to keep_last=1
+        assert len(list(repo.log("threads/t"))) == 1
+        assert [(w[0], w[2]) for w in saver.get_tuple(final).pending_writes] == [("task-later", 5)]
+        assert len(repo.store.list_refs("refs/langgraph/writes/")) == 1
+    finally:
+        saver.close()

@@ -285,10 +285,9 @@ class Merger:
             keyed: dict[Any, Any] = {}
             order = []
             for item in items:
-                kind, contents = view(self.source, item)
-                if kind != "object" or field_name not in contents:
+                key_child = self._identity(item, field_name)
+                if key_child is MISSING:
                     return _UNSETTLED
-                key_child = contents[field_name]
                 key = child_token(key_child)
                 if key in keyed:
                     return _UNSETTLED  # duplicate identities: not a keyed list
@@ -325,6 +324,21 @@ class Merger:
             if merged is not MISSING:
                 out.append(merged)
         return out
+
+    def _identity(self, item: Any, field_name: str) -> Any:
+        """An item's identity for ``keyed:FIELD``: its key FIELD, or the value at FIELD when
+        FIELD is a JSON Pointer into the item (``keyed:/kwargs/id``); MISSING if it has none."""
+        tokens = parse_pointer(field_name) if field_name.startswith("/") else (field_name,)
+        child = item
+        for token in tokens:
+            kind, contents = view(self.source, child)
+            if kind == "object" and token in contents:
+                child = contents[token]
+            elif kind == "array" and token.isdigit() and int(token) < len(contents):
+                child = contents[int(token)]
+            else:
+                return MISSING
+        return child
 
     # ------------------------------------------------------------ policies and conflicts
 

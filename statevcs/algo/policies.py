@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
-POLICIES = ("union", "keyed:FIELD", "atomic", "ours", "theirs", "counter")
+from ..model.pointer import parse_pointer
+
+POLICIES = ("union", "keyed:FIELD", "keyed:/POINTER", "atomic", "ours", "theirs", "counter")
 
 
 Policy = str
@@ -47,6 +49,11 @@ def check_policy(policy: str) -> str:
     if policy in ("union", "atomic", "ours", "theirs", "counter"):
         return policy
     if policy.startswith("keyed:") and len(policy) > len("keyed:"):
+        if policy[len("keyed:")] == "/":
+            try:
+                parse_pointer(policy[len("keyed:"):])
+            except ValueError as exc:
+                raise ValueError(f"merge policy {policy!r}: {exc}") from None
         return policy
     raise ValueError(f"unknown merge policy {policy!r}; choose one of {', '.join(POLICIES)}")
 

@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..errors import RevisionNotFoundError, WorkingStateError
+from ..integrations import View, view_for
 from ..model.jsontext import parse_json_text
 from ..model.tree import write_tree
 from ..porcelain.core.revisions import is_range, split_range
@@ -23,15 +24,19 @@ from .helpers import complete_revision
               help="text for people, patch for RFC 6902 JSON Patch, unified, markdown, stat.")
 @click.option("--path", "path", default="", metavar="PTR", help="Only changes under this JSON Pointer.")
 @click.option("--full", is_flag=True, help="Show long values whole instead of abbreviated (text, markdown).")
+@click.option("--all-channels", is_flag=True,
+              help="Also show what the commits' view hides (a LangGraph thread's internal channels).")
 @click.option("--exit-code", is_flag=True, help="Exit 1 if there are differences, 0 if none.")
 @click.option("--no-index", "no_index", is_flag=True,
               help="A and B are two JSON files, compared outside any repository (as git diff --no-index).")
 @pass_app
-def diff_cmd(app: AppContext, a: str | None, b: str | None, fmt: str, path: str, full: bool,
+def diff_cmd(app: AppContext, a: str | None, b: str | None, fmt: str, path: str, full: bool, all_channels: bool,
              exit_code: bool, no_index: bool) -> None:
     """Show changes: HEAD to the working file, A to the working file, or A to B.
 
-    A..B is the same as A B; A...B shows B's changes since it forked from A.
+    A..B is the same as A B; A...B shows B's changes since it forked from A. Commits an
+    integration made read through its view: a LangGraph thread's messages as role, name
+    or tool and a preview (--full for the JSON), its internal channels hidden.
 
     \b
     Example:
@@ -58,14 +63,20 @@ def diff_cmd(app: AppContext, a: str | None, b: str | None, fmt: str, path: str,
             if base is None:
                 raise RevisionNotFoundError(f"{left} and {right} have no common ancestor")
             a = base
-    root_a = repo.resolve(a).root if a else repo.head_root()
-    root_b = repo.resolve(b).root if b else repo.working_root()
+    commit_a = repo.resolve(a) if a else repo.head()
+    commit_b = repo.resolve(b) if b else None
+    root_a = commit_a.root if commit_a is not None else repo.head_root()
+    root_b = commit_b.root if commit_b is not None else repo.working_root()
     d = repo.diff_roots(root_a, root_b, path)
-    _show(d, (safe(a or "HEAD"), safe(b or "working")), fmt, full, exit_code)
+    view = view_for(c.metadata for c in (commit_a, commit_b) if c is not None)
+    _show(d, (safe(a or "HEAD"), safe(b or "working")), fmt, full, exit_code, view, all_channels)
 
 
-def _show(d: Diff, labels: tuple[str, str], fmt: str, full: bool, exit_code: bool) -> None:
-    out = d.render(fmt, color=use_color(), labels=labels, full=full)
+def _show(d: Diff, labels: tuple[str, str], fmt: str, full: bool, exit_code: bool, view: View | None = None,
+          all_channels: bool = False) -> None:
+    if view is not None and not all_channels:
+        d = d.without(view.hidden)
+    out = d.render(fmt, color=use_color(), labels=labels, full=full, summarize=view.summarize if view else None)
     click.echo(out, nl=False)
     if exit_code and d:
         sys.exit(EXIT_NEGATIVE)

@@ -7,6 +7,7 @@ from typing import Iterator
 
 import click
 
+from ..integrations import view_for
 from ..model.objects import Commit, format_time
 from ..porcelain.core.logview import (
     CommitFilter,
@@ -49,18 +50,29 @@ def _header(c: Commit) -> list[str]:
     return lines
 
 
-def _commit_diff(repo: Repository, c: Commit, path: str = "") -> Diff:
-    """``c``'s changes to its first parent (a root commit against an empty state), under ``path``."""
+def _commit_diff(repo: Repository, c: Commit, path: str = "", all_channels: bool = True) -> Diff:
+    """``c``'s changes to its first parent (a root commit against an empty state), under
+    ``path``; without ``all_channels``, less what the commit's view hides."""
     base = repo.objects.commit(c.parents[0]).root if c.parents else _empty_root(repo, c.root)
-    return repo.diff_roots(base, c.root, path)
+    d = repo.diff_roots(base, c.root, path)
+    view = None if all_channels else view_for((c.metadata,))
+    return d.without(view.hidden) if view is not None else d
 
 
 def _labels(c: Commit) -> tuple[str, str]:
     return (short(c.parents[0]) if c.parents else "(empty)", short(c.id))
 
 
-def _render_commit_diff(repo: Repository, c: Commit, fmt: str, path: str = "", full: bool = False) -> str:
-    return _commit_diff(repo, c, path).render(fmt, color=use_color(), labels=_labels(c), full=full)
+def _render_commit_diff(repo: Repository, c: Commit, fmt: str, path: str = "", full: bool = False,
+                        all_channels: bool = False) -> str:
+    return _render(_commit_diff(repo, c, path, all_channels), c, fmt, full)
+
+
+def _render(d: Diff, c: Commit, fmt: str, full: bool) -> str:
+    """A commit's diff as text, values summarized by the commit's view (if an integration has one)."""
+    view = view_for((c.metadata,))
+    return d.render(fmt, color=use_color(), labels=_labels(c), full=full,
+                    summarize=view.summarize if view is not None else None)
 
 
 def _stat_lines(d: Diff) -> list[str]:
@@ -116,14 +128,16 @@ def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 @click.option("--stat", "show_stat", is_flag=True, help="Show the paths each commit changed.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", help="Diff format for -p.")
 @click.option("--full", is_flag=True, help="With -p: show long values whole instead of abbreviated.")
+@click.option("--all-channels", is_flag=True,
+              help="With -p/--stat: also show what the commits' view hides (a LangGraph thread's internal channels).")
 @click.option("--first-parent", is_flag=True, help="Follow only the first parent of merges.")
 @click.option("--no-pager", is_flag=True, help="Print directly, even on a terminal.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 @pass_app
 def log(app: AppContext, rev: str, oneline: bool, limit: int | None, all_refs: bool, graph: bool,
         author: str | None, grep: str | None, ignore_case: bool, since: datetime | None, until: datetime | None,
-        path: str | None, show_patch: bool, show_stat: bool, fmt: str, full: bool, first_parent: bool,
-        no_pager: bool, as_json: bool) -> None:
+        path: str | None, show_patch: bool, show_stat: bool, fmt: str, full: bool, all_channels: bool,
+        first_parent: bool, no_pager: bool, as_json: bool) -> None:
     """Show commits reachable from REV (default HEAD), newest first.
 
     REV may be a range: A..B (on B, not on A) or A...B (on either, not on both).
@@ -149,14 +163,16 @@ def log(app: AppContext, rev: str, oneline: bool, limit: int | None, all_refs: b
     if as_json:
         echo_json({"version": 1, "commits": [commit_json(c) for c in commits]})
         return
-    chunks = _log_text(repo, commits, oneline, graph, first_parent, path or "", show_patch, show_stat, fmt, full)
+    chunks = _log_text(repo, commits, oneline, graph, first_parent, path or "", show_patch, show_stat, fmt, full,
+                       all_channels)
     with paged(not no_pager) as write:
         for chunk in chunks:
             write(chunk)
 
 
 def _log_text(repo: Repository, commits: Iterator[Commit], oneline: bool, graph: bool, first_parent: bool,
-              path: str, show_patch: bool, show_stat: bool, fmt: str, full: bool) -> Iterator[str]:
+              path: str, show_patch: bool, show_stat: bool, fmt: str, full: bool,
+              all_channels: bool = False) -> Iterator[str]:
     """The log as text, a commit at a time (so a pager shows the first page at once)."""
     if graph:
         listed = list(commits)
@@ -177,11 +193,11 @@ def _log_text(repo: Repository, commits: Iterator[Commit], oneline: bool, graph:
             yield "\n"
         body: list[str] = []
         if show_stat or show_patch:
-            d = _commit_diff(repo, c, path)
+            d = _commit_diff(repo, c, path, all_channels)
             if show_stat:
                 body += _stat_lines(d)
             if show_patch:
-                text = d.render(fmt, color=use_color(), labels=_labels(c), full=full)
+                text = _render(d, c, fmt, full)
                 body += text.rstrip("\n").split("\n") if text else []
             if body and not oneline:
                 body.insert(0, "")
@@ -198,10 +214,13 @@ def _log_text(repo: Repository, commits: Iterator[Commit], oneline: bool, graph:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Diff format.")
 @click.option("--path", default="", metavar="PTR", help="Only the changes under this JSON Pointer.")
 @click.option("--full", is_flag=True, help="Show long values whole instead of abbreviated.")
+@click.option("--all-channels", is_flag=True,
+              help="Also show what the commit's view hides (a LangGraph thread's internal channels).")
 @click.option("--no-pager", is_flag=True, help="Print directly, even on a terminal.")
 @click.option("--json", "as_json", is_flag=True, help="Print the commit and its patch as JSON.")
 @pass_app
-def show(app: AppContext, rev: str, fmt: str, path: str, full: bool, no_pager: bool, as_json: bool) -> None:
+def show(app: AppContext, rev: str, fmt: str, path: str, full: bool, all_channels: bool, no_pager: bool,
+         as_json: bool) -> None:
     """Show a commit's header and its diff to its first parent.
 
     \b
@@ -213,9 +232,9 @@ def show(app: AppContext, rev: str, fmt: str, path: str, full: bool, no_pager: b
     repo = app.repo
     c = repo.resolve(rev)
     if as_json:
-        echo_json({"version": 1, "commit": commit_json(c), "patch": _commit_diff(repo, c, path).patch})
+        echo_json({"version": 1, "commit": commit_json(c), "patch": _commit_diff(repo, c, path, all_channels).patch})
         return
-    text = "\n".join(_header(c)) + "\n\n" + _render_commit_diff(repo, c, fmt, path, full)
+    text = "\n".join(_header(c)) + "\n\n" + _render_commit_diff(repo, c, fmt, path, full, all_channels)
     with paged(not no_pager) as write:
         write(text)
 

@@ -62,6 +62,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "git": ("git_cmds", "git_group"),
     "merge-file": ("git_cmds", "merge_file_cmd"),
     "mcp": ("mcp_cmds", "mcp"),
+    "lg": ("lg_cmds", "lg"),
     "gc": ("maintenance_cmds", "gc"),
     "fsck": ("maintenance_cmds", "fsck"),
     "stats": ("retention_cmds", "stats"),
@@ -83,7 +84,7 @@ SECTIONS: list[tuple[str, list[str]]] = [
                               "restore", "reset"]),
     ("Share with other repositories", ["remote", "fetch", "pull", "push", "watch", "bundle"]),
     ("Review in git", ["git", "merge-file"]),
-    ("Let agents version their own state", ["mcp"]),
+    ("Let agents version their own state", ["mcp", "lg"]),
     ("Look after a repository", ["gc", "fsck", "stats", "prune", "reflog-expire", "purge", "schema", "keygen",
                                  "completion", "destroy"]),
 ]

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    DeltaChannelHistory,
+)
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from ...porcelain.upkeep.ages import Age
 from .saver import StateVCSSaver, open_or_create
 
 
@@ -24,13 +31,14 @@ class AsyncStateVCSSaver(StateVCSSaver):
     @classmethod
     @contextlib.asynccontextmanager
     async def from_conn_string(cls, conn_string: str, *,  # type: ignore[override]
-                               serde: SerializerProtocol | None = None) -> AsyncIterator[AsyncStateVCSSaver]:
+                               serde: SerializerProtocol | None = None, keep_last: int | None = None,
+                               max_age: Age | None = None) -> AsyncIterator[AsyncStateVCSSaver]:
         """``async with AsyncStateVCSSaver.from_conn_string(path_or_url) as saver``: opened
         (or created) like ``StateVCSSaver.from_conn_string``, closed on exit."""
         repo = await asyncio.to_thread(open_or_create, conn_string)
         saver = None
         try:
-            saver = cls(repo, serde=serde)
+            saver = cls(repo, serde=serde, keep_last=keep_last, max_age=max_age)
             yield saver
         finally:
             if saver is not None:
@@ -53,6 +61,10 @@ class AsyncStateVCSSaver(StateVCSSaver):
     async def aput_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str,
                           task_path: str = "") -> None:
         await asyncio.to_thread(self.put_writes, config, writes, task_id, task_path)
+
+    async def aget_delta_channel_history(self, *, config: RunnableConfig,
+                                         channels: Sequence[str]) -> Mapping[str, DeltaChannelHistory]:
+        return await asyncio.to_thread(lambda: self.get_delta_channel_history(config=config, channels=channels))
 
     async def adelete_thread(self, thread_id: str) -> None:
         await asyncio.to_thread(self.delete_thread, thread_id)

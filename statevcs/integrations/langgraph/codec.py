@@ -2,11 +2,15 @@
 
 JSON stays JSON (exact types only: a ``str`` enum or a tuple is not JSON here); messages
 from langchain_core become their LangChain JSON form (``{"lc": 1, "type":
-"constructor", ...}``) and load back as the same message classes; anything else
-(bytes, sets, tuples, datetimes, custom objects, NaN) becomes one tagged leaf
-``{"$lg": {"type": T, "data": BASE64}}`` made by LangGraph's own serializer. A plain
-dict that could be mistaken for either form is stored as a tagged leaf too, so
-decoding is exact.
+"constructor", ...}``) and load back as the same message classes; the other values
+LangGraph users keep (tuples, sets, bytes, datetimes, UUIDs, Decimals, enums, Pydantic
+models, dataclasses, ...) become readable JSON with a small type tag (``{"$lg":
+"datetime", "v": "..."}``, see typed.py) that loads back as the same type. Only a value
+with no faithful JSON form (or any non-JSON value, with a serializer other than
+LangGraph's ``JsonPlusSerializer``) becomes one opaque leaf ``{"$lg": {"type": T,
+"data": BASE64}}`` made by the saver's serializer. A dict whose keys are not all text,
+or which has a key a tagged form or a LangChain form starts with, is stored tagged too,
+so decoding is exact.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from typing import Any
 from langchain_core.load import dumpd, load
 from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-TAG = "$lg"
+from .typed import OPAQUE, TAG, decode_typed, encode_typed
+
 _MARKERS = (TAG, "lc")
 
 
@@ -31,18 +37,32 @@ def encode_value(value: Any, serde: SerializerProtocol) -> Any:
         return value
     if t is str:
         return value if _is_text(value) else tagged(value, serde)
-    if t is float:
-        return value if math.isfinite(value) else tagged(value, serde)
     if t is list:
         return [encode_value(v, serde) for v in value]
     if t is dict:
-        if any(type(k) is not str or not _is_text(k) for k in value) or any(m in value for m in _MARKERS):
+        if all(type(k) is str for k in value) and all(_is_text(k) for k in value):
+            inner = {k: encode_value(v, serde) for k, v in value.items()}
+            return {TAG: "dict", "v": inner} if any(m in value for m in _MARKERS) else inner
+        if not _readable(serde):
             return tagged(value, serde)
-        return {k: encode_value(v, serde) for k, v in value.items()}
+        return {TAG: "dict", "items": [[encode_value(k, serde), encode_value(v, serde)] for k, v in value.items()]}
+    if t is float and math.isfinite(value):
+        return value
     if isinstance(value, BaseMessage):
         form = _message_json(value)
-        return form if form is not None else tagged(value, serde)
+        if form is not None:
+            return form
+    if _readable(serde):
+        form = encode_typed(value, lambda v: encode_value(v, serde))
+        if form is not OPAQUE:
+            return form
     return tagged(value, serde)
+
+
+def _readable(serde: SerializerProtocol) -> bool:
+    """Whether non-JSON values get readable forms: with LangGraph's own serializer, whose
+    rules for loading classes those forms follow; a custom one keeps its own encoding."""
+    return isinstance(serde, JsonPlusSerializer)
 
 
 def decode_value(value: Any, serde: SerializerProtocol) -> Any:
@@ -51,9 +71,11 @@ def decode_value(value: Any, serde: SerializerProtocol) -> Any:
     if t is list:
         return [decode_value(v, serde) for v in value]
     if t is dict:
-        if len(value) == 1 and TAG in value:
-            leaf = value[TAG]
-            return serde.loads_typed((leaf["type"], base64.b64decode(leaf["data"])))
+        tag = value.get(TAG)
+        if tag is not None:
+            if type(tag) is dict and len(value) == 1:
+                return serde.loads_typed((tag["type"], base64.b64decode(tag["data"])))
+            return decode_typed(value, lambda v: decode_value(v, serde), serde)
         if value.get("lc") == 1 and value.get("type") == "constructor":
             return _load_message(value)
         return {k: decode_value(v, serde) for k, v in value.items()}

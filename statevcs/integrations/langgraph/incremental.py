@@ -57,6 +57,8 @@ class ThreadMemo:
     versions: dict[str, Any]        # its channel_versions
     keys: frozenset[str]            # the channels its state holds
     lists: dict[str, ListMemo] = field(default_factory=dict)
+    deltas: frozenset[str] = frozenset()  # the channels its state holds as delta logs (delta.py)
+    seen: dict[str, Any] = field(default_factory=dict)  # its versions_seen (which nodes ran)
 
 
 #: The mark of an immutable item: identity alone shows it unchanged.
@@ -104,20 +106,34 @@ def grown(memo: ListMemo, value: Any) -> list[Any] | None:
     return value[len(old):]
 
 
+#: How a delta log changes: ("append", new entries) or ("set", the whole log).
+LogEdit = tuple[str, list[Any]]
+
+
 def edit_checkpoint(source: NodeSource, memo: ThreadMemo, values: dict[str, Any], versions: dict[str, Any],
-                    new_versions: Iterable[str], serde: SerializerProtocol
+                    new_versions: Iterable[str], serde: SerializerProtocol, logs: dict[str, LogEdit] | None = None,
                     ) -> tuple[str, dict[str, bytes], dict[str, ListMemo]]:
     """The tree of a checkpoint whose parent is ``memo``'s: (root, new nodes, list memos).
 
-    Channels absent from ``values`` are removed; a channel not in ``new_versions`` whose
-    version is the parent's keeps its subtree as it is; a list channel that only grew is
-    appended to; any other channel is encoded and set whole."""
+    Channels absent from ``values`` and ``logs`` are removed; a channel not in
+    ``new_versions`` whose version is the parent's keeps its subtree as it is; a list
+    channel that only grew is appended to; a delta log gets its new entries appended (or
+    is set whole); any other channel is encoded and set whole."""
     changed = set(new_versions)
     editor = TreeEditor(source, memo.root)
     lists: dict[str, ListMemo] = {}
-    for channel in memo.keys - values.keys():
+    logs = logs or {}
+    for channel in memo.keys - values.keys() - logs.keys():
         editor.remove((channel,))
+    for channel, (how, entries) in logs.items():
+        if how == "append" and channel in memo.deltas:
+            for entry in entries:
+                editor.append((channel,), editor.to_child(entry, (channel, "0")))
+        else:
+            editor.set((channel,), editor.to_child(entries, (channel,)))
     for channel, value in values.items():
+        if channel in logs:
+            continue
         old_list = memo.lists.get(channel)
         if (channel in memo.keys and channel not in changed and channel in memo.versions
                 and memo.versions[channel] == versions.get(channel)):
@@ -168,4 +184,4 @@ class LRU(Generic[K, V]):
         self._items.clear()
 
 
-__all__ = ["LRU", "ListMemo", "ThreadMemo", "edit_checkpoint", "grown", "list_memo", "mark"]
+__all__ = ["LRU", "ListMemo", "LogEdit", "ThreadMemo", "edit_checkpoint", "grown", "list_memo", "mark"]

@@ -14,6 +14,8 @@ import re
 
 from ...model.refnames import BRANCH_PREFIX
 
+#: The commit metadata key holding a checkpoint's LangGraph record.
+LG_KEY = "langgraph"
 THREADS = "threads"
 WRITES_PREFIX = "refs/langgraph/writes/"
 THREADS_REF_PREFIX = BRANCH_PREFIX + THREADS + "/"

@@ -8,17 +8,10 @@ Pending writes of one checkpoint are a small state of their own (a list of recor
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langgraph.checkpoint.base import WRITES_IDX_MAP
-
-LG_KEY = "langgraph"
-#: Checkpoint format version given to commits made outside LangGraph (merge, restore).
-DEFAULT_CHECKPOINT_V = 4
-_UUID_EPOCH_OFFSET = 0x01B21DD213814000  # 100-ns intervals from 1582-10-15 to 1970-01-01
 
 
 def split_checkpoint(checkpoint: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -27,24 +20,15 @@ def split_checkpoint(checkpoint: dict[str, Any]) -> tuple[dict[str, Any], dict[s
     return dict(checkpoint.get("channel_values") or {}), rest
 
 
-def commit_message(metadata: dict[str, Any]) -> str:
-    """A one-line summary for ``statevcs log``: ``loop step 3``."""
+def commit_message(metadata: Mapping[str, Any], nodes: Sequence[str] = (), newest: str | None = None) -> str:
+    """A one-line summary for ``statevcs log``: the step, the nodes that ran in it and the
+    newest message (``loop step 3 agent: ai "Paris is sunny"``)."""
     source = metadata.get("source", "checkpoint")
     step = metadata.get("step")
-    return f"{source} step {step}" if step is not None else str(source)
-
-
-def synthetic_checkpoint_id(commit_id: str, timestamp: datetime) -> str:
-    """A stable, time-ordered uuid6 for a commit LangGraph did not make (a merge, a restore):
-    its time is the commit's, its other bits come from the commit id."""
-    ns = int(timestamp.timestamp() * 1_000_000) * 10 + _UUID_EPOCH_OFFSET
-    bits = int(hashlib.blake2b(commit_id.encode("ascii"), digest_size=8).hexdigest(), 16)
-    value = ((ns >> 12) & 0xFFFFFFFFFFFF) << 80
-    value |= (0x6000 | (ns & 0x0FFF)) << 64
-    value |= (0x8000 | ((bits >> 48) & 0x3FFF)) << 48
-    value |= bits & 0xFFFFFFFFFFFF
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    line = f"{source} step {step}" if step is not None else str(source)
+    if nodes:
+        line += " " + ", ".join(nodes)
+    return f"{line}: {newest}" if newest else line
 
 
 def merge_writes(existing: list[dict[str, Any]], task_id: str, task_path: str,

@@ -12,9 +12,8 @@ import contextlib
 import functools
 import os
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -24,6 +23,7 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
     get_checkpoint_id,
     get_checkpoint_metadata,
 )
@@ -31,23 +31,30 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from ...errors import NotARepositoryError, RefConflictError, RepositoryExistsError
 from ...model.canonical import validate
-from ...model.objects import Commit, encode_commit
+from ...model.objects import Commit
 from ...model.tree import read_tree, write_tree
 from ...porcelain.repository.facade import Repository
+from ...porcelain.upkeep.ages import Age
 from ...store.paths import DIR_NAME, is_url
 from . import naming
-from .codec import decode_channels, decode_value, encode_channels, encode_value
-from .incremental import LRU, ListMemo, ThreadMemo, edit_checkpoint, list_memo
-from .records import (
-    DEFAULT_CHECKPOINT_V,
-    LG_KEY,
-    commit_message,
-    merge_writes,
-    metadata_matches,
-    split_checkpoint,
-    synthetic_checkpoint_id,
+from .checkpoints import CheckpointWrites, Put, stored_channel
+from .codec import decode_value, encode_value
+from .delta import channel_values, history, is_log
+from .incremental import LRU, ThreadMemo, list_memo
+from .naming import LG_KEY
+from .records import merge_writes, metadata_matches, split_checkpoint
+from .retention import check_keep
+from .retention import max_age as max_age_of
+from .threads import (
+    checkpoint_record,
+    copy_thread_refs,
+    delete_refs,
+    move_writes_ref,
+    rewrite_thread,
+    thread_chain,
+    thread_refs,
+    writes_records,
 )
-from .threads import copy_thread_refs, delete_refs, rewrite_thread, thread_chain, thread_refs
 
 #: How many threads' last checkpoints a saver remembers (see incremental.py).
 MEMO_THREADS = 64
@@ -71,15 +78,22 @@ def _on_store_thread(method: Any) -> Any:
     return run
 
 
-class StateVCSSaver(BaseCheckpointSaver[int]):
+class StateVCSSaver(CheckpointWrites, BaseCheckpointSaver[int]):
     """Checkpoints in a statevcs repository (embedded SQLite, PostgreSQL or memory).
 
     The async methods run the sync ones on the calling thread (fine for scripts and
     tests); ``AsyncStateVCSSaver`` runs them in a worker thread instead."""
 
-    def __init__(self, repo: Repository, *, serde: SerializerProtocol | None = None) -> None:
+    def __init__(self, repo: Repository, *, serde: SerializerProtocol | None = None, keep_last: int | None = None,
+                 max_age: Age | None = None) -> None:
+        """A saver on ``repo``. With ``keep_last=N`` each thread (each namespace) keeps its
+        newest N checkpoints, with ``max_age`` (a timedelta, seconds or ``"7d"``) those newer
+        than that; older ones are dropped in batches (retention.py, docs/langgraph.md).
+        InvalidPruneError / InvalidAgeError for a limit that cannot be used."""
         super().__init__(serde=serde)
         self.repo = repo
+        self.keep_last = check_keep(keep_last) if keep_last is not None else None
+        self.max_age = max_age_of(max_age)
         self._lock = threading.RLock()  # one repository (reader cache, connection) per saver
         self._start_worker()
         #: (thread ref) -> its last checkpoint as written or read here: puts on it rewrite what changed.
@@ -102,7 +116,8 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
     # ------------------------------------------------------------------ opening
     @classmethod
     @contextlib.contextmanager
-    def from_conn_string(cls, conn_string: str, *, serde: SerializerProtocol | None = None) -> Iterator[StateVCSSaver]:
+    def from_conn_string(cls, conn_string: str, *, serde: SerializerProtocol | None = None,
+                         keep_last: int | None = None, max_age: Age | None = None) -> Iterator[StateVCSSaver]:
         """A saver on the repository at ``conn_string``, closed on exit.
 
         A directory opens (or creates) the embedded repository there; a
@@ -110,7 +125,7 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
         repo = open_or_create(conn_string)
         saver = None
         try:
-            saver = cls(repo, serde=serde)
+            saver = cls(repo, serde=serde, keep_last=keep_last, max_age=max_age)
             yield saver
         finally:
             if saver is not None:
@@ -129,20 +144,31 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
             head = self.repo.store.read_ref(ref)
             if head is None:
                 return None
-            for commit in self._chain(head):
-                record = self._record(commit)
-                if checkpoint_id is None or record["checkpoint"]["id"] == checkpoint_id:
-                    writes_ref = naming.writes_ref(thread_id, ns, record["checkpoint"]["id"])
-                    writes = self.repo.store.read_ref(writes_ref)
-                    found = self._tuple(commit, record, thread_id, ns, writes)
-                    if commit.id == head and commit.metadata.get(LG_KEY) is record:
-                        # The thread's latest checkpoint, made by LangGraph: the next put builds on it.
-                        values = found.checkpoint["channel_values"]
-                        lists = {ch: m for ch, v in values.items() if (m := list_memo(v)) is not None}
-                        self._remember(ref, head, found.checkpoint["id"], commit.root,
-                                       dict(found.checkpoint.get("channel_versions") or {}), values, lists)
-                    return found
-            return None
+            found = self._find(head, checkpoint_id)
+            if found is None:
+                return None
+            commit, record = found
+            writes = self.repo.store.read_ref(naming.writes_ref(thread_id, ns, record["checkpoint"]["id"]))
+            state = read_tree(self.repo.objects, commit.root)
+            tup = self._tuple(commit, record, thread_id, ns, writes, state)
+            if commit.id == head and commit.metadata.get(LG_KEY) is record:
+                # The thread's latest checkpoint, made by LangGraph: the next put builds on it.
+                values = tup.checkpoint["channel_values"]
+                stored = state if isinstance(state, dict) else {}
+                self._remember(ref, head, tup.checkpoint["id"], commit.root,
+                               dict(tup.checkpoint.get("channel_versions") or {}), stored.keys(),
+                               {ch: m for ch, v in values.items() if (m := list_memo(v)) is not None},
+                               {ch for ch, v in stored.items() if is_log(v)},
+                               record["checkpoint"].get("versions_seen") or {})
+            return tup
+
+    def _find(self, head: str, checkpoint_id: str | None) -> tuple[Commit, dict[str, Any]] | None:
+        """(commit, record) of a checkpoint on the chain from ``head`` (None: the head's)."""
+        for commit in self._chain(head):
+            record = self._record(commit)
+            if checkpoint_id is None or record["checkpoint"]["id"] == checkpoint_id:
+                return commit, record
+        return None
 
     def list(
         self,
@@ -210,28 +236,14 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
     def _record(self, commit: Commit) -> dict[str, Any]:
         """The LangGraph record of a commit; for a commit made outside LangGraph (merge,
         restore, revert), one derived from its nearest LangGraph ancestor with a new id."""
-        record = commit.metadata.get(LG_KEY)
-        if isinstance(record, dict) and "checkpoint" in record:
-            return record
-        base: dict[str, Any] | None = None
-        parent_id = None
-        if commit.parents:
-            first = self.repo.objects.commit(commit.parents[0])
-            base = self._record(first)
-            parent_id = base["checkpoint"]["id"]
-        checkpoint = dict(base["checkpoint"]) if base else {
-            "v": DEFAULT_CHECKPOINT_V, "channel_versions": {}, "versions_seen": {}, "updated_channels": None}
-        checkpoint["id"] = synthetic_checkpoint_id(commit.id, commit.timestamp)
-        checkpoint["ts"] = commit.timestamp.isoformat()
-        step = decode_value(base["metadata"], self.serde).get("step", -1) if base else -1
-        metadata = {"source": "update", "step": step + 1 if isinstance(step, int) else 0, "parents": {},
-                    "statevcs": {"commit": commit.id, "message": commit.message}}
-        return {"checkpoint": checkpoint, "metadata": metadata, "parent": parent_id}
+        return checkpoint_record(self.repo, commit)
 
     def _tuple(self, commit: Commit, record: dict[str, Any], thread_id: str, ns: str,
-               writes_head: str | None) -> CheckpointTuple:
+               writes_head: str | None, state: Any = None) -> CheckpointTuple:
         checkpoint = decode_value(record["checkpoint"], self.serde)
-        checkpoint["channel_values"] = decode_channels(read_tree(self.repo.objects, commit.root), self.serde)
+        if state is None:
+            state = read_tree(self.repo.objects, commit.root)
+        checkpoint["channel_values"] = channel_values(state, self.serde)
         parent = record.get("parent")
         return CheckpointTuple(
             config=_config(thread_id, ns, checkpoint["id"]),
@@ -243,10 +255,24 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
         )
 
     def _writes(self, writes_head: str | None) -> list[dict[str, Any]]:
-        if writes_head is None:
-            return []
-        state = read_tree(self.repo.objects, self.repo.objects.commit(writes_head).root)
-        return list(state) if isinstance(state, list) else []
+        return writes_records(self.repo, writes_head)
+
+    @_on_store_thread
+    def get_delta_channel_history(self, *, config: RunnableConfig,
+                                  channels: Sequence[str]) -> Mapping[str, DeltaChannelHistory]:
+        """Each delta channel's history at a checkpoint, from the log its state holds (one read)."""
+        if not channels:
+            return {}
+        conf = config["configurable"]
+        with self._lock:
+            head = self.repo.store.read_ref(naming.thread_ref(conf["thread_id"], conf.get("checkpoint_ns", "")))
+            found = self._find(head, get_checkpoint_id(config)) if head else None
+            get = stored_channel(self.repo.objects, found[0].root if found else None)
+            return {ch: history(ch, get(ch), self.serde) for ch in channels}  # type: ignore[misc]
+
+    async def aget_delta_channel_history(self, *, config: RunnableConfig,
+                                         channels: Sequence[str]) -> Mapping[str, DeltaChannelHistory]:
+        return self.get_delta_channel_history(config=config, channels=channels)
 
     # ------------------------------------------------------------------ writing
     @_on_store_thread
@@ -259,57 +285,30 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
     ) -> RunnableConfig:
         """Commit ``checkpoint`` on its thread's branch; the parent checkpoint is the config's."""
         conf = config["configurable"]
-        thread_id, ns = conf["thread_id"], conf.get("checkpoint_ns", "")
         values, rest = split_checkpoint(dict(checkpoint))
-        full_metadata = get_checkpoint_metadata(config, metadata)
-        parent_id = conf.get("checkpoint_id")
-        record = {
-            "checkpoint": encode_value(rest, self.serde),
-            "metadata": encode_value(dict(full_metadata), self.serde),
-            "parent": parent_id,
-        }
-        branch = naming.thread_branch(thread_id, ns)
-        message = commit_message(full_metadata)
-        versions = dict(checkpoint.get("channel_versions") or {})
+        full = dict(get_checkpoint_metadata(config, metadata))
+        record = {"checkpoint": encode_value(rest, self.serde), "metadata": encode_value(full, self.serde),
+                  "parent": conf.get("checkpoint_id")}
+        put = Put(conf["thread_id"], conf.get("checkpoint_ns", ""), checkpoint["id"], conf.get("checkpoint_id"),
+                  values, dict(checkpoint.get("channel_versions") or {}), set(new_versions), full, record,
+                  record["checkpoint"].get("versions_seen") or {})
         with self._lock:
-            ref = naming.thread_ref(thread_id, ns)
-            memo = self._threads.get(ref)
-            if memo is not None and memo.checkpoint_id == parent_id:
-                # The parent is the checkpoint last written or read here: rewrite what changed.
-                root, objects, lists = edit_checkpoint(self.repo.objects, memo, values, versions, new_versions,
-                                                       self.serde)
-                try:
-                    commit = self._commit(root, objects, message, branch, memo.head, record)
+            memo = self._threads.get(put.ref)
+            if memo is not None and memo.checkpoint_id == put.parent_id:
+                try:  # the parent is the checkpoint last written or read here: rewrite what changed
+                    self._put_on(memo, put)
+                    return _config(put.thread_id, put.ns, put.checkpoint_id)
                 except RefConflictError:  # the thread moved meanwhile: write it whole below
-                    self._threads.pop(ref)
-                else:
-                    self._remember(ref, commit.id, checkpoint["id"], root, versions, values, lists)
-                    return _config(thread_id, ns, checkpoint["id"])
-            state = encode_channels(values, self.serde)
-            validate(state)
-            root, objects = write_tree(state)
+                    self._threads.pop(put.ref)
             for attempt in range(CAS_RETRIES):
-                head = self.repo.store.read_ref(ref)
                 try:
-                    commit = self._commit(root, objects, message, branch, head, record)
+                    self._put_whole(put, self.repo.store.read_ref(put.ref))
                     break
                 except RefConflictError:  # another writer moved the thread: append after it
                     if attempt == CAS_RETRIES - 1:
-                        self._threads.pop(ref)
+                        self._threads.pop(put.ref)
                         raise
-            lists = {ch: m for ch, v in values.items() if (m := list_memo(v)) is not None}
-            self._remember(ref, commit.id, checkpoint["id"], root, versions, values, lists)
-        return _config(thread_id, ns, checkpoint["id"])
-
-    def _commit(self, root: str, objects: dict[str, bytes], message: str, branch: str, parent: str | None,
-                record: dict[str, Any]) -> Commit:
-        """One commit of a checkpoint's tree on its thread's branch, if the branch is at ``parent``."""
-        return self.repo._commit_once(root, objects, message, None, branch, parent, {LG_KEY: record}, True, (),
-                                      "commit")
-
-    def _remember(self, ref: str, head: str, checkpoint_id: str, root: str, versions: dict[str, Any],
-                  values: dict[str, Any], lists: dict[str, ListMemo]) -> None:
-        self._threads.put(ref, ThreadMemo(head, checkpoint_id, root, versions, frozenset(values), lists))
+        return _config(put.thread_id, put.ns, put.checkpoint_id)
 
     @_on_store_thread
     def put_writes(
@@ -332,8 +331,7 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
             merged = merge_writes(existing, task_id, task_path, encoded)
             if merged != existing:
                 try:
-                    self._writes_memo.put(ref, (self._commit_to_ref(ref, merged, old, f"writes of task {task_id}",
-                                                                    {LG_KEY: {"writes_of": checkpoint_id}}), merged))
+                    self._writes_memo.put(ref, (self._store_writes(ref, merged, old), merged))
                     return
                 except RefConflictError:
                     self._writes_memo.pop(ref)
@@ -346,27 +344,22 @@ class StateVCSSaver(BaseCheckpointSaver[int]):
                         self._writes_memo.put(ref, (old, existing))
                     return
                 try:
-                    new = self._commit_to_ref(ref, merged, old, f"writes of task {task_id}",
-                                              {LG_KEY: {"writes_of": checkpoint_id}})
+                    new = self._store_writes(ref, merged, old)
                     self._writes_memo.put(ref, (new, merged))
                     return
                 except RefConflictError:
                     if attempt == CAS_RETRIES - 1:
                         raise
 
-    def _commit_to_ref(self, ref: str, state: Any, parent: str | None, message: str,
-                       metadata: dict[str, Any]) -> str:
-        """A commit of ``state`` on ``parent`` that moves ``ref`` (compare-and-swap) outside refs/heads."""
-        validate(state)
-        root, objects = write_tree(state)
-        generation = 1 + (self.repo.objects.commit(parent).generation if parent else 0)
-        commit, raw = encode_commit(root, (parent,) if parent else (), generation, self.repo.author,
-                                    datetime.now(timezone.utc), message, metadata)
+    def _store_writes(self, ref: str, records: list[dict[str, Any]], expected: str | None) -> str:
+        """Point ``ref`` at a tree of ``records`` if it holds ``expected`` (one transaction,
+        no reflog entry: see threads.move_writes_ref); returns the tree's id."""
+        validate(records)
+        root, objects = write_tree(records)
         with self.repo.store.transaction() as tx:
-            tx.put_objects({**objects, commit.id: raw})
-            tx.set_ref(ref, commit.id, parent, self.repo.author, f"langgraph: {message}")
-        self.repo.objects._commits.put(commit.id, commit)
-        return commit.id
+            tx.put_objects(objects)
+            move_writes_ref(tx, ref, root, expected)
+        return root
 
     # ------------------------------------------------------------------ threads
     @_on_store_thread

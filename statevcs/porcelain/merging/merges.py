@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ...algo.history import is_ancestor, merge_bases
 from ...algo.merge import Conflict, apply_resolutions, check_strategy, merge_trees
-from ...algo.policies import parse_attributes, parse_policies
+from ...algo.policies import PolicyRule, parse_attributes, parse_policies
 from ...errors import InvalidAttributesError, MergeConflictError, NotFastForwardError
 from ...model import refnames
 from ...model.objects import Commit, Ref
@@ -54,9 +54,36 @@ class PreparedMerge:
     operation: str = "merge"  # "merge" | "revert" | "cherry-pick"
 
 
-def repository_policies(repo: "Repository", extra: Mapping[str, str] | None) -> dict[str, str]:
-    """Policies from ``.statevcs/attributes``, then ``repo.policies``, then ``extra`` (last wins)."""
+#: The commit metadata key under which a commit may carry the merge policies it wants.
+POLICIES_KEY = "policies"
+
+
+def commit_policies(commits: tuple[Commit, ...]) -> dict[str, str]:
+    """The policies recorded in the metadata of the commits being merged (``policies``:
+    ``{pattern: policy}``, as written by an integration such as the LangGraph saver), the
+    later commit winning; InvalidAttributesError if one is not a valid policy."""
     out: dict[str, str] = {}
+    for commit in commits:
+        recorded = commit.metadata.get(POLICIES_KEY)
+        if recorded is None:
+            continue
+        if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):
+            raise InvalidAttributesError(f"commit {commit.short_id}: metadata 'policies' is not "
+                                         "an object of pattern -> policy texts")
+        for pattern, policy in recorded.items():
+            try:
+                PolicyRule.make(pattern, policy)
+            except ValueError as exc:
+                raise InvalidAttributesError(f"commit {commit.short_id}: {exc}") from None
+        out.update(recorded)
+    return out
+
+
+def repository_policies(repo: "Repository", extra: Mapping[str, str] | None,
+                        commits: tuple[Commit, ...] = ()) -> dict[str, str]:
+    """Policies the merged ``commits`` carry (the lowest), then ``.statevcs/attributes``, then
+    ``repo.policies``, then ``extra`` (last wins)."""
+    out: dict[str, str] = commit_policies(commits)
     if repo.meta_dir:
         import os
 
@@ -136,7 +163,7 @@ def prepare_merge(
         )
     nodes: Any = repo.objects
     base, bases, nodes = base_root(repo, target.id, src.id, nodes)
-    rules = repository_policies(repo, policies)
+    rules = repository_policies(repo, policies, (src, target))
     merged = merge_trees(nodes, base, target.root, src.root, strategy, rules, paths)
     root, objects = merged.root, dict(merged.objects)
     conflicts = _outermost(merged.conflicts)

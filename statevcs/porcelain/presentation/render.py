@@ -52,14 +52,24 @@ class Diff:
         return counts
 
     def render(self, fmt: str = "text", color: bool = False, labels: tuple[str, str] = ("a", "b"),
-               full: bool = False) -> str:
+               full: bool = False, summarize: Summarizer | None = None) -> str:
         """The diff as text in one of FORMATS; ``color`` adds ANSI colours (text, unified);
-        ``full`` shows every value whole instead of abbreviating long ones."""
+        ``full`` shows every value whole instead of abbreviating long ones; ``summarize``
+        (a view's, see statevcs.integrations) gives lines standing for a value in the
+        abbreviated text and markdown output."""
         try:
             renderer = RENDERERS[fmt]
         except KeyError:
             raise ValueError(f"unknown diff format {fmt!r}; choose one of {', '.join(FORMATS)}") from None
-        return renderer(self, Style(color, labels, full))
+        return renderer(self, Style(color, labels, full, summarize))
+
+    def without(self, hidden: Callable[[str], bool]) -> Diff:
+        """The diff without the changes at pointers ``hidden`` names (a view's bookkeeping)."""
+        return Diff(tuple(c for c in self.changes if not hidden(c.path)), self._old, self._new)
+
+
+#: Lines standing for a value in abbreviated output, or None to show its JSON.
+Summarizer = Callable[[Any], "list[str] | None"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,13 @@ class Style:
     color: bool = False
     labels: tuple[str, str] = ("a", "b")
     full: bool = False
+    summarize: Summarizer | None = None
+
+    def summary(self, value: Any) -> list[str] | None:
+        """The summary lines of a value when abbreviating, else None."""
+        if self.full or self.summarize is None or value is MISSING:
+            return None
+        return self.summarize(value) or None
 
 
 # ---------------------------------------------------------------- values as text
@@ -173,14 +190,27 @@ def _text_edit(c: Change) -> bool:
 
 
 # ---------------------------------------------------------------- renderers
+def _summarized(mark: str, path: str, summary: list[str], colour: str, on: bool) -> list[str]:
+    """A value's summary lines: the first after the path, the others indented below."""
+    out = [_paint(f"{mark} {path}: {terminal_text(summary[0])}", colour, on)]
+    out.extend(_paint(f"    {terminal_text(line)}", colour, on) for line in summary[1:])
+    return out
+
+
 def render_text(d: Diff, s: Style) -> str:
     lines = []
     for c in d.changes:
         path = terminal_text(c.path or "/")
         if c.op == "add":
+            if (summary := s.summary(c.new)) is not None:
+                lines.extend(_summarized("+", path, summary, _GREEN, s.color))
+                continue
             new = dumps_compact(c.new) if s.full else abbreviate(c.new)
             lines.append(_paint(f"+ {path}: {terminal_text(new)}", _GREEN, s.color))
         elif c.op == "remove":
+            if (summary := s.summary(c.old)) is not None:
+                lines.extend(_summarized("-", path, summary, _RED, s.color))
+                continue
             old = dumps_compact(c.old) if s.full else abbreviate(c.old)
             lines.append(_paint(f"- {path}: {terminal_text(old)}", _RED, s.color))
         elif _text_edit(c):
@@ -188,7 +218,11 @@ def render_text(d: Diff, s: Style) -> str:
             lines.append(_paint(f"~ {path}: text, {len(before)} -> {_lines(len(after))}", _YELLOW, s.color))
             lines.extend("    " + _paint_hunk_line(h, s.color) for h in line_hunks(before, after))
         else:
-            old, new = (dumps_compact(c.old), dumps_compact(c.new)) if s.full else abbreviate_pair(c.old, c.new)
+            before, after = s.summary(c.old), s.summary(c.new)
+            if before is not None and after is not None and len(before) == len(after) == 1 and before != after:
+                old, new = before[0], after[0]
+            else:
+                old, new = (dumps_compact(c.old), dumps_compact(c.new)) if s.full else abbreviate_pair(c.old, c.new)
             lines.append(_paint(f"~ {path}: {terminal_text(old)} -> {terminal_text(new)}", _YELLOW, s.color))
     return "\n".join(lines) + ("\n" if lines else "")
 
@@ -249,6 +283,10 @@ def render_markdown(d: Diff, s: Style) -> str:
             old, new = abbreviate_pair(c.old, c.new)
         else:
             old = new = None
+        if (summary := s.summary(c.old)) is not None:
+            old = "; ".join(summary)
+        if (summary := s.summary(c.new)) is not None:
+            new = "; ".join(summary)
         lines.append(f"| {path} | {names[c.op]} | {_md_cell(c.old, old)} | {_md_cell(c.new, new)} |")
     out = "\n".join(lines) + "\n"
     if details:
