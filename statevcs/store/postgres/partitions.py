@@ -32,7 +32,7 @@ MIGRATION: list[str] = [
     # The old tables step aside (their index names too: index names are per schema).
     "ALTER TABLE statevcs_objects RENAME TO statevcs_objects_v3",
     "ALTER INDEX statevcs_objects_pkey RENAME TO statevcs_objects_v3_pkey",
-    "ALTER INDEX statevcs_objects_by_written RENAME TO statevcs_objects_v3_by_written",
+    "ALTER INDEX IF EXISTS statevcs_objects_by_written RENAME TO statevcs_objects_v3_by_written",
     "ALTER TABLE statevcs_reflog RENAME TO statevcs_reflog_v3",
     "ALTER INDEX statevcs_reflog_pkey RENAME TO statevcs_reflog_v3_pkey",
     "ALTER INDEX statevcs_reflog_by_name RENAME TO statevcs_reflog_v3_by_name",
