@@ -209,25 +209,41 @@ def map_cmd(app: AppContext, target: str, ids: tuple[str, ...], as_json: bool) -
 
 @git_group.command(name="install-driver")
 @click.option("--global", "global_", is_flag=True, help="Set the drivers up for every repository of this user.")
-@click.option("--pattern", default="*.state.json", show_default=True, help="Which files are JSON states.")
+@click.option("--pattern", "patterns", multiple=True, metavar="PATTERN",
+              help="Which files are JSON states, as a .gitattributes pattern (repeatable; default: "
+                   "state.json and *.state.json).")
 @click.option("--command", "command", default=None, metavar="CMD",
               help="How git runs statevcs (default: this Python with -m statevcs).")
-def install_driver_cmd(global_: bool, pattern: str, command: str | None) -> None:
+def install_driver_cmd(global_: bool, patterns: tuple[str, ...], command: str | None) -> None:
     """Configure git to merge (merge=statevcs) and diff (diff=statevcs) JSON state files with statevcs.
 
-    Writes merge.statevcs.* and diff.statevcs.textconv into the git config and the line
-    'PATTERN merge=statevcs diff=statevcs' into .gitattributes (or the global attributes file).
+    Writes merge.statevcs.*, diff.statevcs.textconv and diff.statevcs.cachetextconv into the
+    git config and a line 'PATTERN merge=statevcs diff=statevcs' per pattern into
+    .gitattributes (or the global attributes file), then names the tracked files the drivers
+    apply to, with a warning when there is none.
 
     \b
     Example:
-      cd my-project && statevcs git install-driver --pattern '*.state.json'
+      cd my-project && statevcs git install-driver
+      statevcs git install-driver --pattern 'agents/*.json'
     """
-    from ..gitbridge.driver import install_driver
+    from ..gitbridge.driver import DEFAULT_PATTERNS, install_driver
 
-    entries, attributes, added = install_driver(os.getcwd(), pattern, global_, command)
-    for key, value in entries:
+    chosen = patterns or DEFAULT_PATTERNS
+    done = install_driver(os.getcwd(), chosen, global_, command)
+    for key, value in done.entries:
         click.echo(f"git config {'--global ' if global_ else ''}{key} {safe(value)!r}")
-    click.echo(f"{'added to' if added else 'already in'} {safe(attributes)}: {safe(pattern)} merge=statevcs diff=statevcs")
+    for pattern, added in done.lines.items():
+        click.echo(f"{'added to' if added else 'already in'} {safe(done.attributes)}: {safe(pattern)} "
+                   "merge=statevcs diff=statevcs")
+    if done.matched is None:
+        return
+    if done.matched:
+        shown = ", ".join(safe(p) for p in done.matched[:10]) + (" ..." if len(done.matched) > 10 else "")
+        click.echo(f"the drivers apply to {len(done.matched)} tracked file(s): {shown}")
+    else:
+        click.echo(f"warning: no tracked file matches {' or '.join(safe(p) for p in chosen)} yet; the drivers "
+                   "apply to matching files once they are committed (or name yours with --pattern)", err=True)
 
 
 @git_group.command(name="textconv")
