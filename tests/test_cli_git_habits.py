@@ -283,3 +283,11 @@ def test_diff_of_a_stale_working_file_shows_its_own_edits(repo):
     (repo / "state.json").write_text(json.dumps(edited))
     r = run(repo, "diff")
     assert r.out == "~ /budget: 20 -> 21\n"  # its own edit, not everything the commit changed
+
+
+@pytest.mark.parametrize("family", ["git", "bundle", "schema"])
+def test_families_list_their_commands_with_whole_sentences(tmp_path, family):
+    listing = run(tmp_path, family, "--help").out.split("Commands:")[1]
+    assert "..." not in listing
+    if family == "git":
+        assert "sync" in listing and "with no force push." in listing

@@ -13,11 +13,11 @@ import click
 from ..algo.conflicts import STRATEGIES
 from ..model.jsontext import parse_json_text
 from ..model.missing import MISSING
-from .context import EXIT_NEGATIVE, AppContext, echo_json, pass_app, safe
+from .context import EXIT_NEGATIVE, AppContext, CommandFamily, echo_json, pass_app, safe
 from .params import PATH
 
 
-@click.group(name="git")
+@click.group(name="git", cls=CommandFamily)
 def git_group() -> None:
     """Review states in git: export history to a git repository, import it back, and set up
     git's merge and diff drivers for JSON state files.
@@ -124,10 +124,10 @@ def _working_file_follows(repo: Any) -> Iterator[None]:
 @pass_app
 def sync_cmd(app: AppContext, target: str, branch: str | None, strategy: str | None, side: str | None,
              message: str | None) -> None:
-    """Round trip a branch through a git repository it was exported to, with no force push:
-    bring the reviewer's commits back, merge, and export so the git branch fast-forwards.
+    """Round trip a branch through the git repository it is reviewed in, with no force push.
 
-    git's branch is imported as git/BRANCH (and into BRANCH when only git moved). When both
+    The reviewer's commits come back, are merged, and the branch is exported on top, so the
+    git branch fast-forwards. git's branch is imported as git/BRANCH (and into BRANCH when only git moved). When both
     moved, git/BRANCH is merged into BRANCH as 'statevcs merge' does: with conflicts it exits 1
     and leaves them to resolve ('statevcs resolve', 'statevcs merge --continue'); run sync
     again then. Last, BRANCH is exported on top of git's commits: they stay in its history.
