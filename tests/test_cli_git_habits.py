@@ -288,6 +288,6 @@ def test_diff_of_a_stale_working_file_shows_its_own_edits(repo):
 @pytest.mark.parametrize("family", ["git", "bundle", "schema"])
 def test_families_list_their_commands_with_whole_sentences(tmp_path, family):
     listing = run(tmp_path, family, "--help").out.split("Commands:")[1]
-    assert "..." not in listing
+    assert not [line for line in listing.splitlines() if line.endswith("...")]  # click's cut
     if family == "git":
         assert "sync" in listing and "with no force push." in listing
