@@ -112,8 +112,10 @@ def _working_base(repo: Repository, labels: tuple[str, str]) -> tuple[str, tuple
     """What the working file is compared with: HEAD, or, when the branch moved since the file
     was loaded, the commit it was loaded from (so its own edits show, not the commits since)."""
     from ..porcelain.worktree.checkout import working_status
+    from ..porcelain.worktree.working_file import UNRECORDED
 
-    if not repo.working_file.exists():
+    wf = repo.working_file
+    if not wf.exists() or wf.base() in (UNRECORDED, repo._ref_target("HEAD")):  # the usual case: no extra diff
         return repo.head_root(), labels
     status = working_status(repo)
     if not status.moved:
