@@ -30,7 +30,6 @@ ATTRIBUTES_FILE = ".statevcs-attributes"
 DRIVER = "statevcs"
 #: What install-driver covers by default: the working file's name and ``*.state.json``.
 DEFAULT_PATTERNS = ("state.json", "*.state.json")
-DEFAULT_PATTERN = DEFAULT_PATTERNS[1]
 
 
 @dataclass(frozen=True)
