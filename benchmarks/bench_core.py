@@ -154,6 +154,41 @@ def bench_commits(n: int, rounds: int = 5) -> dict:
     return out
 
 
+def bench_history(n: int = 1000, rounds: int = 7) -> dict:
+    """Reading history from a fresh open (no cache) beside SqliteSaver in the same run: the
+    metadata of ``n`` commits (``Repository.log``) against ``SqliteSaver.list`` of ``n``
+    checkpoints (which decodes each state too), and the state of the commit n/2 back by id
+    against ``SqliteSaver.get_tuple`` of that checkpoint. Medians of ``rounds``, interleaved."""
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Repository.init(os.path.join(tmp, "r"))
+        ids = [repo.commit(small_state(i), message=f"step {i}").id for i in range(n)]
+        repo.close()
+        os.makedirs(os.path.join(tmp, "lg"))
+        saver = _LangGraph(os.path.join(tmp, "lg"))
+        for i in range(n):
+            saver.step(i)
+        configs = [t.config for t in saver.saver.list({"configurable": {"thread_id": "t"}})]
+        times: dict[str, list[float]] = {"log": [], "list": [], "get": [], "get_tuple": []}
+        for _ in range(rounds):
+            r = Repository.open(os.path.join(tmp, "r"))
+            r.store.read_ref("HEAD")  # connected: the connection is not what is measured
+            t = time.perf_counter()
+            assert len(list(r.log("main", limit=n))) == n
+            times["log"].append(time.perf_counter() - t)
+            r.objects.forget()
+            t = time.perf_counter()
+            r.get(ids[n // 2 - 1])
+            times["get"].append(time.perf_counter() - t)
+            r.close()
+            t = time.perf_counter()
+            assert len(list(saver.saver.list({"configurable": {"thread_id": "t"}}, limit=n))) == n
+            times["list"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            saver.saver.get_tuple(configs[n // 2])
+            times["get_tuple"].append(time.perf_counter() - t)
+        return {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+
+
 def team_fixture() -> dict:
     with open(ROOT / "fixtures" / "team_1000.json", encoding="utf-8") as f:
         return json.load(f)
@@ -271,6 +306,12 @@ def main() -> None:
           + f"; load average {os.getloadavg()[0]:.2f})")
     if args.commits_only:
         return
+    h = bench_history(300 if args.quick else 1000)
+    print("\nhistory, from a fresh open")
+    print(f"  log of {300 if args.quick else 1000} commits             {h['log'] * 1e3:8.1f} ms   SqliteSaver.list "
+          f"{h['list'] * 1e3:.1f} ms: statevcs takes {h['log'] / h['list']:.2f}x its time")
+    print(f"  state of the commit half way back    {h['get'] * 1e6:8.1f} us   SqliteSaver.get_tuple "
+          f"{h['get_tuple'] * 1e6:.1f} us: statevcs takes {h['get'] / h['get_tuple']:.2f}x its time")
     g = bench_get_and_growth()
     print("\nget on HEAD")
     print(f"  whole 1 KB state                     {g['get_small_us']:8.1f} us")

@@ -105,28 +105,38 @@ def lockstep(repo: Repository, saver: Saver, n: int) -> tuple[float, float, floa
     return statistics.median(ours), statistics.median(theirs), cpu_ours / n, cpu_theirs / n
 
 
-def _writer(location: str, k: int, n: int, start: float) -> None:
+def _writer(location: str, k: int, n: int, ready, go, done) -> None:
     repo = Repository.open(location)
-    while time.time() < start:
-        time.sleep(0.001)
+    repo.commit(small_state(k * 100_000 - 1), branch=f"w{k}", message="warm-up", allow_empty=True)  # connected
+    ready.put(k)
+    go.wait()
     for i in range(n):
         repo.commit(small_state(i + k * 100_000), branch=f"w{k}", message="w")
+    done.put(k)
     repo.close()
 
 
 def statevcs_writers(location: str, procs: int, n: int) -> float:
+    """Commits/s of ``procs`` processes, timed from when all are ready to when all are done."""
     repo = Repository.open(location)
     base = repo.commit(small_state(-1), allow_empty=True)
     for k in range(procs):
         repo.create_branch(f"w{k}", base.id, force=True)
     repo.close()
-    start = time.time() + 1.0
-    ps = [mp.Process(target=_writer, args=(location, k, n, start)) for k in range(procs)]
+    ready, go, done = mp.Queue(), mp.Event(), mp.Queue()
+    ps = [mp.Process(target=_writer, args=(location, k, n, ready, go, done)) for k in range(procs)]
     for p in ps:
         p.start()
+    for _ in ps:
+        ready.get(timeout=120)
+    start = time.perf_counter()
+    go.set()
+    for _ in ps:
+        done.get(timeout=600)
+    elapsed = time.perf_counter() - start
     for p in ps:
         p.join()
-    return procs * n / (time.time() - start)
+    return procs * n / elapsed
 
 
 def saver_writers(url: str, threads: int, n: int) -> float:

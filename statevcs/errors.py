@@ -236,7 +236,13 @@ class InvalidRulesError(StateVCSError, ValueError):
 
 class PurgeError(StateVCSError):
     """``purge`` cannot erase that pointer: it is in no commit of the chosen history, it names
-    the whole state, or the repository is in the middle of a merge. Nothing was changed."""
+    the whole state, the repository is in the middle of a merge, or another purge must
+    finish first (``statevcs purge --continue``). Nothing was changed."""
+
+
+class PurgeInterruptedError(PurgeError):
+    """A purge stopped after it began (its journal, ``refs/meta/purge-journal``, says where):
+    ``statevcs purge --continue`` (``Repository.purge_continue()``) finishes it."""
 
 
 class KeyRequiredError(StateVCSError):

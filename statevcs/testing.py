@@ -160,6 +160,18 @@ class StoreContract:
         thread.join(30)
         assert landed.is_set() and store.read_ref("refs/heads/w") == oid
 
+    def test_gc_epoch_counts_sweeps_and_reads_in_a_transaction(self, store: Store) -> None:
+        before = store.gc_epoch()
+        assert before is not None  # every backend keeps the count (transfers re-plan without it)
+        with store.transaction() as tx:
+            assert tx.gc_epoch() == before
+        with store.gc_lock():
+            store.bump_gc_epoch()
+        assert store.gc_epoch() == before + 1
+        store.bump_gc_epoch()  # outside the lock: its own transaction
+        with store.transaction() as tx:
+            assert tx.gc_epoch() == before + 2
+
     def test_delete_objects(self, store: Store) -> None:
         objs = dict(make_object(i) for i in range(5))
         store.put_many(objs)

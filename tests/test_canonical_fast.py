@@ -67,6 +67,17 @@ def test_text_with_a_hyphenated_e_stays_on_the_fast_path(value, monkeypatch):
     assert calls == []
 
 
+def test_parsing_text_with_a_hyphenated_e_stays_on_the_fast_path(monkeypatch):
+    calls = []
+    real = canonical.loads
+    monkeypatch.setattr(canonical, "loads", lambda b: calls.append(b) or real(b))
+    assert canonical.parse_canonical(b'{"mode":"one-shot","tag":"large-2026-10"}') == {
+        "mode": "one-shot", "tag": "large-2026-10"}
+    assert calls == []
+    assert canonical.parse_canonical(b"[1e-07]") == [1e-07]  # a float's exponent: the exact path
+    assert calls == [b"[1e-07]"]
+
+
 @pytest.mark.parametrize("value", [["v2e-3"], {"a": "0.00001"}, [1e-7]])
 def test_float_like_text_still_falls_back(value, monkeypatch):
     calls = []

@@ -4,12 +4,12 @@ stores made before objects had write times (docs/gc.md)."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from statevcs import Repository
-from statevcs.errors import InvalidAgeError
+from statevcs.errors import InvalidAgeError, RuleViolationError
 from statevcs.model.tree import write_tree
 from statevcs.porcelain.upkeep.ages import parse_age
 from statevcs.store.sqlite import SQLiteStore
@@ -206,3 +206,50 @@ def test_postgres_version_1_schema_is_migrated_on_open():
     finally:
         admin.execute(f"DROP SCHEMA {name} CASCADE")
         admin.close()
+
+
+# ---------------------------------------------------------------- refs/meta/* reflogs (issue 17.2)
+def test_gc_after_rules_expiry_and_purge_with_aged_reflogs(repo):
+    """refs/meta/* name state nodes, not commits: expiring their reflogs must not walk them as
+    history (it did: ``object ... is a obj1, not a commit1``), so gc keeps working and keeps
+    collecting expired branches."""
+    repo.commit({"n": 1, "users": {"42": "x" * 100}}, "one")
+    repo.commit({"n": 2, "users": {"42": "y" * 100}}, "two")
+    repo.set_schema({"properties": {"n": {"type": "integer"}}})
+    repo.create_branch("tmp", expires="60d")
+    repo.commit({"n": 3, "tmp": "t" * 3000}, "on tmp", branch="tmp")
+    tmp_tip = repo.branches["tmp"]
+    repo.purge("/users/42", all=True)
+    meta = [n for n in repo.store.reflog_names() if n.startswith("refs/meta/")]
+    assert {"refs/meta/schema", "refs/meta/expiry", "refs/meta/purges"} <= set(meta)
+    # zero ages right away, as docs/cli.md recommends after a prune
+    repo.gc(prune="now", expire_unreachable="now")
+    assert repo.gc(prune="now", expire_unreachable="now").removed == 0
+    # the same with the reflog moved back past the 30-day default, and tmp's expiry passed
+    repo.store._backdate(61 * 86400)
+    repo.set_branch_expiry("tmp", datetime(2020, 1, 1, tzinfo=timezone.utc))
+    report = repo.gc()
+    assert report.branches_expired == ("tmp",)
+    assert repo.gc(prune="now").removed >= 0
+    assert not repo.store.has(tmp_tip)  # the expired branch's commit was collected
+    repo.objects.forget()
+    assert repo.schema() == {"properties": {"n": {"type": "integer"}}}  # the rules are kept
+    assert len(repo.store.reflog("refs/meta/schema")) == 1  # 61 days old: kept (by age alone)
+    assert repo.fsck().ok
+    with pytest.raises(RuleViolationError):
+        repo.commit({"n": "str"}, "still checked")
+
+
+def test_cli_gc_after_schema_set(tmp_path):
+    run(tmp_path, "init", "g")
+    d = tmp_path / "g"
+    (d / "state.json").write_text('{"n": 1}')
+    run(d, "commit", "-m", "one")
+    (d / "s.json").write_text('{"properties": {"n": {"type": "integer"}}}')
+    run(d, "schema", "set", "s.json")
+    run(d, "branch", "x", "--expire-after", "60d")
+    assert run(d, "gc", "--prune=now", "--expire-unreachable=now").out.startswith("Removed ")
+    with Repository.open(str(d)) as repo:
+        repo.store._backdate(31 * 86400)
+    run(d, "gc")
+    assert "ok" in run(d, "fsck").out

@@ -195,6 +195,7 @@ def status(app: AppContext, short_format: bool, as_json: bool) -> None:
     else:
         working = repo.working_status()
         changes = working.edits
+    pending = repo.unfinished_purge()
     if as_json:
         out = {"version": 1, "branch": branch, "head": head.id if head else None,
                "clean": changes is not None and not changes and not (working and working.moved),
@@ -205,6 +206,9 @@ def status(app: AppContext, short_format: bool, as_json: bool) -> None:
         if merging is not None:
             out["merge"] = {"source": merging.source, "source_label": merging.source_label,
                             "unresolved": unresolved, "conflicts": [c["path"] for c in merging.conflicts]}
+        if pending is not None:
+            out["purge"] = {"pointer": pending.pointer, "step": pending.step, "started": pending.started,
+                            "who": pending.who, "scope": pending.scope}
         echo_json(out)
         return
     if short_format:
@@ -215,6 +219,9 @@ def status(app: AppContext, short_format: bool, as_json: bool) -> None:
         click.echo("No commits yet")
     else:
         click.echo(f"HEAD {short(head.id)} {safe(head.summary)}")
+    if pending is not None:
+        click.echo(styled(f"A{safe(pending.describe()[1:])}: run 'statevcs purge --continue' to finish it.",
+                          fg="red"))
     if merging is not None:
         doing = {"merge": "merging", "revert": "reverting", "cherry-pick": "cherry-picking"}[merging.operation]
         click.echo(f"You are {doing} {safe(merging.source_label)} ({short(merging.source)}) into {safe(branch)}.")

@@ -20,6 +20,7 @@ from ..model.jsontext import parse_json_text
 from ..model.objects import encode_commit, encode_tag
 from ..model.refnames import BRANCH_PREFIX, HEAD, TAG_PREFIX
 from ..model.tree import write_tree
+from ..porcelain.rules.checks import check_branch_move
 from ..store.base import SYMBOLIC_PREFIX
 from .export import open_target, pygit2_module, target_key
 from .gitobjects import extra_time, parse_object, person, strip_trailer
@@ -318,6 +319,7 @@ def _set_refs(repo: "Repository", refs: dict[str, str], force: bool, git: Any,
     with repo.store.transaction() as tx:
         for ref, new in refs.items():
             if current[ref] != new:
+                check_branch_move(repo, tx, ref, new, current[ref])  # this repository's rules, as for a push
                 tx.set_ref(ref, new, current[ref], repo.author, "git import")
         if head is None and (value := _head_value(git, refs, mapping or {})) is not None:
             tx.set_ref(HEAD, value, None, repo.author, "git import")

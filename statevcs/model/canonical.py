@@ -196,6 +196,7 @@ def canonical_str(value: JSONValue) -> str:
 
 #: A negative exponent as orjson writes one (``1e-7``, ``7.03e-5``): where its float text may differ.
 _EXPONENT = re.compile(r"[0-9]e-")
+_EXPONENT_BYTES = re.compile(rb"[0-9]e-")
 
 
 def fast_canonical_str(value: JSONValue) -> str:
@@ -319,7 +320,8 @@ def parse_canonical(body: bytes) -> JSONValue:
         except (ValueError, TypeError):  # orjson.JSONDecodeError is a ValueError
             pass
         else:
-            if again_fast == body and b"e-" not in body and b"0.0000" not in body:
+            if again_fast == body and (b"e-" not in body or _EXPONENT_BYTES.search(body) is None) \
+                    and b"0.0000" not in body:
                 return fast
     value = loads(body)
     try:

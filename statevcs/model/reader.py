@@ -95,7 +95,10 @@ class ObjectReader:
         self._with_neighbours = getattr(store, "get_with_neighbours", None)
         self._neighbours: OrderedDict[str, bytes] = OrderedDict()
 
-    def raw(self, oid: str) -> bytes:
+    def raw(self, oid: str, neighbours: bool = True) -> bytes:
+        """An object's verified bytes. With ``neighbours`` (and a store that keeps a transaction's
+        objects together), the objects written with it wait for the next reads: the root of
+        a commit read to get at its state comes with it."""
         raw = self._raw.get(oid)
         if raw is None:
             raw = self.extra.get(oid)
@@ -104,7 +107,7 @@ class ObjectReader:
                 if raw is not None and not _verified(oid, raw):
                     raw = None
                 if raw is None:
-                    if self._with_neighbours is None:
+                    if self._with_neighbours is None or not neighbours:
                         raw = self.store.get(oid)
                     else:
                         raw, neighbours = self._with_neighbours(oid)
@@ -144,7 +147,7 @@ class ObjectReader:
     def commit(self, oid: str) -> Commit:
         commit = self._commits.get(oid)
         if commit is None:
-            raw = self.raw(oid)
+            raw = self.raw(oid, neighbours=False)  # a history walk reads commits, not their states
             commit = decode_commit(oid, raw)
             self._commits.put(oid, commit, len(raw) * self.DECODED_FACTOR)
         return commit

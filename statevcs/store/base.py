@@ -262,6 +262,11 @@ class Transaction(ABC):
     def read_ref(self, name: str) -> str | None:
         """The ref's value as this transaction sees it (locked against other writers)."""
 
+    def gc_epoch(self) -> int | None:
+        """``Store.gc_epoch`` as this transaction sees it: no sweep runs while it is open, so
+        an equal value means no object was deleted since the value was read (None: unknown)."""
+        return None
+
     def read_refs(self, names: Sequence[str]) -> dict[str, str | None]:
         """Several refs' values (None: absent); stores override it to read them in one query."""
         return {name: self.read_ref(name) for name in names}
@@ -271,6 +276,12 @@ class Transaction(ABC):
         reads cost a round trip (PostgreSQL) may answer reads of them from here, and then
         checks them when the transaction commits: RefConflictError if one was wrong, and
         nothing is written. Stores with cheap reads ignore this."""
+
+    def lock_refs(self, names: Sequence[str]) -> dict[str, str | None]:
+        """``read_refs``, and no other writer moves these refs until this transaction ends
+        (a writer that moves many refs at once catches up inside it instead of losing the
+        race). Stores whose transactions already exclude every writer just read them."""
+        return self.read_refs(names)
 
     @abstractmethod
     def _write_ref(self, name: str, value: str | None) -> None:
@@ -335,6 +346,16 @@ class Store(ObjectStore, RefStore):
         """Exclude every write transaction while held (docs/gc.md): one that started before
         has landed, none starts until release. Inside, this thread's reads see the latest
         state and ``delete_objects`` runs in the lock's own transaction (atomically at release)."""
+
+    def gc_epoch(self) -> int | None:
+        """How many sweeps have deleted objects from this store (docs/gc.md): a transfer reads
+        it before planning and, in the transaction that moves its refs, re-plans only if it
+        changed. None when the store keeps no count (a transfer then always re-plans)."""
+        return None
+
+    def bump_gc_epoch(self) -> None:
+        """Count one more sweep that deletes objects: called inside ``gc_lock``, so it lands
+        with the deletes (atomically at release)."""
 
     def close(self) -> None:
         """Release connections; the store must not be used afterwards."""

@@ -72,7 +72,7 @@ class EncryptedStore(Store):
         self.location = inner.location
         self._objects = _aead(self.keys.objects)
         self._refs = _aead(self.keys.refs)
-        for name in ("connect_listener", "destroy", "vacuum"):  # backend extras, nothing readable
+        for name in ("connect_listener", "destroy", "vacuum", "compact"):  # backend extras, nothing readable
             if hasattr(inner, name):
                 setattr(self, name, getattr(inner, name))
 
@@ -249,6 +249,12 @@ class EncryptedStore(Store):
     def gc_lock(self) -> contextlib.AbstractContextManager[None]:
         return self.inner.gc_lock()
 
+    def gc_epoch(self) -> int | None:
+        return self.inner.gc_epoch()
+
+    def bump_gc_epoch(self) -> None:
+        self.inner.bump_gc_epoch()
+
     def close(self) -> None:
         self.inner.close()
 
@@ -274,10 +280,19 @@ class _EncryptedTransaction(Transaction):
         _check_name(name)
         return self.store.open_ref(name, self.inner.read_ref(name))
 
+    def gc_epoch(self) -> int | None:
+        return self.inner.gc_epoch()
+
     def read_refs(self, names: Sequence[str]) -> dict[str, str | None]:
         for name in names:
             _check_name(name)
         sealed = self.inner.read_refs(names)  # one query where the inner store can
+        return {name: self.store.open_ref(name, sealed[name]) for name in names}
+
+    def lock_refs(self, names: Sequence[str]) -> dict[str, str | None]:
+        for name in names:
+            _check_name(name)
+        sealed = self.inner.lock_refs(names)
         return {name: self.store.open_ref(name, sealed[name]) for name in names}
 
     def _write_ref(self, name: str, value: str | None) -> None:

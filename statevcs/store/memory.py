@@ -22,6 +22,7 @@ class MemoryStore(Store):
         self._reflog: dict[int, RefLogEntry] = {}  # seq -> entry, in insertion (seq) order
         self._seq = 0
         self._lock = threading.RLock()
+        self._gc_epoch = 0  # sweeps that deleted objects (docs/gc.md)
 
     # objects
     def get(self, oid: str) -> bytes:
@@ -125,6 +126,13 @@ class MemoryStore(Store):
         with self._lock:
             yield
 
+    def gc_epoch(self) -> int | None:
+        return self._gc_epoch
+
+    def bump_gc_epoch(self) -> None:
+        with self._lock:
+            self._gc_epoch += 1
+
     # test support
     def _corrupt(self, oid: str) -> None:
         """Damage an object in place."""
@@ -162,6 +170,9 @@ class _MemoryTransaction(Transaction):
         if name in self.refs:
             return self.refs[name]
         return self.store._refs.get(name)
+
+    def gc_epoch(self) -> int | None:
+        return self.store._gc_epoch
 
     def _write_ref(self, name: str, value: str | None) -> None:
         self.refs[name] = value

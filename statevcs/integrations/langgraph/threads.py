@@ -11,6 +11,7 @@ from typing import Any
 
 from ...model.objects import Commit, encode_commit
 from ...porcelain.repository.facade import Repository
+from ...porcelain.rules.checks import check_branch_move
 from ...store.base import ANY, Store
 from . import naming
 from .records import LG_KEY
@@ -60,6 +61,7 @@ def copy_thread_refs(repo: Repository, source_thread_id: str, target_thread_id: 
         for ref, value in stale.items():
             tx.delete_ref(ref, value, repo.author, f"langgraph: replaced by a copy of {source_thread_id}")
         for ref, value in moves.items():
+            check_branch_move(repo, tx, ref, value, tx.read_ref(ref))  # the target branch's rules
             tx.set_ref(ref, value, ANY, repo.author, f"langgraph: copied from thread {source_thread_id}")
 
 

@@ -12,14 +12,14 @@ import os
 import random
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from ...errors import CorruptObjectError, InvalidRefNameError, NothingToCommitError, RefConflictError, StateVCSError
 from ...model import refnames
 from ...model.objects import Commit, encode_commit
 from ...model.reader import ObjectReader
 from ...model.refnames import BRANCH_PREFIX, HEAD
-from ...store.base import ANY, SYMBOLIC_PREFIX, Store
+from ...store.base import ANY, SYMBOLIC_PREFIX, Store, Transaction
 from ...store.paths import DIR_NAME, path_text
 from ..rules.checks import check_rules
 from ..rules.files import SCHEMA_REF
@@ -224,12 +224,17 @@ class RepositoryCore:
         return commit
 
     def _write(self, objects: dict[str, bytes], moves: list[tuple[str, str | None, object]], why: str,
-               who: str | None = None) -> None:
-        """Put objects and CAS-move refs in one transaction; HEAD's reflog follows its branch."""
+               who: str | None = None, check: Callable[[Transaction], None] | None = None) -> None:
+        """Put objects and CAS-move refs in one transaction; HEAD's reflog follows its branch.
+
+        ``check`` runs first inside the transaction (no gc sweep runs meanwhile): a transfer's
+        recheck of what it sent, a received push's rules; whatever it raises moves nothing."""
         head_ref = self.head_ref()
         who = who or self.author
         why = path_text(why)  # it may name a path (clone: from DIR) whose bytes are not UTF-8
         with self.store.transaction() as tx:
+            if check is not None:
+                check(tx)
             if objects:
                 tx.put_objects(objects)
             for ref, new, expected in moves:

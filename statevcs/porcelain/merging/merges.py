@@ -17,7 +17,7 @@ from ...model import refnames
 from ...model.objects import Commit, Ref
 from ...model.refnames import HEAD
 from ...model.tree import ARRAY, OBJECT, LayeredSource, view, write_tree
-from ..rules.checks import check_fast_forward
+from ..rules.checks import check_branch_move
 
 if TYPE_CHECKING:
     from ..repository.facade import Repository
@@ -181,9 +181,11 @@ def finish_merge(repo: "Repository", p: PreparedMerge, message: str | None, auth
         assert p.target is not None
         return MergeOutcome(p.target, "up-to-date", strategy=p.strategy)
     if p.kind == "fast-forward":
-        check_fast_forward(repo, p.target_ref, p.source.root, p.target.root if p.target else None)
+        # Checked as the merge commit a --no-ff merge would make, in the transaction that
+        # moves the branch: the source's state against the target's rules.
         expected = p.target.id if p.target else None
-        repo._write({}, [(p.target_ref, p.source.id, expected)], f"merge {source_label}: fast-forward")
+        repo._write({}, [(p.target_ref, p.source.id, expected)], f"merge {source_label}: fast-forward",
+                    check=lambda tx: check_branch_move(repo, tx, p.target_ref, p.source.id, expected))
         return MergeOutcome(p.source, "fast-forward", strategy=p.strategy)
     if p.conflicts:
         raise MergeConflictError(

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from ..upkeep.fsck import FsckReport
     from ..upkeep.gc import GcReport
     from ..upkeep.purge import PurgeReport
+    from ..upkeep.purge_journal import UnfinishedPurge
     from ..upkeep.retention import BranchExpiry, PruneReport
     from ..upkeep.stats import RepoStats
     from .facade import Repository
@@ -48,10 +49,24 @@ class MaintenanceMethods:
         """Erase the value at ``pointer`` from every commit of the chosen history (``branches``,
         every ref with ``all``, else HEAD's branch): commits are rewritten, branches and tags
         moved, the reflog entries reaching old commits expired and the old objects collected
-        (docs/erasure.md). PurgeError, nothing changed, if no commit there holds the pointer."""
+        (docs/erasure.md). PurgeError, nothing changed, if no commit there holds the pointer.
+        Journaled: if it stops after it began (PurgeInterruptedError, or a crash), the same
+        call again or ``purge_continue()`` finishes it."""
         from ..upkeep.purge import purge
 
         return purge(self, pointer, branches, all, dry_run)
+
+    def purge_continue(self) -> "PurgeReport":
+        """Finish an interrupted purge (``statevcs purge --continue``); PurgeError if none is unfinished."""
+        from ..upkeep.purge import purge_continue
+
+        return purge_continue(self)
+
+    def unfinished_purge(self) -> "UnfinishedPurge | None":
+        """The purge that began and has not finished (pointer, step, when, who), or None."""
+        from ..upkeep.purge_journal import unfinished_purge
+
+        return unfinished_purge(self)
 
     def set_schema(self, schema: Any, branch: str | None = None) -> None:
         """Store a JSON Schema every later commit (on ``branch``, or on every branch) must satisfy

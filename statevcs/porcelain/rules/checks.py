@@ -12,9 +12,12 @@ Where rules live (docs/rules.md):
 
 The schema a commit on branch B must satisfy is the stored one for B, else the stored
 repository schema, else ``.statevcs/schema.json``. Every commit path (commit, merge, update,
-restore, revert, cherry-pick, commit_patch, edits) goes through ``RepositoryCore._commit_once``,
-which calls :func:`check_rules` inside its transaction, before anything is written. Without
-rules the cost is one ref read and two ``stat`` calls.
+restore, revert, cherry-pick, commit_patch, edits, the LangGraph saver) goes through
+``RepositoryCore._commit_once``, which calls :func:`check_rules` inside its transaction,
+before anything is written. Paths that move a branch to commits made elsewhere (a
+fast-forward, a received push, git import, a copied LangGraph thread) call
+:func:`check_branch_move` inside the transaction that moves it. Without rules the cost is
+one ref read and two ``stat`` calls.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...algo.policies import TransitionRule
-from ...model.refnames import BRANCH_PREFIX
+from ...model.refnames import BRANCH_PREFIX, HEAD
 from ...model.tree import LayeredSource, read_tree
 from .files import SCHEMA_REF, rule_files, stamp
 from .schema import file_schema_at, schema_violation, stored_schema
@@ -61,14 +64,14 @@ def check_rules(repo: "RepositoryCore", tx: "Transaction", ref: str, root: str, 
             raise violation
 
 
-def check_fast_forward(repo: "RepositoryCore", ref: str, root: str, old_root: str | None) -> None:
-    """Refuse a fast-forward of ``ref`` to a state that breaks its rules.
-
-    The commits were checked under the rules of the branch they were made on; landing on
-    ``ref`` (perhaps with a stricter schema) is checked as the merge commit a ``--no-ff``
-    merge would make: the state against ``ref``'s schema, transitions against its old head."""
-
-    class _CurrentRefs:  # check_rules reads the schema ref through its transaction; here: now
-        read_ref = staticmethod(repo.store.read_ref)
-
-    check_rules(repo, _CurrentRefs, ref, root, {}, old_root)  # type: ignore[arg-type]
+def check_branch_move(repo: "RepositoryCore", tx: "Transaction", ref: str, new: str, old: str | None) -> None:
+    """Refuse moving ``ref`` from commit ``old`` (None: it is created) to commit ``new`` when
+    the state at ``new`` breaks ``ref``'s rules, as a pre-receive hook would: the tip's state
+    against the schema of ``ref``, transitions from ``old``'s state. Called inside the
+    transaction that moves the ref (the rules are read through it), by the paths that move a
+    branch to commits made elsewhere: a fast-forward merge, a received push, git import and
+    a copied LangGraph thread. Only branches and HEAD (the refs commits are made on) are checked."""
+    if new == old or not (ref == HEAD or ref.startswith(BRANCH_PREFIX)):
+        return
+    old_root = repo.objects.commit(old).root if old else None
+    check_rules(repo, tx, ref, repo.objects.commit(new).root, {}, old_root)

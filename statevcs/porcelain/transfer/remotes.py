@@ -15,10 +15,12 @@ from ...errors import (
     InvalidRefNameError,
     NotARepositoryError,
     NotFastForwardError,
+    ObjectNotFoundError,
     RefConflictError,
     RemoteNotFoundError,
     RepositoryExistsError,
     RevisionNotFoundError,
+    RuleViolationError,
     StateVCSError,
 )
 from ...model import refnames
@@ -31,9 +33,10 @@ from ...store.base import SYMBOLIC_PREFIX
 from ...store.locate import open_store, repository_dir_exactly
 from ...store.paths import DIR_NAME, is_url
 from ..core.repository_core import DEFAULT_BRANCH, DEFAULT_WORKING_FILE
+from ..rules.checks import check_branch_move
 from ..worktree import settings
 from ..worktree.creation import TEMP_PREFIX, creating
-from .sending import Progress, TransferReport, send
+from .sending import Progress, TransferReport, recheck, send
 
 if TYPE_CHECKING:
     from ..merging.merges import MergeOutcome
@@ -112,33 +115,60 @@ def fetch(repo: "Repository", remote: str, progress: Progress | None = None) -> 
     name, location = resolve_remote(repo, remote)
     other = open_remote(type(repo), location, remote_key(repo, name))
     try:
-        heads = _checked_refs(other.store.list_refs(BRANCH_PREFIX))
-        tags = _checked_refs(other.store.list_refs(TAG_PREFIX))
-        if name:
-            for ref in heads:
-                refnames.check_ref(f"{REMOTE_PREFIX}{name}/{ref[len(BRANCH_PREFIX):]}")
-        for ref, oid in heads.items():
-            if other.objects.kind(oid) != COMMIT:
-                raise CorruptObjectError(f"the remote's branch {ref} points at {oid}, which is not a commit")
-        report = send(other, repo.store, list(heads.values()) + list(tags.values()), progress)
-        updated: dict[str, tuple[str | None, str]] = {}
-        moves = []
-        if name:
-            for ref, oid in heads.items():
-                local = f"{REMOTE_PREFIX}{name}/{ref[len(BRANCH_PREFIX):]}"
-                old = repo.store.read_ref(local)
-                if old != oid:
-                    moves.append((local, oid, old))
-                    updated[local] = (old, oid)
-        for ref, oid in tags.items():
-            if repo.store.read_ref(ref) is None:
-                moves.append((ref, oid, None))
-                updated[ref] = (None, oid)
-        if moves:
-            repo._write({}, moves, f"fetch: from {name or location}")
-        return FetchReport(report, updated)
+        for attempt in range(_SOURCE_RETRIES):
+            listed = None
+            try:
+                listed = _source_refs(other, name)
+                return _fetch_once(repo, other, name, name or location, listed, progress)
+            except (CorruptObjectError, ObjectNotFoundError):
+                # A branch of the remote deleted (and collected) while we read it is a race,
+                # not damage: read its refs again. Refs that stayed put mean a damaged remote.
+                if attempt == _SOURCE_RETRIES - 1 or (listed is not None and _source_refs(other, name) == listed):
+                    raise
+        raise AssertionError("unreachable")
     finally:
         other.close()
+
+
+def _fetch_once(repo: "Repository", other: "Repository", name: str, label: str,
+                listed: tuple[dict[str, str], dict[str, str]], progress: Progress | None) -> FetchReport:
+    """One try of a fetch of the refs ``listed`` (branches, tags): send, then move the refs."""
+    heads, tags = listed
+    epoch = repo.store.gc_epoch()  # before planning: the ref move re-plans if a sweep deleted since
+    report = send(other, repo.store, list(heads.values()) + list(tags.values()), progress, epoch)
+    updated: dict[str, tuple[str | None, str]] = {}
+    moves = []
+    if name:
+        for ref, oid in heads.items():
+            local = f"{REMOTE_PREFIX}{name}/{ref[len(BRANCH_PREFIX):]}"
+            old = repo.store.read_ref(local)
+            if old != oid:
+                moves.append((local, oid, old))
+                updated[local] = (old, oid)
+    for ref, oid in tags.items():
+        if repo.store.read_ref(ref) is None:
+            moves.append((ref, oid, None))
+            updated[ref] = (None, oid)
+    if moves:
+        repo._write({}, moves, f"fetch: from {label}", check=recheck(other, repo.store, [m[1] for m in moves], epoch))
+    return FetchReport(report, updated)
+
+
+#: How often a fetch reads the remote's refs again when they moved under it.
+_SOURCE_RETRIES = 5
+
+
+def _source_refs(other: "Repository", name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The remote's branches and tags, checked (names, ids, branches naming commits)."""
+    heads = _checked_refs(other.store.list_refs(BRANCH_PREFIX))
+    tags = _checked_refs(other.store.list_refs(TAG_PREFIX))
+    if name:
+        for ref in heads:
+            refnames.check_ref(f"{REMOTE_PREFIX}{name}/{ref[len(BRANCH_PREFIX):]}")
+    for ref, oid in heads.items():
+        if other.objects.kind(oid) != COMMIT:
+            raise CorruptObjectError(f"the remote's branch {ref} points at {oid}, which is not a commit")
+    return heads, tags
 
 
 def push(repo: "Repository", remote: str, branch: str, force: bool = False,
@@ -169,11 +199,21 @@ def push(repo: "Repository", remote: str, branch: str, force: bool = False,
                     f"the remote's {branch} has commits this repository lacks (at {theirs[:10]}): "
                     f"fetch and merge first, or push with force=True to overwrite them"
                 )
-        report = send(repo, other.store, [tip], progress)
+        epoch = other.store.gc_epoch()  # before planning: the ref move re-plans if a sweep deleted since
+        report = send(repo, other.store, [tip], progress, epoch)
+        objects_there = recheck(repo, other.store, [tip], epoch)
+
+        def receive(tx: Any) -> None:  # the receiving side's pre-receive hook: its objects, then its rules
+            objects_there(tx)
+            check_branch_move(other, tx, ref, tip, theirs)
+
         try:
-            other._write({}, [(ref, tip, theirs)], f"push: from {repo.workdir or repo.store.location}")
+            other._write({}, [(ref, tip, theirs)], f"push: from {repo.workdir or repo.store.location}",
+                         check=receive)
         except RefConflictError:
             raise RefConflictError(f"the remote's {branch} moved during the push; fetch and try again", ref) from None
+        except RuleViolationError as exc:
+            raise RuleViolationError(f"the remote refused the push: {exc}", exc.pointer, exc.rule) from None
         if follow:  # checked again under the remote's working-file lock: an edit made meanwhile stays
             with other.working_file.locked():
                 if _working_is(other, theirs):
@@ -291,16 +331,21 @@ def _clone_into(repo: "Repository", source: str, branch: str, progress: Any) -> 
         repo.add_remote("origin", location)
         repo.fetch("origin", progress)
         tip = repo.store.read_ref(f"{refnames.REMOTE_PREFIX}origin/{branch}")
-    else:
+    else:  # a store URL: no remote-tracking refs hold the fetched branches, so they move here
         fetch(repo, location, progress)
         other = open_remote(type(repo), source)
         try:
             tip = other.store.read_ref(refnames.branch_ref(branch))
             for ref, oid in _checked_refs(other.store.list_refs(BRANCH_PREFIX)).items():
                 if ref != refnames.branch_ref(branch) and repo.store.has(oid):
-                    repo._write({}, [(ref, oid, None)], f"clone: from {source}")
+                    repo._write({}, [(ref, oid, None)], f"clone: from {source}",
+                                check=recheck(other, repo.store, [oid], None))
+            if tip is not None:  # re-planned in the ref move: gc may have swept since the fetch
+                repo._write({}, [(refnames.branch_ref(branch), tip, None)], f"clone: from {source}",
+                            check=recheck(other, repo.store, [tip], None))
         finally:
             other.close()
+        return
     if tip is not None:
         repo._write({}, [(refnames.branch_ref(branch), tip, None)], f"clone: from {source}")
         if repo.workdir:

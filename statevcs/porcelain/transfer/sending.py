@@ -35,7 +35,7 @@ from ...model.objects import (
     split_kind,
 )
 from ...model.tree import node_children
-from ...store.base import Store
+from ...store.base import Store, Transaction
 
 if TYPE_CHECKING:
     from ..repository.facade import Repository
@@ -203,8 +203,16 @@ def _missing_nodes(src: "Repository", dst: Store, root: str, scheduled: set[str]
     return out
 
 
-def send(src: "Repository", dst: Store, tips: Iterable[str], progress: Progress | None = None) -> TransferReport:
-    """Copy to ``dst`` every object it lacks to hold ``tips``; refs are not touched."""
+def send(src: "Repository", dst: Store, tips: Iterable[str], progress: Progress | None = None,
+         epoch: int | None = None) -> TransferReport:
+    """Copy to ``dst`` every object it lacks to hold ``tips``; refs are not touched.
+
+    ``epoch`` is ``dst.gc_epoch()`` read before this call. A batch lands only while it is
+    unchanged (checked in the batch's transaction): once a gc sweep has deleted anything
+    since the plan, what a batch links to and the plan found present may be gone, and a
+    batch written on top of it would leave objects whose links are missing. The remaining
+    batches are then left to ``recheck``, which re-plans in the transaction that moves the
+    refs. So every object in ``dst`` keeps everything it links to (docs/gc.md)."""
     order = plan(src, dst, tips)
     total, sent, size, commits = len(order), 0, 0, 0
     batch: dict[str, bytes] = {}
@@ -219,17 +227,53 @@ def send(src: "Repository", dst: Store, tips: Iterable[str], progress: Progress 
         if raw.startswith(COMMIT + b" "):
             commits += 1
         if len(batch) >= BATCH_OBJECTS or batch_bytes >= BATCH_BYTES:
-            dst.put_many(batch)
+            if not _put_batch(dst, batch, epoch):
+                return TransferReport(commits, total, size)
             sent += len(batch)
             batch, batch_bytes = {}, 0
             if progress:
                 progress(sent, total)
-    if batch:
-        dst.put_many(batch)
+    if batch and _put_batch(dst, batch, epoch):
         sent += len(batch)
         if progress:
             progress(sent, total)
     return TransferReport(commits, total, size)
+
+
+def _put_batch(dst: Store, batch: dict[str, bytes], epoch: int | None) -> bool:
+    """Write one batch unless a sweep deleted objects since ``epoch`` (then False, nothing written)."""
+    with dst.transaction() as tx:
+        if epoch is not None and tx.gc_epoch() != epoch:
+            return False
+        tx.put_objects(batch)
+    return True
+
+
+def recheck(src: "Repository", dst: Store, tips: Iterable[str], epoch: int | None) -> Callable[[Transaction], None]:
+    """The check a transfer runs inside the transaction that moves its refs to ``tips``.
+
+    ``epoch`` is ``dst.gc_epoch()`` read before the transfer was planned (None: unknown).
+    That transaction excludes gc's sweep, so if no sweep deleted anything since (the epoch
+    is unchanged: one small read), everything planned as present or sent is still there.
+    Otherwise the transfer is planned again against what ``dst`` holds now (its reads run in
+    that transaction: same thread, same connection; an object present there has everything
+    it links to, as ``send`` keeps it) and whatever is missing is put in it, so the refs never
+    move to a commit whose objects are gone (docs/gc.md)."""
+    wanted = list(dict.fromkeys(tips))
+
+    def check(tx: Transaction) -> None:
+        if epoch is not None and tx.gc_epoch() == epoch:
+            return
+        batch: dict[str, bytes] = {}
+        for oid in plan(src, dst, wanted):
+            batch[oid] = src.store.get(oid)
+            if len(batch) >= BATCH_OBJECTS:
+                tx.put_objects(batch)
+                batch = {}
+        if batch:
+            tx.put_objects(batch)
+
+    return check
 
 
 # ---------------------------------------------------------------- remote configuration

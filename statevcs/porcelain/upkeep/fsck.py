@@ -1,5 +1,5 @@
 """Integrity checks: every object re-hashed and decoded, every commit's structure checked,
-every link from every ref followed."""
+every link from every ref followed; an unfinished purge is reported too."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from ...model.nodes import child_ids
 from ...model.objects import Commit, check_commit_links, decode_commit, kind_of
 from ...model.refnames import BRANCH_PREFIX, HEAD
 from ...store.base import SYMBOLIC_PREFIX
+from .purge_journal import CONTINUE, unfinished_purge
 
 if TYPE_CHECKING:
     from ..repository.facade import Repository
@@ -69,6 +70,13 @@ def fsck(repo: "Repository") -> FsckReport:
                     problems.append(f"missing object {oid} (reachable from {name})")
                 continue
             stack.extend(links[oid])
+    try:  # an erasure that stopped half way is a problem to act on
+        pending = unfinished_purge(repo)
+    except StateVCSError as exc:
+        problems.append(str(exc))
+    else:
+        if pending is not None:
+            problems.append(f"{pending.describe()}: run '{CONTINUE}' to finish it")
     return FsckReport(objects=count, problems=tuple(problems))
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 from ...algo.history import walk
 from ...errors import ObjectNotFoundError, StateVCSError
 from ...model.nodes import child_ids
-from ...model.objects import TAG, is_object_id
+from ...model.objects import COMMIT, TAG, is_object_id
 from ...store.base import SYMBOLIC_PREFIX, Store
 from ..worktree.merge_state import MergeState
 from .ages import Age, parse_age
@@ -155,6 +155,7 @@ def gc(repo: "Repository", prune: Age = DEFAULT_PRUNE, expire: Age = DEFAULT_EXP
             marker.mark(store.iter_ids(written_since=start))
             garbage = [oid for oid in candidates if oid not in marker.seen]
             if garbage:  # a candidate put again since the scan has a fresh time and stays
+                store.bump_gc_epoch()  # a transfer that planned before this re-plans (docs/gc.md)
                 removed = store.delete_objects(garbage, written_before=cutoff)
     repo.objects.forget()
     return GcReport(kept=counted[0] - removed, removed=removed, reflog_expired=expired, branches_expired=gone)
@@ -188,27 +189,34 @@ def _tip(refs: dict[str, str], name: str) -> str | None:
 
 def _reached_by(repo: "Repository", tip: str | None) -> Callable[[str | None, str | None], bool]:
     """A predicate on a reflog entry's (old, new): does the ref's ``tip`` reach both? (as git's
-    expire-unreachable decides; an absent or symbolic side counts as reached). Ancestry is built on first use."""
+    expire-unreachable decides; an absent or symbolic side counts as reached). Ancestry is built on first use.
+
+    A ref whose tip is not a commit (``refs/meta/*`` name state nodes: rules, expiries, purge
+    records) has no history to reach: all its entries count as reached and expire by age alone."""
     ancestors: set[str] | None = None
+    everything = False
 
     def reached(value: str | None) -> bool:
-        nonlocal ancestors
+        nonlocal ancestors, everything
         if value is None or value.startswith(SYMBOLIC_PREFIX):  # HEAD re-pointed: no commit to judge
             return True
         if tip is None:
             return False
-        if ancestors is None:
+        if ancestors is None and not everything:
             try:
                 oid = tip
                 found = {oid}
-                while repo.objects.kind(oid) == TAG:
+                while (kind := repo.objects.kind(oid)) == TAG:
                     oid = repo.objects.tag(oid).target
                     found.add(oid)
-                found.update(c.id for c in walk(repo.objects.commit, [oid]))
+                if kind == COMMIT:
+                    found.update(c.id for c in walk(repo.objects.commit, [oid]))
+                    ancestors = found
+                else:
+                    everything = True
             except ObjectNotFoundError:  # a damaged history: keep what cannot be judged
                 return True
-            ancestors = found
-        return value in ancestors
+        return everything or value in ancestors  # type: ignore[operator]
 
     return lambda old, new: reached(old) and reached(new)
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import NotARepositoryError
+from . import partitions
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 NOTIFY_CHANNEL = "statevcs_refs"
 #: Longest repository name (``?repo=``) in UTF-8 bytes: it rides in every NOTIFY payload
 #: (8,000 bytes with the ref name and value) and in every primary key.
@@ -47,6 +48,14 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX IF NOT EXISTS statevcs_objects_by_written ON statevcs_objects (repo, written, id)",
     ],
     3: [
+        # gc's sweeps that deleted objects, per repository: a transfer re-plans inside the
+        # transaction that moves its refs only when this changed (docs/gc.md). A constant
+        # default: no table rewrite.
+        "ALTER TABLE statevcs_repos ADD COLUMN IF NOT EXISTS gc_epoch BIGINT NOT NULL DEFAULT 0",
+    ],
+    # A partition per repository for objects and reflog: a purge compacts only its own (partitions.py).
+    4: partitions.MIGRATION,
+    5: [
         # gc scans write times (it reads every id anyway); commits no longer pay for an index.
         "DROP INDEX IF EXISTS statevcs_objects_by_written",
         """CREATE TABLE IF NOT EXISTS statevcs_watchers (

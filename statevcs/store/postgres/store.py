@@ -11,13 +11,17 @@ Ref moves are announced with NOTIFY on channel ``statevcs_refs`` for watchers.
 The schema is versioned in ``statevcs_schema`` and migrated forward by :func:`migrate`
 (``Repository.init`` runs it, and opening a repository whose schema is older does).
 
+Objects and reflog rows live in one partition per repository (partitions.py), so a
+purge compacts only its own repository.
+
 Every object row carries ``written`` (the server's clock, refreshed when the object is
 put again) for gc's grace period. Every write transaction holds a shared advisory lock
 on its repository and gc's sweep the exclusive one, so no commit straddles a sweep
 (docs/gc.md).
 
-A write transaction runs in pipeline mode: BEGIN, the lock and the reads of refs travel
-together (one round trip), then the writes and COMMIT (a second one). A ref moves through
+A write transaction runs in pipeline mode (writes.py): BEGIN, the lock and the reads of
+refs travel together (one round trip), then the writes and COMMIT (a second one); a
+commit on a head the repository already knows is one statement. A ref moves through
 ``statevcs_set_ref``, a server-side compare-and-swap that fails the transaction when the
 ref moved, so the client need not wait for each statement's row count. NOTIFY is sent
 only while some process watches the repository (``statevcs_watchers``): a transaction
@@ -42,6 +46,7 @@ from ...errors import (
     StoreUnavailableError,
 )
 from ..base import RefLogEntry, Store, Transaction, unpack_verified
+from . import partitions
 from .schema import (
     CAS_FAILED,
     DEFAULT_REPO,
@@ -116,6 +121,7 @@ class PostgresStore(Store):
                                    (self.repo,))
                 if cur.rowcount == 0:
                     raise RepositoryExistsError(f"repository {self.repo!r} already exists in {_public(self.url)}")
+                partitions.add_partitions(conn, self.repo)
             return
         with self._guard():
             try:
@@ -142,6 +148,9 @@ class PostgresStore(Store):
             # can leave psycopg believing in statements the server never prepared.
             conn = psycopg.connect(self.url, connect_timeout=self.connect_timeout, autocommit=True,
                                    prepare_threshold=None)
+            # Plans pruned to this repository's partitions (plpgsql caches plans too): a generic
+            # plan would lock every repository's partitions (partitions.py).
+            conn.execute("SET plan_cache_mode = force_custom_plan")
         except psycopg.Error as exc:
             raise StoreUnavailableError(f"cannot connect to {_public(self.url)}: {_first_line(exc)}") from None
         self._local.conn = conn
@@ -200,19 +209,23 @@ class PostgresStore(Store):
         with self._guard():
             conn = self._conn()
             tx = PostgresTransaction(conn, self.repo)
+            # Reads on this thread see the objects put so far (they wait in the transaction
+            # until statevcs_write): what a transaction wrote is readable inside it, as in SQL.
+            self._local.tx = tx
             try:
                 # BEGIN, the lock and the first reads travel together (statevcs_begin); the
                 # writes and COMMIT follow in one more round trip (statevcs_write). The lock is
                 # shared with every other writer, exclusive against gc's sweep (gc_lock).
                 with conn.pipeline():
-                    conn.execute("BEGIN")
                     try:
                         yield tx
                         tx.flush()
                     except BaseException:
-                        conn.execute("ROLLBACK")
+                        if tx.began:
+                            conn.execute("ROLLBACK")
                         raise
-                    conn.execute("COMMIT")
+                    if tx.began:
+                        conn.execute("COMMIT")
             except psycopg.Error as exc:
                 if getattr(exc, "sqlstate", None) == CAS_FAILED:
                     name = exc.diag.message_primary or "?"
@@ -220,6 +233,7 @@ class PostgresStore(Store):
                                            tx.expected.get(name), None) from None
                 raise
             finally:
+                self._local.tx = None
                 if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                     conn.execute("ROLLBACK")  # a failed pipeline leaves the transaction aborted, not ended
 
@@ -238,8 +252,25 @@ class PostgresStore(Store):
     def now(self) -> datetime:
         return self._read("SELECT clock_timestamp()")[0][0].astimezone(timezone.utc)
 
+    def gc_epoch(self) -> int | None:
+        rows = self._read("SELECT gc_epoch FROM statevcs_repos WHERE name = %s", (self.repo,))
+        return int(rows[0][0]) if rows else 0
+
+    def bump_gc_epoch(self) -> None:
+        with self._guard():
+            conn = self._conn()
+            with contextlib.nullcontext() if getattr(self._local, "in_gc", False) else conn.transaction():
+                conn.execute("UPDATE statevcs_repos SET gc_epoch = gc_epoch + 1 WHERE name = %s", (self.repo,))
+
     # ------------------------------------------------------------ objects
+    def _pending(self) -> dict[bytes, bytes]:
+        """Objects (stored forms) put by this thread's open transaction, not yet sent."""
+        tx = getattr(self._local, "tx", None)
+        return tx.objects if tx is not None else {}
+
     def get(self, oid: str) -> bytes:
+        if (stored := self._pending().get(_key(oid))) is not None:
+            return unpack_verified(oid, stored)
         rows = self._read("SELECT data FROM statevcs_objects WHERE repo = %s AND id = %s", (self.repo, _key(oid)))
         if not rows:
             raise ObjectNotFoundError(f"object {oid} not found")
@@ -247,7 +278,8 @@ class PostgresStore(Store):
 
     def has_many(self, oids: Iterable[str]) -> set[str]:
         wanted = [_key(o) for o in oids]
-        found: set[str] = set()
+        pending = self._pending()
+        found: set[str] = {k.hex() for k in wanted if k in pending} if pending else set()
         for i in range(0, len(wanted), _BATCH):
             rows = self._read("SELECT id FROM statevcs_objects WHERE repo = %s AND id = ANY(%s)",
                               (self.repo, wanted[i : i + _BATCH]))
@@ -256,7 +288,8 @@ class PostgresStore(Store):
 
     def get_many(self, oids: Iterable[str]) -> dict[str, bytes]:
         wanted = [_key(o) for o in oids]
-        found: dict[str, bytes] = {}
+        pending = self._pending()
+        found: dict[str, bytes] = {k.hex(): unpack_verified(k.hex(), pending[k]) for k in wanted if k in pending}
         for i in range(0, len(wanted), _BATCH):
             rows = self._read("SELECT id, data FROM statevcs_objects WHERE repo = %s AND id = ANY(%s)",
                               (self.repo, wanted[i : i + _BATCH]))
@@ -388,9 +421,18 @@ class PostgresStore(Store):
         """Delete this repository and everything in it (tests and ``statevcs`` admin use)."""
         with self.transaction() as tx:
             conn = tx.conn  # type: ignore[attr-defined]
+            parts = partitions.partition_names(conn, self.repo)
             for table in ("statevcs_objects", "statevcs_refs", "statevcs_reflog"):
                 conn.execute(f"DELETE FROM {table} WHERE repo = %s", (self.repo,))
             conn.execute("DELETE FROM statevcs_repos WHERE name = %s", (self.repo,))
+        with self._guard():
+            partitions.drop_partitions(self._conn(), parts)
+
+    def compact(self) -> str:
+        """Rewrite this repository's partitions without deleted rows (``VACUUM FULL``), locking
+        no other repository; "" when done, else why not (docs/erasure.md)."""
+        with self._guard():
+            return partitions.compact(self._conn(), self.repo)
 
 
 def _key(oid: str) -> bytes:

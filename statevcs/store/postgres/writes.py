@@ -21,20 +21,33 @@ _BATCH = 1000
 class PostgresTransaction(Transaction):
     """Reads go to the server at once; writes are kept and sent in one statement with COMMIT.
 
-    The repository's shared lock is taken by the first statement (statevcs_begin with the
-    first reads, or statevcs_write), before anything is read or written."""
+    BEGIN is sent with the first statement that needs a transaction around it (a read, or
+    ``conn`` used directly); a transaction whose only statement is statevcs_write sends it
+    alone, autocommitted: one statement, atomic by itself. The repository's shared lock is
+    taken by the first statement (statevcs_begin with the first reads, or statevcs_write),
+    before anything is read or written."""
 
     def __init__(self, conn: Any, repo: str) -> None:
-        self.conn = conn
+        self._conn = conn
+        self.began = False
         self.repo = repo
         self._locked = False
         self._refs: dict[str, str | None] = {}
         self._logs: list[tuple[str, str | None, str | None, str, str]] = []
-        self._objects: dict[bytes, bytes] = {}  # id -> stored form, written at flush
+        #: id -> stored form, written at flush (PostgresStore reads look here too).
+        self.objects: dict[bytes, bytes] = {}
         self._ref_writes: list[tuple[str, str | None, str | None]] = []
         #: ref -> the value the transaction expects it to hold (for a lost race's error).
         self.expected: dict[str, str | None] = {}
         self._assumed: dict[str, str | None] = {}  # answered without a read: checked at commit
+
+    @property
+    def conn(self) -> Any:
+        """The connection, inside the transaction (BEGIN is sent first if it was not yet)."""
+        if not self.began:
+            self._conn.execute("BEGIN")
+            self.began = True
+        return self._conn
 
     def _read_refs(self, names: list[str]) -> None:
         if self._locked:
@@ -53,7 +66,7 @@ class PostgresTransaction(Transaction):
             self._read_refs([])
 
     def put_objects(self, objects: Mapping[str, bytes]) -> None:
-        ids = [o for o in objects if bytes.fromhex(o) not in self._objects]
+        ids = [o for o in objects if bytes.fromhex(o) not in self.objects]
         present: set[bytes] = set()
         if len(ids) > 8:  # a big write: do not send what the server has (one round trip)
             self._lock()
@@ -70,7 +83,7 @@ class PostgresTransaction(Transaction):
                 "AND written < clock_timestamp() - %s", (self.repo, list(present), REFRESH_AFTER))
         for o in ids:
             if (k := bytes.fromhex(o)) not in present:
-                self._objects[k] = pack(objects[o])
+                self.objects[k] = pack(objects[o])
 
     def read_ref(self, name: str) -> str | None:
         if name not in self._refs:
@@ -90,6 +103,20 @@ class PostgresTransaction(Transaction):
                 self._refs[name] = self._assumed[name] = value
                 self.expected.setdefault(name, value)
 
+    def gc_epoch(self) -> int | None:
+        row = self.conn.execute("SELECT gc_epoch FROM statevcs_repos WHERE name = %s", (self.repo,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def lock_refs(self, names: Sequence[str]) -> dict[str, str | None]:
+        """Read the refs with row locks (``FOR UPDATE``): writers of these refs wait for this transaction."""
+        self._lock()
+        wanted = list(dict.fromkeys(names))
+        found = dict(self.conn.execute("SELECT name, value FROM statevcs_refs WHERE repo = %s AND name = ANY(%s) "
+                                       "FOR UPDATE", (self.repo, wanted)).fetchall())
+        for name in wanted:
+            self._refs[name] = found.get(name)
+        return {name: self._refs[name] for name in names}
+
     def _write_ref(self, name: str, value: str | None) -> None:
         # Compare-and-swap at COMMIT time (statevcs_set_ref): the row must still hold what we read.
         old = self._refs.get(name)
@@ -102,11 +129,12 @@ class PostgresTransaction(Transaction):
 
     def flush(self) -> None:
         """Send the writes (objects, ref moves, reflog, NOTIFY) as one statement, with COMMIT."""
-        if not (self._objects or self._ref_writes or self._logs):
+        if not (self.objects or self._ref_writes or self._logs):
             return
-        objects = self._objects
+        objects = self.objects
         written = {name for name, _, _ in self._ref_writes}  # their compare-and-swap checks them
-        self.conn.execute(
+        # Alone (nothing read or written before), the write is one autocommitted statement.
+        (self._conn if not self.began else self.conn).execute(
             "SELECT statevcs_write(%s, %s, %s, %s, %s, %s, %s, %s)",
             (self.repo, b"".join(objects), b"".join(objects.values()),
              orjson.dumps([len(d) for d in objects.values()]).decode(), REFRESH_AFTER,

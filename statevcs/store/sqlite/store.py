@@ -14,7 +14,7 @@ from ...errors import CorruptObjectError, NotARepositoryError, ObjectNotFoundErr
 from ..base import RefLogEntry, Store, Transaction, pack, unpack, verify
 from . import layout, reflog
 from .layout import SCHEMA_VERSION, read_toc, to_ms, toc
-from .writes import Write
+from .writes import GC_EPOCH, Write, gc_epoch_of
 
 _BATCH = 500
 _PAGE = 1000
@@ -173,8 +173,16 @@ class SQLiteStore(Store):
         return Write(self)
 
     # objects
+    def _pending(self) -> dict[bytes, bytes]:
+        """Objects put by this thread's open write transaction, not yet written (see writes.Write)."""
+        tx = getattr(self._local, "tx", None)
+        return tx.new if tx is not None else {}
+
     def get(self, oid: str) -> bytes:
-        rows = self._read(_GET, (key_of(oid),))
+        key = key_of(oid)
+        if (raw := self._pending().get(key)) is not None:
+            return raw
+        rows = self._read(_GET, (key,))
         if not rows:
             raise ObjectNotFoundError(f"object {oid} not found")
         return object_of(oid, *rows[0])
@@ -184,6 +192,8 @@ class SQLiteStore(Store):
         (NOT verified: the caller verifies one before using it). A reader that needs one
         object of a commit (its commit object, its root) often needs the others next, and
         they come in the same row."""
+        if (pending := self._pending().get(key_of(oid))) is not None:
+            return pending, {}
         rows = self._read("SELECT k.p, o.off, o.len, k.toc, k.data FROM objidx o JOIN packs k ON k.p = o.p "
                           "WHERE o.id = ?", (key_of(oid),))
         if not rows:
@@ -199,7 +209,8 @@ class SQLiteStore(Store):
 
     def has_many(self, oids: Iterable[str]) -> set[str]:
         wanted = list(oids)
-        found: set[str] = set()
+        pending = self._pending()
+        found: set[str] = {o for o in wanted if key_of(o) in pending} if pending else set()
         for i in range(0, len(wanted), _BATCH):
             chunk = [key_of(o) for o in wanted[i : i + _BATCH]]
             marks = ",".join("?" * len(chunk))
@@ -208,7 +219,8 @@ class SQLiteStore(Store):
 
     def get_many(self, oids: Iterable[str]) -> dict[str, bytes]:
         wanted = [key_of(o) for o in oids]
-        found: dict[str, bytes] = {}
+        pending = self._pending()
+        found: dict[str, bytes] = {k.hex(): pending[k] for k in wanted if k in pending} if pending else {}
         for i in range(0, len(wanted), _BATCH):
             chunk = wanted[i : i + _BATCH]
             places = self._read(f"SELECT id, p, off, len FROM objidx WHERE id IN ({','.join('?' * len(chunk))})",
@@ -278,6 +290,15 @@ class SQLiteStore(Store):
                 yield
             finally:
                 self._local.in_gc = False
+
+    def gc_epoch(self) -> int | None:
+        return gc_epoch_of(self._read(GC_EPOCH))
+
+    def bump_gc_epoch(self) -> None:
+        with contextlib.ExitStack() as stack:
+            conn = self._conn() if getattr(self._local, "in_gc", False) else stack.enter_context(self._write())
+            conn.execute("INSERT INTO meta (key, value) VALUES ('gc_epoch', '1') ON CONFLICT(key) "
+                         "DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)")
 
     def stored_size(self) -> int:
         return int(self._read("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM packs")[0][0])

@@ -30,6 +30,14 @@ _READ_REFS_AT_ONCE = 3  # what a commit reads: HEAD, its branch, the rules docum
 _READ_REFS = ("SELECT name, value, last FROM refs WHERE name IN (" + ",".join("?" * _READ_REFS_AT_ONCE) + ")")
 _UPSERT_REF = ("INSERT INTO refs (name, value, last) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE "
                "SET value = excluded.value, last = COALESCE(excluded.last, refs.last)")
+#: The count of sweeps that deleted objects (docs/gc.md): a ``meta`` row, absent until the first one.
+GC_EPOCH = "SELECT value FROM meta WHERE key = 'gc_epoch'"
+
+
+def gc_epoch_of(rows: list) -> int:
+    return int(rows[0][0]) if rows else 0
+
+
 #: ``prev`` of a ref's second and later moves within one pack: the walk takes them all at once.
 SAME_PACK = -1
 
@@ -74,9 +82,13 @@ class Write:
     def __enter__(self) -> SQLiteTransaction:
         self.conn = self.store._begin()
         self.tx = SQLiteTransaction(self.conn)
+        # Reads on this thread see the objects put so far (they wait in the transaction
+        # until flush): what the transaction wrote is readable inside it, as in SQL.
+        self.store._local.tx = self.tx
         return self.tx
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.store._local.tx = None
         if exc_type is None:
             try:
                 self.tx.flush()
@@ -97,7 +109,8 @@ class SQLiteTransaction(Transaction):
         self._last: dict[str, int | None] = {}  # the pack of each read ref's newest move
         self._written: dict[str, str | None] = {}  # ref -> new value (None: deleted)
         self._moves: list[tuple[str, str | None, str | None, str, str]] = []
-        self._new: dict[bytes, bytes] = {}  # id -> raw bytes, for this transaction's packs
+        #: id -> raw bytes, for this transaction's packs (SQLiteStore reads look here too).
+        self.new: dict[bytes, bytes] = {}
         self._now_ms: int | None = None
 
     def _ms(self) -> int:
@@ -112,7 +125,7 @@ class SQLiteTransaction(Transaction):
         # about to reference it (docs/gc.md).
         now = self._ms()
         keys = {bytes.fromhex(o): o for o in objects}
-        for k in self._new.keys() & keys.keys():
+        for k in self.new.keys() & keys.keys():
             del keys[k]
         wanted = list(keys)
         stale: list[bytes] = []
@@ -129,7 +142,10 @@ class SQLiteTransaction(Transaction):
             self.conn.execute(f"UPDATE objidx SET written = ? WHERE id IN ({','.join('?' * len(chunk))})",
                               (now, *chunk))
         for k, oid in keys.items():
-            self._new[k] = bytes(objects[oid])
+            self.new[k] = bytes(objects[oid])
+
+    def gc_epoch(self) -> int | None:
+        return gc_epoch_of(self.conn.execute(GC_EPOCH).fetchall())
 
     def read_ref(self, name: str) -> str | None:
         if name not in self._refs:
@@ -160,7 +176,7 @@ class SQLiteTransaction(Transaction):
 
     def flush(self) -> None:
         """Append this transaction's packs, index rows and ref rows (just before COMMIT)."""
-        if not (self._new or self._moves or self._written):
+        if not (self.new or self._moves or self._written):
             return
         now_us = to_us(datetime.now(timezone.utc))
         moves = self._moves_json() if self._moves else None
@@ -184,7 +200,7 @@ class SQLiteTransaction(Transaction):
             if pack_moves is not None:
                 moves_p = p
         self._write_refs(moves_p)
-        self._new.clear()
+        self.new.clear()
         self._moves.clear()
         self._written.clear()
 
@@ -193,7 +209,7 @@ class SQLiteTransaction(Transaction):
         each pack is compressed as one zstd frame, so similar objects compress together."""
         groups: list[list[tuple[bytes, bytes]]] = []
         size = PACK_BYTES
-        for item in self._new.items():
+        for item in self.new.items():
             n = len(item[1])
             if size + n > PACK_BYTES:
                 groups.append([])
