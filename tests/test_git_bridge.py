@@ -288,7 +288,12 @@ def test_any_history_round_trips(tmp_path_factory, steps, split):
     back = Repository.memory()
     import_git(back, str(where / "g"))
     assert graph(back) == graph(repo)
-    assert back.store.list_refs("refs/") == repo.store.list_refs("refs/heads/") | repo.store.list_refs("refs/tags/")
+    assert back.store.list_refs("refs/heads/") | back.store.list_refs("refs/tags/") == \
+        repo.store.list_refs("refs/heads/") | repo.store.list_refs("refs/tags/")
+    # git's branches are kept as git/BRANCH on both sides (export and import say where git's branches are)
+    assert back.store.list_refs("refs/remotes/git/") == {"refs/remotes/git/" + k[len("refs/heads/"):]: v
+                                                        for k, v in repo.store.list_refs("refs/heads/").items()}
+    assert repo.store.list_refs("refs/remotes/git/") == back.store.list_refs("refs/remotes/git/")
 
 
 # ---------------------------------------------------------------- the command line

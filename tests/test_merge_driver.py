@@ -200,3 +200,48 @@ def test_install_driver_global_and_idempotent(tmp_path):
     config = (home / ".gitconfig").read_text()
     assert "merge-file %A %O %B --path-name %P" in config and "git textconv" in config
     fails(tmp_path, 3, "git", "install-driver", env=env)  # not in a git work tree
+
+
+def test_the_default_install_covers_the_working_file_name(tmp_path):
+    """state.json, the repository's own working file, merges through the driver out of the box."""
+    work = tmp_path / "plain"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "main")
+    r = run(work, "git", "install-driver", env={"HOME": str(work)})
+    assert "warning: no tracked file matches state.json or *.state.json yet" in r.err
+    assert "git config diff.statevcs.cachetextconv 'true'" in r.out
+    assert git(work, "config", "--get", "diff.statevcs.cachetextconv").stdout.strip() == "true"
+    assert (work / ".gitattributes").read_text() == ("state.json merge=statevcs diff=statevcs\n"
+                                                     "*.state.json merge=statevcs diff=statevcs\n")
+    # adjacent lines edited on two branches: git's line merge would conflict, the driver does not
+    write(work / "state.json", {"budget": 10, "status": "idle"})
+    (work / "agents").mkdir()
+    write(work / "agents" / "a.state.json", {})
+    git(work, "add", ".")
+    git(work, "commit", "-qm", "base")
+    assert git(work, "check-attr", "merge", "diff", "--", "state.json").stdout == \
+        "state.json: merge: statevcs\nstate.json: diff: statevcs\n"
+    again = run(work, "git", "install-driver", env={"HOME": str(work)})
+    assert "already in" in again.out and again.err == ""
+    assert "the drivers apply to 2 tracked file(s): agents/a.state.json, state.json" in again.out
+    git(work, "switch", "-qc", "feature")
+    write(work / "state.json", {"budget": 25, "status": "idle"})
+    git(work, "commit", "-qam", "more budget")
+    git(work, "switch", "-q", "main")
+    write(work / "state.json", {"budget": 10, "status": "busy"})
+    git(work, "commit", "-qam", "busy")
+    git(work, "merge", "-q", "--no-edit", "feature")
+    assert read(work / "state.json") == {"budget": 25, "status": "busy"}
+
+
+def test_install_driver_names_only_what_its_patterns_match(tmp_path):
+    work = tmp_path / "custom"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "main")
+    write(work / "state.json", {})
+    write(work / "x.agent.json", {})
+    git(work, "add", ".")
+    git(work, "commit", "-qm", "files")
+    r = run(work, "git", "install-driver", "--pattern", "*.agent.json", env={"HOME": str(work)})
+    assert r.out.endswith("the drivers apply to 1 tracked file(s): x.agent.json\n") and r.err == ""
+    assert (work / ".gitattributes").read_text() == "*.agent.json merge=statevcs diff=statevcs\n"

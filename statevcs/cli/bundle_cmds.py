@@ -8,11 +8,11 @@ import click
 
 from ..model.refnames import short_name
 from ..porcelain.repository.facade import Repository
-from .context import AppContext, echo_json, pass_app, safe, short
+from .context import AppContext, CommandFamily, echo_json, pass_app, safe, short
 from .params import PATH
 
 
-@click.group()
+@click.group(cls=CommandFamily)
 def bundle() -> None:
     """Write a repository's refs and objects to one verifiable file, or check one.
 

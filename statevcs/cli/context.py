@@ -70,6 +70,18 @@ def echo_json(value: Any) -> None:
     click.echo(json_text(value))
 
 
+class CommandFamily(click.Group):
+    """A command with subcommands (``statevcs git``, ``bundle``, ``schema``) whose help lists
+    each subcommand with the whole first sentence of its help, never cut with "..."."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, command.get_short_help_str(limit=1000)) for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 def pass_app(f: Any) -> Any:
     return click.pass_obj(f)
 

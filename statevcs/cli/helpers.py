@@ -1,4 +1,5 @@
-"""Helpers every command module shares: completion of names, and the working-file guards.
+"""Helpers every command module shares: completion of names, the working-file guards, and the
+per-path summaries of a diff (--stat, --name-only).
 
 The public toolbox of the CLI package: command modules import from here and from
 context.py, never from each other.
@@ -14,7 +15,7 @@ from ..errors import WorkingStateError
 from ..model.refnames import REMOTE_PREFIX
 from ..porcelain.repository.facade import Repository
 from ..porcelain.worktree.checkout import load_head
-from .context import short
+from .context import safe, short
 
 
 # ------------------------------------------------------------------ completion of names
@@ -89,3 +90,36 @@ def write_working(repo: Repository) -> None:
     """Load HEAD's state into the working file and record it as the file's base."""
     with repo.working_file.locked():
         load_head(repo)
+
+
+# ------------------------------------------------------------------ merge strategies as git says them
+#: git's ``-X ours|theirs`` as statevcs strategies ("ours" is the branch merged into).
+SIDE_STRATEGIES = {"ours": "target_wins", "theirs": "source_wins"}
+
+
+def strategy_of(strategy: str | None, side: str | None) -> str:
+    """The strategy from --strategy or -X (both only when they agree); "merge" by default."""
+    if side is None:
+        return strategy or "merge"
+    if strategy is not None and strategy != SIDE_STRATEGIES[side]:
+        raise click.UsageError(f"-X {side} is --strategy {SIDE_STRATEGIES[side]}; it contradicts --strategy {strategy}")
+    return SIDE_STRATEGIES[side]
+
+
+# ------------------------------------------------------------------ per-path summaries of a diff
+def stat_lines(d: Any) -> list[str]:
+    """git's --stat for a state: one line per changed pointer, then the totals."""
+    names = {"add": "added", "remove": "removed", "replace": "changed"}
+    paths = [safe(ch.path or "/") for ch in d.changes]
+    width = max((len(p) for p in paths), default=0)
+    lines = [f" {p.ljust(width)} | {names[ch.op]}" for p, ch in zip(paths, d.changes)]
+    s = d.stat()
+    n = len(d.changes)
+    lines.append(f" {n} path{'s' if n != 1 else ''} changed: {s['added']} added, {s['removed']} removed, "
+                 f"{s['changed']} changed")
+    return lines
+
+
+def name_lines(d: Any) -> list[str]:
+    """git's --name-only for a state: the changed pointers, one a line."""
+    return [safe(ch.path or "/") for ch in d.changes]

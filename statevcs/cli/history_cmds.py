@@ -30,7 +30,7 @@ from .context import (
     use_color,
 )
 from .graph import graph_rows
-from .helpers import complete_revision
+from .helpers import complete_revision, name_lines, stat_lines
 
 
 def commit_json(c: Commit) -> dict:
@@ -73,19 +73,6 @@ def _render(d: Diff, c: Commit, fmt: str, full: bool) -> str:
     view = view_for((c.metadata,))
     return d.render(fmt, color=use_color(), labels=_labels(c), full=full,
                     summarize=view.summarize if view is not None else None)
-
-
-def _stat_lines(d: Diff) -> list[str]:
-    """git's --stat for a state: one line per changed path, then the totals."""
-    names = {"add": "added", "remove": "removed", "replace": "changed"}
-    paths = [safe(ch.path or "/") for ch in d.changes]
-    width = max((len(p) for p in paths), default=0)
-    lines = [f" {p.ljust(width)} | {names[ch.op]}" for p, ch in zip(paths, d.changes)]
-    s = d.stat()
-    n = len(d.changes)
-    lines.append(f" {n} path{'s' if n != 1 else ''} changed: {s['added']} added, {s['removed']} removed, "
-                 f"{s['changed']} changed")
-    return lines
 
 
 def _empty_root(repo: Repository, like: str) -> str:
@@ -195,7 +182,7 @@ def _log_text(repo: Repository, commits: Iterator[Commit], oneline: bool, graph:
         if show_stat or show_patch:
             d = _commit_diff(repo, c, path, all_channels)
             if show_stat:
-                body += _stat_lines(d)
+                body += stat_lines(d)
             if show_patch:
                 text = _render(d, c, fmt, full)
                 body += text.rstrip("\n").split("\n") if text else []
@@ -216,25 +203,40 @@ def _log_text(repo: Repository, commits: Iterator[Commit], oneline: bool, graph:
 @click.option("--full", is_flag=True, help="Show long values whole instead of abbreviated.")
 @click.option("--all-channels", is_flag=True,
               help="Also show what the commit's view hides (a LangGraph thread's internal channels).")
+@click.option("--stat", "show_stat", is_flag=True, help="The changed pointers and what happened to each, not the diff.")
+@click.option("--name-only", "name_only", is_flag=True, help="Only the changed pointers, one a line, not the diff.")
 @click.option("--no-pager", is_flag=True, help="Print directly, even on a terminal.")
 @click.option("--json", "as_json", is_flag=True, help="Print the commit and its patch as JSON.")
 @pass_app
-def show(app: AppContext, rev: str, fmt: str, path: str, full: bool, all_channels: bool, no_pager: bool,
-         as_json: bool) -> None:
-    """Show a commit's header and its diff to its first parent.
+def show(app: AppContext, rev: str, fmt: str, path: str, full: bool, all_channels: bool, show_stat: bool,
+         name_only: bool, no_pager: bool, as_json: bool) -> None:
+    """Show a commit's header and its diff to its first parent; REV:/POINTER shows a value, as cat does.
 
     \b
     Example:
       statevcs show HEAD~1
       statevcs show v1 --format markdown --full
       statevcs show --path /agent/prompt
+      statevcs show --stat
+      statevcs show main~1:/agent/status
     """
+    from ..porcelain.core.revisions import split_pointer
+
     repo = app.repo
+    rev, pointer = split_pointer(rev)
+    if pointer is not None:  # git show REV:PATH prints the file: here the value
+        echo_json(repo.get(rev, pointer))
+        return
     c = repo.resolve(rev)
     if as_json:
         echo_json({"version": 1, "commit": commit_json(c), "patch": _commit_diff(repo, c, path, all_channels).patch})
         return
-    text = "\n".join(_header(c)) + "\n\n" + _render_commit_diff(repo, c, fmt, path, full, all_channels)
+    if show_stat or name_only:
+        d = _commit_diff(repo, c, path, all_channels)
+        lines = (stat_lines(d) if show_stat else []) + (name_lines(d) if name_only else [])
+        text = "\n".join(_header(c)) + "\n\n" + "".join(line + "\n" for line in lines)
+    else:
+        text = "\n".join(_header(c)) + "\n\n" + _render_commit_diff(repo, c, fmt, path, full, all_channels)
     with paged(not no_pager) as write:
         write(text)
 

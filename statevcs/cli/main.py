@@ -22,6 +22,28 @@ GIT_ONLY_COMMANDS = {
     "rebase": "there is no rebase: 'statevcs merge' or 'statevcs cherry-pick' bring changes over",
     "rm": "'statevcs unset POINTER' removes a value from the working file",
     "config": "remotes are set with 'statevcs remote'; the repository's settings are in .statevcs/config.json",
+    "blame": "'statevcs log --path POINTER' lists the commits that changed a value (-p shows how)",
+    "annotate": "'statevcs log --path POINTER' lists the commits that changed a value (-p shows how)",
+}
+
+#: git options statevcs has no namesake of, per command ("*": any command), and what to use.
+GIT_ONLY_OPTIONS: dict[tuple[str, str], str] = {
+    ("commit", "-a"): "there is no staging area: 'statevcs commit' records the whole working file",
+    ("commit", "--all"): "there is no staging area: 'statevcs commit' records the whole working file",
+    ("commit", "--amend"): "commits are immutable: 'statevcs reset --soft HEAD~1', then commit again",
+    ("diff", "--cached"): "there is no staging area: 'statevcs diff' shows the working file's changes",
+    ("diff", "--staged"): "there is no staging area: 'statevcs diff' shows the working file's changes",
+    ("diff", "--name-status"): "use --name-only (pointers) or --stat (pointers and what happened to each)",
+    ("show", "--name-status"): "use --name-only (pointers) or --stat (pointers and what happened to each)",
+    ("log", "--pretty"): "use --oneline, or --json for every field",
+    ("log", "--name-only"): "use --stat: the pointers each commit changed",
+    ("tag", "-a"): "a tag is annotated when it has a message: 'statevcs tag NAME -m MSG'",
+    ("switch", "-C"): "'statevcs branch -f NAME REV' moves a branch, then 'statevcs switch NAME'",
+    ("branch", "-a"): "remote-tracking branches are REMOTE/BRANCH revisions ('statevcs log --all' shows them)",
+    ("branch", "--all"): "remote-tracking branches are REMOTE/BRANCH revisions ('statevcs log --all' shows them)",
+    ("merge", "--squash"): "use 'statevcs merge --path PTR' to take part of a branch, or 'statevcs cherry-pick REV'",
+    ("merge", "--no-edit"): "merges never open an editor: the message is 'Merge SOURCE into BRANCH' unless -m",
+    ("status", "-b"): "'statevcs status' always names the branch",
 }
 
 
@@ -196,6 +218,28 @@ def expand_count_shorthand(args: list[str]) -> list[str]:
     return out
 
 
+def _see_help(exc: click.UsageError) -> str:
+    path = exc.ctx.command_path if exc.ctx else ""
+    return f" (see 'statevcs {path.split(' ', 1)[1]} --help')" if " " in path else " (see 'statevcs --help')"
+
+
+def _unknown_option(exc: click.NoSuchOption) -> str:
+    """An unknown option, with what to use instead: git's options that have another name here
+    are answered from GIT_ONLY_OPTIONS; otherwise a near miss only when one is really close."""
+    import difflib
+
+    option = exc.option_name
+    command = exc.ctx.command.name if exc.ctx and exc.ctx.command else ""
+    said = f"no such option {safe(option)!r}"
+    hint = GIT_ONLY_OPTIONS.get((command or "", option)) or GIT_ONLY_OPTIONS.get(("*", option))
+    if hint:
+        return f"{said}: {hint}"
+    names = [n for p in (exc.ctx.command.params if exc.ctx else []) for n in getattr(p, "opts", []) +
+             getattr(p, "secondary_opts", []) if n.startswith("--")]
+    close = difflib.get_close_matches(option, names, n=1, cutoff=0.75) if option.startswith("--") else []
+    return f"{said}; did you mean {close[0]!r}?" if close else said
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: ``error: ...`` on stderr and exit 2 for usage errors, 3 for other failures."""
     # Arguments that are not UTF-8 reach Python with lone surrogates (PEP 383): fine in a
@@ -206,6 +250,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.NoArgsIsHelpError as exc:  # plain `statevcs`: the help, not an error
         click.echo(exc.ctx.get_help() if exc.ctx else cli.get_help(click.Context(cli)))
         sys.exit(0)
+    except click.NoSuchOption as exc:
+        _error(f"{_unknown_option(exc)}{_see_help(exc)}")
+        sys.exit(EXIT_USAGE)
     except click.UsageError as exc:
         hint = f" (see 'statevcs {exc.ctx.command_path.split(' ', 1)[1]} --help')" if exc.ctx and " " in exc.ctx.command_path else " (see 'statevcs --help')"
         _error(f"{exc.format_message()}{hint}")

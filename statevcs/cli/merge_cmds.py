@@ -41,7 +41,7 @@ from ..porcelain.worktree.merge_state import (
 )
 from ..porcelain.worktree.working_file import set_at, unset_at
 from .context import EXIT_NEGATIVE, AppContext, echo_json, holding_working_lock, pass_app, safe, short, styled
-from .helpers import complete_revision, require_clean, write_working
+from .helpers import complete_revision, require_clean, strategy_of, write_working
 
 
 def _state(repo: Repository) -> MergeState | None:
@@ -65,8 +65,10 @@ def _is_current(repo: Repository, target_ref: str) -> bool:
 @click.command()
 @click.argument("source", required=False, shell_complete=complete_revision)
 @click.option("--into", default=None, metavar="BRANCH", help="Merge into BRANCH instead of the current branch.")
-@click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
-              help="merge reports overlapping changes; source_wins / target_wins settle them.")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default=None,
+              help="merge (the default) reports overlapping changes; source_wins / target_wins settle them.")
+@click.option("-X", "--strategy-option", "side", type=click.Choice(["ours", "theirs"]), default=None,
+              help="git's -X: ours is --strategy target_wins, theirs is --strategy source_wins.")
 @click.option("--ff-only", "ff_only", is_flag=True, help="Only fast-forward; fail if the histories diverged.")
 @click.option("--no-ff", "no_ff", is_flag=True, help="Always make a merge commit.")
 @click.option("--path", "paths", multiple=True, metavar="PTR", help="Merge only this subtree (repeatable).")
@@ -75,8 +77,8 @@ def _is_current(repo: Repository, target_ref: str) -> bool:
 @click.option("--abort", is_flag=True, help="Give up a merge in progress and restore the working file.")
 @pass_app
 @holding_working_lock
-def merge(app: AppContext, source: str | None, into: str | None, strategy: str, ff_only: bool, no_ff: bool,
-          paths: tuple[str, ...], message: str | None, cont: bool, abort: bool) -> None:
+def merge(app: AppContext, source: str | None, into: str | None, strategy: str | None, side: str | None,
+          ff_only: bool, no_ff: bool, paths: tuple[str, ...], message: str | None, cont: bool, abort: bool) -> None:
     """Merge SOURCE into the current branch (or --into BRANCH).
 
     Fast-forwards when possible. On conflicts (strategy merge) it exits 1, lists them,
@@ -88,8 +90,10 @@ def merge(app: AppContext, source: str | None, into: str | None, strategy: str, 
     Example:
       statevcs merge experiment
       statevcs merge experiment --strategy source_wins
+      statevcs merge experiment -X theirs     # the same, as git says it
       statevcs merge team-b --path /agents/planner/memory
     """
+    strategy = strategy_of(strategy, side)
     repo = app.repo
     if cont or abort:
         if source or into or paths or ff_only or no_ff:
@@ -156,15 +160,21 @@ def _enter_conflicts(repo: Repository, prepared: Any, label: str, message: str |
                f"--theirs|...' (or edit the file), then run 'statevcs {state.operation} --continue'.")
 
 
-def _require_state(repo: Repository) -> MergeState:
+def _require_state(repo: Repository, operation: str | None = None) -> MergeState:
+    """The merge, revert or cherry-pick in progress (``operation``: the one the command is about;
+    None for merge --continue/--abort, which finish or give up any of them)."""
     state = _state(repo)
     if state is None:
-        raise NoMergeInProgressError("no merge in progress")
+        raise NoMergeInProgressError(f"no {operation or 'merge, revert or cherry-pick'} in progress")
+    if operation is not None and state.operation != operation:
+        raise NoMergeInProgressError(
+            f"no {operation} in progress: a {state.operation} of {state.source_label} is; 'statevcs "
+            f"{state.operation} --continue' finishes it, 'statevcs {state.operation} --abort' gives it up")
     return state
 
 
-def _continue(repo: Repository, message: str | None) -> None:
-    state = _require_state(repo)
+def _continue(repo: Repository, message: str | None, operation: str | None = None) -> None:
+    state = _require_state(repo, operation)
     document = repo.working_file.read()
     left = list(find_markers(document))
     if left:
@@ -209,9 +219,9 @@ def _abort_to_head(repo: Repository, why: str) -> None:
     click.echo(f"Merge aborted ({why}); the working file is back at HEAD ({short(repo._ref_target('HEAD'))}).")
 
 
-def _abort(repo: Repository, message: str | None) -> None:
+def _abort(repo: Repository, message: str | None, operation: str | None = None) -> None:
     try:
-        state = _require_state(repo)
+        state = _require_state(repo, operation)
     except DamagedMergeStateError:  # nothing to trust in it
         _abort_to_head(repo, "its saved state was damaged")
         return
@@ -235,13 +245,13 @@ def conflicts(app: AppContext, as_json: bool) -> None:
     \b
     Example:
       statevcs conflicts
-      statevcs conflicts --json | jq '.conflicts[] | select(.resolved | not) | .path'
+      statevcs conflicts --json | jq '.conflicts[] | select(.resolved | not) | .pointer'
     """
     repo = app.repo
     state = _require_state(repo)
     document = repo.working_file.read()
     unresolved = set(find_markers(document))
-    items = [{**c, "resolved": c["path"] not in unresolved} for c in state.conflicts]
+    items = [{"pointer": c["path"], **c, "resolved": c["path"] not in unresolved} for c in state.conflicts]
     if as_json:
         echo_json({"version": 1, "source": state.source, "target": state.target_ref, "conflicts": items})
         return
@@ -252,7 +262,8 @@ def conflicts(app: AppContext, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("pointer")
+@click.argument("pointer", required=False)
+@click.option("--all", "every", is_flag=True, help="Settle every unresolved conflict the same way.")
 @click.option("--ours", "side", flag_value="ours", help="Keep the target branch's side of the overlap.")
 @click.option("--theirs", "side", flag_value="theirs", help="Take the merged-in source's side of the overlap.")
 @click.option("--both", "side", flag_value="both",
@@ -262,8 +273,9 @@ def conflicts(app: AppContext, as_json: bool) -> None:
 @click.option("--value", "value", default=None, metavar="JSON", help="Use this JSON value.")
 @pass_app
 @holding_working_lock
-def resolve(app: AppContext, pointer: str, side: str | None, value: str | None) -> None:
-    """Settle the conflict at POINTER in the merge in progress.
+def resolve(app: AppContext, pointer: str | None, every: bool, side: str | None, value: str | None) -> None:
+    """Settle the conflict at POINTER in the merge in progress (every one under POINTER when
+    no conflict is exactly there; every unresolved one with --all).
 
     For an array conflict --ours, --theirs, --base and --both apply only to the
     overlapping ranges: every clean change from both sides is kept.
@@ -273,29 +285,66 @@ def resolve(app: AppContext, pointer: str, side: str | None, value: str | None) 
       statevcs resolve /agent/status --theirs
       statevcs resolve /messages --both
       statevcs resolve /budget --value 75
+      statevcs resolve --all --theirs
+      statevcs resolve /agents --ours      # every conflict under /agents
     """
     if (side is None) == (value is None):
         raise click.UsageError("give exactly one of --ours, --theirs, --both, --base, --delete, --value JSON")
+    if every == (pointer is not None):
+        raise click.UsageError("give the POINTER of a conflict (or of a subtree holding several), or --all")
     repo = app.repo
     state = _require_state(repo)
-    conflict = next((c for c in state.conflicts if c["path"] == pointer), None)
-    if conflict is None:
-        known = ", ".join(c["path"] or "/" for c in state.conflicts[:5])
-        raise WorkingStateError(f"no conflict at {pointer or '/'} (conflicts: {known})")
     wf = repo.working_file
     document = wf.read()
-    if value is not None:
-        chosen: Any = parse_json_text(value, "--value")
-    elif side == "delete":
-        chosen = MISSING
-    else:  # computed before anything is written, so a refusal leaves the file as it was
-        chosen = resolve_conflict(MergeState.conflict_from_json(conflict), Side(side),
-                                  repository_policies(repo, None))
-    document = unset_at(document, pointer) if chosen is MISSING else set_at(document, pointer, chosen)
+    unresolved = set(find_markers(document))
+    chosen_conflicts = _conflicts_under(state, pointer, unresolved)
+    if len(chosen_conflicts) > 1 and value is not None:
+        where = f"under {pointer or '/'}" if pointer is not None else "unresolved"
+        raise click.UsageError(f"--value sets one conflict; {len(chosen_conflicts)} are {where}: "
+                               "name one, or settle them with --ours, --theirs, --base or --delete")
+    policies = repository_policies(repo, None) if side not in (None, "delete") else {}
+    settled = []
+    for conflict in chosen_conflicts:  # every value computed before anything is written: all or nothing
+        at = conflict["path"]
+        if value is not None:
+            chosen: Any = parse_json_text(value, "--value")
+        elif side == "delete":
+            chosen = MISSING
+        else:
+            chosen = resolve_conflict(MergeState.conflict_from_json(conflict), Side(side), policies)
+        settled.append((at, chosen))
+    for at, chosen in sorted(settled, key=lambda item: _later_first(item[0]), reverse=True):
+        document = unset_at(document, at) if chosen is MISSING else set_at(document, at, chosen)
     wf.write(document)
     left = [p for p in find_markers(document)]
-    click.echo(f"Resolved {safe(pointer or '/')}" + (f"; {len(left)} conflict(s) left" if left else
-                                                 f"; no conflicts left: run 'statevcs {state.operation} --continue'"))
+    done = (safe(pointer or "/") if len(settled) == 1 and pointer == settled[0][0]
+            else f"{len(settled)} conflict(s)" + (f" under {safe(pointer or '/')}" if pointer is not None else ""))
+    click.echo(f"Resolved {done}" + (f"; {len(left)} conflict(s) left" if left else
+                                     f"; no conflicts left: run 'statevcs {state.operation} --continue'"))
+
+
+def _later_first(pointer: str) -> tuple[tuple[int, Any], ...]:
+    """A sort key putting inner values and later array items first (reverse=True), so that
+    removing one never shifts another still to be settled."""
+    from ..model.pointer import parse_pointer
+
+    return tuple((1, int(t)) if t.isdigit() else (0, t) for t in parse_pointer(pointer))
+
+
+def _conflicts_under(state: MergeState, pointer: str | None, unresolved: set[str]) -> list[dict[str, Any]]:
+    """The conflicts a resolve settles: the one at ``pointer`` (resolved or not), else the
+    unresolved ones under it (all of them for None); WorkingStateError when there are none."""
+    exact = [c for c in state.conflicts if c["path"] == pointer]
+    if exact:
+        return exact
+    under = [c for c in state.conflicts if c["path"] in unresolved and
+             (pointer is None or pointer == "" or c["path"].startswith(pointer + "/"))]
+    if under:
+        return under
+    if pointer is None:
+        raise WorkingStateError(f"no unresolved conflict left: run 'statevcs {state.operation} --continue'")
+    known = ", ".join(c["path"] or "/" for c in state.conflicts[:5])
+    raise WorkingStateError(f"no conflict at or under {pointer or '/'} (conflicts: {known})")
 
 
 def _replay(app: AppContext, rev: str | None, reverse: bool, strategy: str, message: str | None, cont: bool,
@@ -304,7 +353,7 @@ def _replay(app: AppContext, rev: str | None, reverse: bool, strategy: str, mess
     if cont or abort:
         if rev:
             raise click.UsageError("--continue and --abort take no REV")
-        (_continue if cont else _abort)(repo, message)
+        (_continue if cont else _abort)(repo, message, "revert" if reverse else "cherry-pick")
         return
     if not rev:
         raise click.UsageError("give the REV to " + ("revert" if reverse else "cherry-pick"))
@@ -326,14 +375,17 @@ def _replay(app: AppContext, rev: str | None, reverse: bool, strategy: str, mess
 
 @click.command()
 @click.argument("rev", required=False, shell_complete=complete_revision)
-@click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
-              help="How to settle overlaps with later changes.")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default=None,
+              help="How to settle overlaps with later changes (default merge: report them).")
+@click.option("-X", "--strategy-option", "side", type=click.Choice(["ours", "theirs"]), default=None,
+              help="git's -X: ours is --strategy target_wins, theirs is --strategy source_wins.")
 @click.option("-m", "--message", default=None, help="Message of the new commit.")
 @click.option("--continue", "cont", is_flag=True, help="Commit the revert once its conflicts are resolved.")
 @click.option("--abort", is_flag=True, help="Give up the revert in progress.")
 @pass_app
 @holding_working_lock
-def revert(app: AppContext, rev: str | None, strategy: str, message: str | None, cont: bool, abort: bool) -> None:
+def revert(app: AppContext, rev: str | None, strategy: str | None, side: str | None, message: str | None, cont: bool,
+           abort: bool) -> None:
     """Make a new commit that undoes REV's changes.
 
     On conflicts it exits 1 and leaves them in the working file, as merge does:
@@ -343,20 +395,22 @@ def revert(app: AppContext, rev: str | None, strategy: str, message: str | None,
     Example:
       statevcs revert HEAD~2
     """
-    _replay(app, rev, True, strategy, message, cont, abort)
+    _replay(app, rev, True, strategy_of(strategy, side), message, cont, abort)
 
 
 @click.command(name="cherry-pick")
 @click.argument("rev", required=False, shell_complete=complete_revision)
-@click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
-              help="How to settle overlaps with the current state.")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default=None,
+              help="How to settle overlaps with the current state (default merge: report them).")
+@click.option("-X", "--strategy-option", "side", type=click.Choice(["ours", "theirs"]), default=None,
+              help="git's -X: ours is --strategy target_wins, theirs is --strategy source_wins.")
 @click.option("-m", "--message", default=None, help="Message of the new commit (default: REV's).")
 @click.option("--continue", "cont", is_flag=True, help="Commit the cherry-pick once its conflicts are resolved.")
 @click.option("--abort", is_flag=True, help="Give up the cherry-pick in progress.")
 @pass_app
 @holding_working_lock
-def cherry_pick(app: AppContext, rev: str | None, strategy: str, message: str | None, cont: bool,
-                abort: bool) -> None:
+def cherry_pick(app: AppContext, rev: str | None, strategy: str | None, side: str | None, message: str | None,
+                cont: bool, abort: bool) -> None:
     """Apply REV's changes to the current branch as a new commit (keeping its author).
 
     On conflicts it exits 1 and leaves them in the working file, as merge does:
@@ -366,7 +420,7 @@ def cherry_pick(app: AppContext, rev: str | None, strategy: str, message: str | 
     Example:
       statevcs cherry-pick experiment~1
     """
-    _replay(app, rev, False, strategy, message, cont, abort)
+    _replay(app, rev, False, strategy_of(strategy, side), message, cont, abort)
 
 
 @click.command(name="merge-base")

@@ -11,6 +11,8 @@ checked without anyone remembering to.
 
 from __future__ import annotations
 
+import re
+
 import click
 
 
@@ -70,3 +72,33 @@ def since_callback(ctx: click.Context, param: click.Parameter, value: str | None
         except InvalidAgeError as exc:
             raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
     return value
+
+
+#: An argument that reads as a negative number (``-50``, ``-1.5``, ``-2e3``): a value, not an option.
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+class NegativeNumbersAreValues(click.Command):
+    """A command whose arguments may be negative numbers, as git takes them (``set /budget -50``).
+
+    Such an argument is a value, never an option (the command has no option of that name),
+    unless it follows an option that takes a value (``--value -5``, which click reads
+    already). It is handed over by ending the options just before it (``--``), which is
+    safe only when no option follows it; otherwise the arguments are left as typed."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" not in args:
+            args = _end_options_at_a_number(self, args)
+        return super().parse_args(ctx, args)
+
+
+def _end_options_at_a_number(command: click.Command, args: list[str]) -> list[str]:
+    takes_value = {name for p in command.params if isinstance(p, click.Option) and not p.is_flag
+                   and not p.count for name in p.opts + p.secondary_opts}
+    for i, arg in enumerate(args):
+        if not _NEGATIVE_NUMBER.match(arg) or (i and args[i - 1] in takes_value):
+            continue
+        if any(a.startswith("-") and not _NEGATIVE_NUMBER.match(a) for a in args[i + 1:]):
+            return args  # an option follows: leave it all to click
+        return args[:i] + ["--"] + args[i:]
+    return args

@@ -6,12 +6,12 @@ import click
 
 from ..errors import InvalidRulesError
 from ..model.canonical import loads
-from .context import AppContext, echo_json, pass_app, safe
+from .context import AppContext, CommandFamily, echo_json, pass_app, safe
 
 _BRANCH_HELP = "Only for this branch (it takes the place of the repository's schema there)."
 
 
-@click.group()
+@click.group(cls=CommandFamily)
 def schema() -> None:
     """Set, show or unset the JSON Schema that every commit's state must satisfy (on one
     branch, or on all). A commit, merge, update, restore, revert or cherry-pick whose state

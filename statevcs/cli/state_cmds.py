@@ -24,7 +24,7 @@ from ..porcelain.worktree.working_file import UNRECORDED, set_at, unset_at
 from ..store.base import ANY
 from .context import AppContext, echo_json, pass_app, safe, short, styled, use_color
 from .helpers import complete_revision
-from .params import PATH
+from .params import PATH, NegativeNumbersAreValues
 
 
 @click.command()
@@ -171,14 +171,17 @@ def _message(repo: Repository, state: Any, head: Commit | None, message: str | N
 
 
 @click.command()
+@click.option("-s", "--short", "short_format", is_flag=True,
+              help="One line per changed pointer: A added, D deleted, M modified, U unresolved conflict.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 @pass_app
-def status(app: AppContext, as_json: bool) -> None:
+def status(app: AppContext, short_format: bool, as_json: bool) -> None:
     """Show the branch, HEAD and uncommitted changes in the working file.
 
     \b
     Example:
       statevcs status
+      statevcs status -s
     """
     repo = app.repo
     head = repo.head()
@@ -207,6 +210,9 @@ def status(app: AppContext, as_json: bool) -> None:
             out["purge"] = {"pointer": pending.pointer, "step": pending.step, "started": pending.started,
                             "who": pending.who, "scope": pending.scope}
         echo_json(out)
+        return
+    if short_format:
+        _short_status(unresolved, changes)
         return
     click.echo(f"On branch {safe(branch)}" if branch else f"HEAD detached at {short(head.id if head else None)}")
     if head is None:
@@ -248,6 +254,17 @@ def status(app: AppContext, as_json: bool) -> None:
         click.echo(changes.render("text", color=use_color()), nl=False)
 
 
+_SHORT_CODES = {"add": "A", "remove": "D", "replace": "M"}
+
+
+def _short_status(unresolved: list[str], changes: Any) -> None:
+    """git's ``status -s``: a letter and a pointer per line; nothing when clean."""
+    for p in unresolved:
+        click.echo(f"U {safe(p or '/')}")
+    for change in changes.changes if changes is not None else ():
+        click.echo(f"{_SHORT_CODES[change.op]} {safe(change.path or '/')}")
+
+
 @click.command(name="refresh")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="merge", show_default=True,
               help="Where your edits and the new commits overlap: source_wins keeps yours, target_wins theirs.")
@@ -281,13 +298,21 @@ def refresh_cmd(app: AppContext, strategy: str) -> None:
 @click.option("--compact", is_flag=True, help="One line of JSON instead of pretty-printed.")
 @pass_app
 def cat(app: AppContext, rev: str, pointer: str, compact: bool) -> None:
-    """Print the state at REV, or the part of it at the JSON Pointer POINTER.
+    """Print the state at REV, or the part of it at the JSON Pointer POINTER (also REV:POINTER, as git's REV:PATH).
 
     \b
     Example:
       statevcs cat v1 /agent
       statevcs cat main~2
+      statevcs cat main~1:/budget
     """
+    from ..porcelain.core.revisions import split_pointer
+
+    rev, suffix = split_pointer(rev)
+    if suffix is not None:
+        if pointer:
+            raise click.UsageError(f"the pointer is given twice ({suffix!r} after the ':' and {pointer!r})")
+        pointer = suffix
     value = app.repo.get(rev, pointer)
     _print_value(value, compact)
 
@@ -316,7 +341,7 @@ def get(app: AppContext, pointer: str, compact: bool) -> None:
     _print_value(resolve(app.repo.working_file.read(), pointer), compact)
 
 
-@click.command(name="set")
+@click.command(name="set", cls=NegativeNumbersAreValues)
 @click.argument("pointer")
 @click.argument("value")
 @pass_app
@@ -324,11 +349,12 @@ def set_(app: AppContext, pointer: str, value: str) -> None:
     """Set the value at POINTER in the working file to the JSON VALUE.
 
     VALUE is JSON: quote strings ('"running"'). An array index that exists is
-    replaced; '-' or the array's length appends.
+    replaced; '-' or the array's length appends. A negative number is a value, not an option.
 
     \b
     Example:
       statevcs set /agent/status '"running"'
+      statevcs set /budget -50
       statevcs set /agent/memory/- '{"role": "user", "text": "hi"}'
     """
     try:

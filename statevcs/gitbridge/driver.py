@@ -6,13 +6,14 @@ result written over CURRENT. Conflicts are written in place as the ``{"$conflict
 markers a statevcs merge leaves in its working file, so the file stays JSON and
 ``resolve_file`` (``statevcs git resolve``) or an editor settles them. A side that is not
 JSON is refused: nothing is written and git reports the file as conflicted.
+
+git runs ``merge-file`` once per conflicting file, so this module loads what a merge needs
+and nothing else (``install_driver`` imports subprocess when it runs).
 """
 
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,8 @@ from ..porcelain.worktree.working_file import set_at, unset_at, write_file_atomi
 
 ATTRIBUTES_FILE = ".statevcs-attributes"
 DRIVER = "statevcs"
-DEFAULT_PATTERN = "*.state.json"
+#: What install-driver covers by default: the working file's name and ``*.state.json``.
+DEFAULT_PATTERNS = ("state.json", "*.state.json")
 
 
 @dataclass(frozen=True)
@@ -144,15 +146,19 @@ def _at(document: Any, pointer: str) -> Any:
 
 def default_command() -> str:
     """How git should run statevcs: this interpreter with ``-m statevcs`` (works in any virtualenv)."""
+    import shlex
+
     return f"{shlex.quote(sys.executable)} -m statevcs"
 
 
 def driver_config(command: str) -> list[tuple[str, str]]:
-    """The git config entries of the merge and diff drivers."""
+    """The git config entries of the merge and diff drivers (git caches the diff driver's
+    output per blob, so ``git log -p`` runs it once per file version, not at every log)."""
     return [
         (f"merge.{DRIVER}.name", "statevcs: three-way merge of JSON state"),
         (f"merge.{DRIVER}.driver", f"{command} merge-file %A %O %B --path-name %P"),
         (f"diff.{DRIVER}.textconv", f"{command} git textconv"),
+        (f"diff.{DRIVER}.cachetextconv", "true"),
     ]
 
 
@@ -160,11 +166,25 @@ def attributes_line(pattern: str) -> str:
     return f"{pattern} merge={DRIVER} diff={DRIVER}"
 
 
-def install_driver(cwd: str, pattern: str = DEFAULT_PATTERN, global_: bool = False,
-                   command: str | None = None) -> tuple[list[tuple[str, str]], str, bool]:
-    """Write the git config lines (repository or ``--global``) and the attributes entry
-    (``.gitattributes`` at the work tree's top, or the global attributes file).
-    Returns (config entries, attributes file, whether the line was added)."""
+@dataclass(frozen=True)
+class DriverSetup:
+    """What install-driver did: the config entries, the attributes file and the lines added
+    to it (per pattern: True if added, False if already there), and the tracked files the
+    drivers now apply to (None outside a git work tree)."""
+
+    entries: list[tuple[str, str]]
+    attributes: str
+    lines: dict[str, bool]
+    matched: list[str] | None
+
+
+def install_driver(cwd: str, patterns: str | tuple[str, ...] | list[str] = DEFAULT_PATTERNS, global_: bool = False,
+                   command: str | None = None) -> DriverSetup:
+    """Write the git config lines (repository or ``--global``) and one attributes entry per
+    pattern (``.gitattributes`` at the work tree's top, or the global attributes file), then
+    ask git which tracked files the drivers apply to."""
+    if isinstance(patterns, str):
+        patterns = (patterns,)
     entries = driver_config(command or default_command())
     scope = ["--global"] if global_ else ["--local"]
     if global_:
@@ -179,24 +199,47 @@ def install_driver(cwd: str, pattern: str = DEFAULT_PATTERN, global_: bool = Fal
         attributes = os.path.join(top, ".gitattributes")
     for key, value in entries:
         _git(cwd, "config", *scope, key, value)
-    line = attributes_line(pattern)
-    existing = ""
-    if os.path.exists(attributes):
-        with open(attributes, encoding="utf-8") as f:
-            existing = f.read()
-    added = line not in existing.splitlines()
-    if added:
-        os.makedirs(os.path.dirname(attributes) or ".", exist_ok=True)
-        with open(attributes, "a", encoding="utf-8") as f:
-            f.write(("" if not existing or existing.endswith("\n") else "\n") + line + "\n")
-    return entries, attributes, added
+    lines = {}
+    for pattern in patterns:
+        line = attributes_line(pattern)
+        existing = ""
+        if os.path.exists(attributes):
+            with open(attributes, encoding="utf-8") as f:
+                existing = f.read()
+        lines[pattern] = line not in existing.splitlines()
+        if lines[pattern]:
+            os.makedirs(os.path.dirname(attributes) or ".", exist_ok=True)
+            with open(attributes, "a", encoding="utf-8") as f:
+                f.write(("" if not existing or existing.endswith("\n") else "\n") + line + "\n")
+    return DriverSetup(entries, attributes, lines, driven_files(cwd))
 
 
-def _git(cwd: str, *args: str, check: bool = True) -> str:
+def driven_files(cwd: str) -> list[str] | None:
+    """The tracked files git now merges and diffs with the drivers (as ``git check-attr`` says:
+    every attributes file counts); None outside a git work tree."""
+    top = _git(cwd, "rev-parse", "--show-toplevel", check=False)
+    if not top:
+        return None
+    tracked = _git(top, "ls-files", "-z", strip=False)
+    if not tracked:
+        return []
+    import subprocess
+
+    proc = subprocess.run(["git", "check-attr", "--stdin", "-z", "merge"], cwd=top, input=tracked,
+                          capture_output=True, text=True)
+    fields = proc.stdout.split("\0")
+    return sorted(path for path, _, value in zip(fields[0::3], fields[1::3], fields[2::3]) if value == DRIVER)
+
+
+def _git(cwd: str, *args: str, check: bool = True, strip: bool = True) -> str:
+    import subprocess  # only install-driver runs git: merge-file, run once per file, does not load it
+
     try:
         proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
     except FileNotFoundError:
         raise GitBridgeError("git is not installed (the drivers are git configuration)") from None
     if check and proc.returncode != 0:
         raise GitBridgeError(f"git {' '.join(args[:2])} failed: {proc.stderr.strip()}")
-    return proc.stdout.strip() if proc.returncode == 0 else ""
+    if proc.returncode != 0:
+        return ""
+    return proc.stdout.strip() if strip else proc.stdout

@@ -24,7 +24,7 @@ from ..model.pointer import parse_pointer
 from ..model.refnames import BRANCH_PREFIX, TAG_PREFIX
 from ..model.tree import OBJECT, materialize, view
 from .gitobjects import HEADER, commit_bytes, commit_extra, git_message, tag_bytes
-from .idmap import ExportMap, load_map, save_map
+from .idmap import ExportMap, load_map, save_map, tracking_ref
 from .layout import LAYOUT_FILE, ROOT_FILE, Layout, dir_name, file_name, pretty_bytes
 
 if TYPE_CHECKING:
@@ -60,6 +60,8 @@ class ExportReport:
     refs: dict[str, str] = field(default_factory=dict)
     layout: Layout = Layout()
     worktree_updated: bool = False
+    #: the statevcs commit each exported branch ref is at (what the git branch now holds)
+    branches: dict[str, str] = field(default_factory=dict)
 
 
 class TreeWriter:
@@ -75,8 +77,9 @@ class TreeWriter:
         self.layout_blob = git.create_blob(layout.describe())
 
     def root_tree(self, root: str, parent_root: str | None = None, parent_tree: Any = None) -> Any:
-        """The tree of state ``root``; from ``parent_tree`` (the tree of ``parent_root``) when given."""
-        key = (root, ())
+        """The tree of state ``root``; from ``parent_tree`` (the tree of ``parent_root``) when given,
+        so what the parent holds beside the state (a reviewer's ``.gitattributes``) stays."""
+        key = (root, ()) if parent_tree is None else (root, (str(parent_tree),))
         if key in self.trees:
             return self.trees[key]
         kind, contents = view(self.source, Ref(root))
@@ -207,29 +210,72 @@ def _check_ref_name(pygit2: Any, ref: str) -> None:
 def export(repo: "Repository", target: str, branches: list[str] | None = None, all_refs: bool = False,
            split: list[str] | None = None, bare: bool = False, force: bool = False) -> ExportReport:
     """Export ``branches`` (default: HEAD's branch; ``all_refs``: every branch and tag) to ``target``."""
-    pygit2 = pygit2_module()
-    key = target_key(target)
-    record = load_map(repo, key)
-    layout = _choose_layout(record, split)
-    remote = is_remote(target)
-    scratch = None
-    if remote:
-        if repo.meta_dir:
-            git_dir = os.path.join(repo.meta_dir, "git-export", os.path.basename(_ref_leaf(key)) + ".git")
-        else:
-            scratch = git_dir = tempfile.mkdtemp(prefix="statevcs-git-")
-        git = open_git(git_dir, True, repo.current_branch)
-    else:
-        git = open_git(target, bare, repo.current_branch)
+    git, scratch = open_target(repo, target, bare)
     try:
-        report = _export_into(repo, git, pygit2, record, layout, branches, all_refs, force, target)
-        if remote:
-            _push(git.path, target, list(report.refs), force)
-        save_map(repo, record)
-        return report
+        return export_into(repo, git, target, branches, all_refs, split, force)
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def export_into(repo: "Repository", git: Any, target: str, branches: list[str] | None = None,
+                all_refs: bool = False, split: list[str] | None = None, force: bool = False) -> ExportReport:
+    """Export into ``git``, the repository ``open_target`` gave for ``target`` (pushed when a URL)."""
+    pygit2 = pygit2_module()
+    record = load_map(repo, target_key(target))
+    layout = _choose_layout(record, split)
+    if not force:
+        check_is_export(git, record, target)
+    report = _export_into(repo, git, pygit2, record, layout, branches, all_refs, force, target)
+    if is_remote(target):
+        _push(git.path, target, list(report.refs), force)
+    save_map(repo, record, {tracking_ref(ref): oid for ref, oid in report.branches.items()})
+    return report
+
+
+def open_target(repo: "Repository", target: str, bare: bool = False, create: bool = True) -> tuple[Any, str | None]:
+    """(git repository, scratch directory to remove) for ``target``: the directory (created
+    when ``create``), or for a URL the local copy (``.statevcs/git-export/KEY.git`` of a
+    directory repository, else a scratch directory) brought up to date with ``git fetch``,
+    so that what the remote has is known before anything is written or pushed."""
+    if not is_remote(target):
+        if not create:
+            pygit2 = pygit2_module()
+            try:
+                return pygit2.Repository(target), None
+            except pygit2.GitError:
+                raise GitBridgeError(f"{target} is not a git repository") from None
+        return open_git(target, bare, repo.current_branch), None
+    scratch = None
+    if repo.meta_dir:
+        git_dir = os.path.join(repo.meta_dir, "git-export", os.path.basename(_ref_leaf(target_key(target))) + ".git")
+    else:
+        scratch = git_dir = tempfile.mkdtemp(prefix="statevcs-git-")
+    try:
+        git = open_git(git_dir, True, repo.current_branch)
+        _fetch(git.path, target)
+        git = open_git(git_dir, True, repo.current_branch)  # see the refs the fetch wrote
+    except BaseException:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return git, scratch
+
+
+def check_is_export(git: Any, record: ExportMap, target: str) -> None:
+    """Refuse a git repository with branches that no export wrote (a code repository, say):
+    none of its branches holds the layout file, and no commit the record names is in it."""
+    branches = [ref for ref in git.references if ref.startswith(BRANCH_PREFIX)]
+    if not branches or any(gid in git for gid in list(record.commits.values())[-64:]):
+        return
+    for ref in branches:
+        commit = git.references[ref].peel()
+        if LAYOUT_FILE in commit.tree:
+            return
+    names = ", ".join(ref[len(BRANCH_PREFIX):] for ref in sorted(branches)[:3])
+    raise GitBridgeError(f"{target} is a git repository that no statevcs export wrote (no {LAYOUT_FILE} on its "
+                         f"branches {names}); export into a new directory or an empty repository ('statevcs git "
+                         "import' reads a repository of JSON files)")
 
 
 def _ref_leaf(key: str) -> str:
@@ -282,6 +328,8 @@ def _export_into(repo: "Repository", git: Any, pygit2: Any, record: ExportMap, l
         if parents:  # the first parent's tree, patched by the changes since
             first = repo.objects.commit(commit.parents[0])
             tree = writer.root_tree(commit.root, first.root, git[parents[0]].tree_id)
+            if len(parents) > 1:
+                tree = _with_dot_entries(git, pygit2, tree, [git[p].tree_id for p in parents[1:]])
         else:
             tree = writer.root_tree(commit.root)
         raw = commit_bytes(str(tree), parents, commit.author, commit.timestamp, commit.message, extra)
@@ -295,7 +343,22 @@ def _export_into(repo: "Repository", git: Any, pygit2: Any, record: ExportMap, l
         wanted[ref] = _tag_value(repo, git, pygit2, value, record.commits[target_commit])
     moves = _check_moves(git, wanted, force)
     updated = _move_refs(git, pygit2, moves, repo.current_branch)
-    return ExportReport(target, len(pending), wanted, layout, updated)
+    record.branches.update({ref: wanted[ref] for ref in selected})
+    return ExportReport(target, len(pending), wanted, layout, updated, dict(selected))
+
+
+def _with_dot_entries(git: Any, pygit2: Any, tree: Any, others: list[Any]) -> Any:
+    """A merge's tree with the top-level entries that are not state (``.gitattributes``,
+    ``.github/``) which only its other parents have: a file a reviewer added in git is kept."""
+    base = git[tree]
+    builder = None
+    for other in others:
+        for entry in git[other]:
+            if entry.name.startswith(".") and entry.name not in (LAYOUT_FILE, ROOT_FILE) and entry.name not in base:
+                builder = builder or git.TreeBuilder(base)
+                if builder.get(entry.name) is None:
+                    builder.insert(entry.name, entry.id, entry.filemode)
+    return builder.write() if builder is not None else tree
 
 
 def _tag_value(repo: "Repository", git: Any, pygit2: Any, value: str, git_target: str) -> str:
@@ -350,6 +413,15 @@ def _dirty(git: Any) -> bool:
     return bool(git.status())
 
 
+def _fetch(git_dir: str, url: str) -> None:
+    """Mirror the remote's branches and tags into the local copy (git's credentials and transports)."""
+    proc = subprocess.run(["git", "--git-dir", git_dir, "fetch", "--quiet", "--prune", "--no-auto-gc", url,
+                           "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["git fetch failed"])[-1]
+        raise GitBridgeError(f"cannot read {url}: {last}")
+
+
 def _push(git_dir: str, url: str, refs: list[str], force: bool) -> None:
     """Push ``refs`` from the local copy to the remote with the real git (its credentials, its transports)."""
     if not refs:
@@ -362,4 +434,5 @@ def _push(git_dir: str, url: str, refs: list[str], force: bool) -> None:
         raise GitBridgeError(f"git push to {url} failed: {last}")
 
 
-__all__ = ["ExportReport", "export", "is_remote", "pygit2_module", "HEADER"]
+__all__ = ["ExportReport", "export", "export_into", "open_target", "check_is_export", "is_remote", "pygit2_module",
+           "HEADER"]

@@ -5,8 +5,10 @@ A git commit made from a statevcs commit carries, after ``committer``, one extra
 ``statevcs`` whose value is canonical JSON of what git cannot hold exactly: the statevcs
 commit id, the author string, the time to the microsecond and the metadata (and the message
 when git's form of it had to differ). git keeps unknown headers, ``git log`` does not show
-them and ``git fsck --strict`` accepts them. Author and committer are both the statevcs
-author; the time is the commit's, in UTC; nothing comes from the machine.
+them and ``git fsck --strict`` accepts them. Its message ends with a trailer
+``Statevcs-Id: <id>`` that git users see (``git log``, ``git interpret-trailers``); import
+takes it off again. Author and committer are both the statevcs author; the time is the
+commit's, in UTC; nothing comes from the machine.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from ..model.canonical import canonical_str, loads
 from ..model.objects import format_time, parse_time
 
 HEADER = "statevcs"
+#: The trailer of an exported commit's message naming its statevcs commit.
+TRAILER = "Statevcs-Id"
 _NAME_EMAIL = re.compile(r"^\s*([^<>\n]*?)\s*<([^<>\n]*)>\s*$")
 _EMAIL = re.compile(r"^[^\s<>@]+@[^\s<>]+$")
 
@@ -47,13 +51,33 @@ def git_message(message: str) -> str:
     return message.replace("\x00", "\\0")
 
 
+def with_trailer(message: str, commit_id: str) -> str:
+    """A commit message as exported: git's form of it, a blank line, ``Statevcs-Id: <id>``.
+
+    The blank line is always added after a message that is not empty, so ``strip_trailer``
+    gives back exactly the message whatever it ends with."""
+    return (message + "\n\n" if message else "") + f"{TRAILER}: {commit_id}\n"
+
+
+def strip_trailer(message: str, commit_id: object) -> str:
+    """The message ``with_trailer`` was given (unchanged when it does not end with that trailer)."""
+    end = f"{TRAILER}: {commit_id}\n"
+    if not isinstance(commit_id, str) or not message.endswith(end):
+        return message
+    rest = message[: -len(end)]
+    if rest == "":
+        return rest
+    return rest[:-2] if rest.endswith("\n\n") else message
+
+
 def commit_bytes(tree: str, parents: list[str], author: str, when: datetime, message: str,
                  extra: dict[str, Any]) -> bytes:
-    """The raw git commit for a statevcs commit (``extra`` goes into the ``statevcs`` header)."""
+    """The raw git commit for a statevcs commit (``extra`` goes into the ``statevcs`` header;
+    its ``id`` into the message's trailer)."""
     sig = signature(author, when)
     lines = [f"tree {tree}"] + [f"parent {p}" for p in parents]
     lines += [f"author {sig}", f"committer {sig}", f"{HEADER} {canonical_str(extra)}"]
-    return ("\n".join(lines) + "\n\n" + git_message(message)).encode("utf-8")
+    return ("\n".join(lines) + "\n\n" + with_trailer(git_message(message), extra["id"])).encode("utf-8")
 
 
 def tag_bytes(target: str, name: str, tagger: str, when: datetime, message: str, extra: dict[str, Any]) -> bytes:

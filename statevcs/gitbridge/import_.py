@@ -8,10 +8,7 @@ A commit made in git by hand (no header) is imported with git's author and time.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +22,9 @@ from ..model.refnames import BRANCH_PREFIX, HEAD, TAG_PREFIX
 from ..model.tree import write_tree
 from ..porcelain.rules.checks import check_branch_move
 from ..store.base import SYMBOLIC_PREFIX
-from .export import is_remote, pygit2_module
-from .gitobjects import extra_time, parse_object, person
+from .export import open_target, pygit2_module, target_key
+from .gitobjects import extra_time, parse_object, person, strip_trailer
+from .idmap import load_map, record_imported, save_map, tracking_ref
 from .layout import LAYOUT_FILE, ROOT_FILE, SUFFIX, decode_key, read_layout
 
 if TYPE_CHECKING:
@@ -37,11 +35,14 @@ _BATCH = 5000
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What an import did: statevcs commits made, and the refs it set (name -> statevcs id)."""
+    """What an import did: statevcs commits made, the git refs read (name -> statevcs id), and
+    the branches left where they were because both sides moved (branch ref -> the tracking
+    ref holding git's side: merge it, then export)."""
 
     source: str
     commits: int
     refs: dict[str, str] = field(default_factory=dict)
+    diverged: dict[str, str] = field(default_factory=dict)
 
 
 class StateReader:
@@ -124,33 +125,27 @@ class StateReader:
         return found
 
 
-def open_source(source: str) -> tuple[Any, str | None]:
-    """(git repository, scratch directory to remove) for a path, or a URL fetched with git."""
-    pygit2 = pygit2_module()
-    if not is_remote(source):
-        try:
-            return pygit2.Repository(source), None
-        except pygit2.GitError:
-            raise GitBridgeError(f"{source} is not a git repository") from None
-    scratch = tempfile.mkdtemp(prefix="statevcs-git-")
-    proc = subprocess.run(["git", "clone", "--quiet", "--mirror", source, os.path.join(scratch, "g.git")],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        shutil.rmtree(scratch, ignore_errors=True)
-        last = (proc.stderr.strip().splitlines() or ["git clone failed"])[-1]
-        raise GitBridgeError(f"cannot read {source}: {last}")
-    return pygit2.Repository(os.path.join(scratch, "g.git")), scratch
-
-
 def import_git(repo: "Repository", source: str, branches: list[str] | None = None,
                force: bool = False) -> ImportReport:
-    """Bring ``source``'s branches (default: all) and the tags on them into ``repo``."""
-    git, scratch = open_source(source)
+    """Bring ``source``'s branches (default: all) and the tags on them into ``repo``.
+
+    Every git branch is kept as ``git/BRANCH`` (``refs/remotes/git/BRANCH``); the statevcs
+    branch of that name moves there when it fast-forwards (or is new). When both moved, it
+    stays and the report lists it in ``diverged``: merge ``git/BRANCH`` into it, then export
+    (``statevcs git sync`` does both). The git ids of the commits read are added to the
+    export record of ``source``, so the next export there builds on them."""
+    git, scratch = open_target(repo, source, create=False)
     try:
         return _import(repo, git, source, branches, force)
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def import_from(repo: "Repository", git: Any, source: str, branches: list[str] | None = None,
+                force: bool = False) -> ImportReport:
+    """``import_git`` from ``git``, the repository ``open_target`` gave for ``source``."""
+    return _import(repo, git, source, branches, force)
 
 
 def _import(repo: "Repository", git: Any, source: str, branches: list[str] | None, force: bool) -> ImportReport:
@@ -162,15 +157,25 @@ def _import(repo: "Repository", git: Any, source: str, branches: list[str] | Non
             raise GitBridgeError(f"{source} has no branch {missing[0]!r}")
         heads = {BRANCH_PREFIX + b: heads[BRANCH_PREFIX + b] for b in branches}
     reader = StateReader(git)
-    mapping: dict[str, str] = {}
+    record = load_map(repo, target_key(source))
+    if not force:
+        _refuse_rewritten(git, record, heads, source)
+    mapping: dict[str, str] = _known(repo, git, record)  # git id -> statevcs id, not read again
     objects: dict[str, bytes] = {}
     made = 0
     generations: dict[str, int] = {}
     for tip in heads.values():
-        for gc in git.walk(tip, pygit2.GIT_SORT_TOPOLOGICAL | pygit2.GIT_SORT_REVERSE):
+        walker = git.walk(tip, pygit2.GIT_SORT_TOPOLOGICAL | pygit2.GIT_SORT_REVERSE)
+        for gid in mapping:
+            walker.hide(gid)
+        for gc in walker:
             gid = str(gc.id)
             if gid in mapping:
                 continue
+            for parent in gc.parent_ids:
+                known = mapping[str(parent)]
+                if known not in generations:
+                    generations[known] = repo.objects.commit(known).generation
             mapping[gid], gen, new = _convert(gc, git, reader, mapping, generations, pygit2)
             generations[mapping[gid]] = gen
             objects.update(new)
@@ -185,8 +190,65 @@ def _import(repo: "Repository", git: Any, source: str, branches: list[str] | Non
         if value is not None:
             refs[ref] = value
     _flush(repo, objects)
-    _set_refs(repo, refs, force, git, mapping)
-    return ImportReport(source, made, refs)
+    moves, diverged = route_refs(repo, refs, force)
+    _record(repo, git, record, mapping, heads)
+    _set_refs(repo, moves, force, git, mapping)
+    return ImportReport(source, made, refs, diverged)
+
+
+def _refuse_rewritten(git: Any, record: Any, heads: dict[str, Any], source: str) -> None:
+    """GitBridgeError, before anything is read, for a git branch that no longer contains the
+    commit it held after the last export or import (its history was rewritten in git since)."""
+    for ref, tip in sorted(heads.items()):
+        seen = record.branches.get(ref)
+        if seen is None or seen == str(tip) or seen not in git or git.descendant_of(tip, seen):
+            continue
+        name = ref[len(BRANCH_PREFIX):]
+        raise GitBridgeError(
+            f"git's branch {name} in {source} no longer contains {seen[:10]}, which it held when statevcs last "
+            f"exported or imported it (its history was rewritten since); nothing moved: 'statevcs git import "
+            f"--force {source}' takes git's {name} as it is now, for the statevcs branch {name} too")
+
+
+def _known(repo: "Repository", git: Any, record: Any) -> dict[str, str]:
+    """git id -> statevcs id of the commits the export record of this source names that both
+    sides still have: they were exported or imported before, so they are not read again."""
+    pairs = {gid: sv for sv, gid in record.commits.items() if gid in git}
+    present = repo.store.has_many(pairs.values())
+    return {gid: sv for gid, sv in pairs.items() if sv in present}
+
+
+def route_refs(repo: "Repository", refs: dict[str, str], force: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """Where the refs read from git go: every branch to its tracking ref (``git/BRANCH``), and
+    to the branch itself when that fast-forwards or is new (always with ``force``); tags as they
+    are. Returns (refs to set, diverged branch ref -> tracking ref)."""
+    moves: dict[str, str] = {}
+    diverged: dict[str, str] = {}
+    for ref, new in refs.items():
+        if not ref.startswith(BRANCH_PREFIX):
+            moves[ref] = new
+            continue
+        tracking = tracking_ref(ref)
+        moves[tracking] = new
+        old = repo.store.read_ref(ref)
+        if old is None or old == new or force or repo.is_ancestor(old, new):
+            moves[ref] = new
+        elif not repo.is_ancestor(new, old):
+            diverged[ref] = tracking
+    return moves, diverged
+
+
+def _record(repo: "Repository", git: Any, record: Any, mapping: dict[str, str], heads: dict[str, Any]) -> None:
+    """Add the commits read (their git ids) to the export record of the source."""
+    layout = None
+    for oid in heads.values():
+        tree = git[oid].tree
+        if LAYOUT_FILE in tree:
+            layout = read_layout(tree[LAYOUT_FILE].data)
+            break
+    record_imported(repo, record, {sv: gid for gid, sv in mapping.items()}, layout)
+    record.branches.update({ref: str(oid) for ref, oid in heads.items()})
+    save_map(repo, record)
 
 
 def _convert(gc: Any, git: Any, reader: StateReader, mapping: dict[str, str], generations: dict[str, int],
@@ -203,7 +265,8 @@ def _convert(gc: Any, git: Any, reader: StateReader, mapping: dict[str, str], ge
     root, objects = write_tree(state)
     who, when = person(info.first("author") or "")
     author = extra["author"] if extra and isinstance(extra.get("author"), str) else who
-    message = extra["message"] if extra and isinstance(extra.get("message"), str) else info.message
+    message = extra["message"] if extra and isinstance(extra.get("message"), str) else \
+        strip_trailer(info.message, extra.get("id") if extra else None)
     metadata = extra["metadata"] if extra and isinstance(extra.get("metadata"), dict) else {}
     generation = 1 + max((generations[p] for p in parents), default=0)
     commit, raw = encode_commit(root, parents, generation, author, extra_time(extra, when), message, metadata)
@@ -247,8 +310,8 @@ def _set_refs(repo: "Repository", refs: dict[str, str], force: bool, git: Any,
     current = {ref: repo.store.read_ref(ref) for ref in refs}
     for ref, new in refs.items():
         old = current[ref]
-        if old is None or old == new or force:
-            continue
+        if old is None or old == new or force or ref.startswith(refnames.REMOTE_PREFIX):
+            continue  # a remote-tracking ref (git/BRANCH) follows git's branch, as git fetch moves origin/BRANCH
         if ref.startswith(TAG_PREFIX) or not repo.is_ancestor(old, new):
             raise GitBridgeError(f"{ref} is at {old[:10]} in this repository, which the import would drop; "
                                  "--force replaces it")

@@ -201,3 +201,32 @@ def _commits_with_prefix(repo: "Repository", prefix: str, matches: list[str] | N
         elif kind == TAG:
             commits.append(repo.objects.peel(oid))
     return sorted(set(commits))
+
+
+def previous_head(repo: "Repository") -> tuple[str, bool]:
+    """Where HEAD was before the last switch (``switch -``, git's ``@{-1}``): (branch name,
+    False), or (commit id, True) when HEAD was detached then. RevisionNotFoundError when the
+    HEAD reflog records no switch."""
+    current = repo.store.read_ref(HEAD)
+    for entry in repo.store.reflog(HEAD):
+        old = entry.old
+        if old is None or old == current or old == entry.new:
+            continue
+        if old.startswith(SYMBOLIC_PREFIX):
+            return refnames.short_name(old[len(SYMBOLIC_PREFIX):]), False
+        if entry.new is not None and entry.new.startswith(SYMBOLIC_PREFIX):
+            return old, True  # HEAD was detached at ``old`` and then switched to a branch
+    raise RevisionNotFoundError("no previous branch: HEAD has not been switched (its reflog records no switch)")
+
+
+def split_pointer(text: str) -> tuple[str, str | None]:
+    """``REV:/POINTER`` (git's ``REV:PATH``) as (REV, POINTER); (text, None) without a colon.
+
+    Ref names cannot hold ``:``, so the first colon ends the revision; ``REV:`` is the whole
+    state (pointer ``""``)."""
+    rev, colon, pointer = text.partition(":")
+    if not colon:
+        return text, None
+    if not rev:
+        raise RevisionNotFoundError(f"{text!r} names no revision before the ':' (REV:/POINTER, e.g. main~1:/budget)")
+    return rev, pointer

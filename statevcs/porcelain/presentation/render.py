@@ -255,12 +255,19 @@ def _md_cell(value: Any, shown: str | None = None) -> str:
     return md_code(shown if shown is not None else abbreviate(value))
 
 
+def _between(s: Style) -> str:
+    """`` from `A` to `B` `` naming the two sides, when the caller named them."""
+    if s.labels == Style().labels:
+        return ""
+    return f" from {md_code(s.labels[0], in_table=False)} to {md_code(s.labels[1], in_table=False)}"
+
+
 def render_markdown(d: Diff, s: Style) -> str:
     if not d.changes:
-        return "_No changes._\n"
+        return f"_No changes{_between(s)}._\n"
     st = d.stat()
     lines = [
-        f"**{len(d.changes)} change{'s' if len(d.changes) != 1 else ''}** "
+        f"**{len(d.changes)} change{'s' if len(d.changes) != 1 else ''}**{_between(s)} "
         f"({st['added']} added, {st['removed']} removed, {st['changed']} changed)",
         "",
         "| Path | Change | Before | After |",

@@ -164,3 +164,45 @@ def holds_exactly(repo: "Repository", commit_id: str | None) -> bool:
         return repo.working_file.base() == commit_id and repo.working_root() == repo.objects.commit(commit_id).root
     except StateVCSError:
         return False
+
+
+def restore_pointers(repo: "Repository", rev: str, pointers: list[str]) -> list[tuple[str, str]]:
+    """Bring the values at ``pointers`` back from ``rev`` into the working file (git's
+    ``restore --source REV PATH``): a pointer ``rev`` lacks is removed; every other edit of
+    the file stays. Nothing is committed. All pointers are read and placed before the file
+    is written, so a refusal (PathNotFoundError: absent on both sides, or no parent to hold
+    the value) leaves it as it was. Returns (pointer, "restored" | "removed" | "unchanged")
+    per pointer. The caller holds the working file's lock."""
+    from ...errors import PathNotFoundError
+    from ...model.canonical import strict_equal
+    from ...model.pointer import resolve
+    from .working_file import set_at, unset_at
+
+    commit = repo.resolve(rev)
+    wf = repo.working_file
+    document = wf.read()
+    done = []
+    for pointer in pointers:
+        try:
+            value: Any = repo.get(commit, pointer)
+        except PathNotFoundError:
+            value = _ABSENT
+        try:
+            current: Any = resolve(document, pointer)
+        except PathNotFoundError:
+            current = _ABSENT
+        if value is _ABSENT and current is _ABSENT:
+            raise PathNotFoundError(f"no value at {pointer or '/'} in {rev} ({commit.id[:10]}) nor in the working file")
+        if value is _ABSENT:
+            document = unset_at(document, pointer)
+            done.append((pointer, "removed"))
+        elif current is not _ABSENT and strict_equal(current, value):
+            done.append((pointer, "unchanged"))
+        else:
+            document = set_at(document, pointer, value)
+            done.append((pointer, "restored"))
+    wf.write(document)
+    return done
+
+
+_ABSENT = object()
