@@ -24,20 +24,48 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 STORES = ["memory", "sqlite", "postgres"]
 
-POSTGRES_URL = os.environ.get("STATEVCS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+#: The database the tests use (the CI machine's ``test``); nothing is made in its own schemas.
+DATABASE_URL = os.environ.get("STATEVCS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def url_in_schema(schema: str) -> str:
+    """DATABASE_URL with its connections in PostgreSQL schema ``schema`` (search_path)."""
+    sep = "&" if "?" in DATABASE_URL else "?"
+    return f"{DATABASE_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+#: Every PostgreSQL test of this run works in a schema of its own, made at the start and
+#: dropped at the end: whatever other runs (or other versions of statevcs) left in the
+#: database's tables neither reaches the tests nor is touched by them.
+TEST_SCHEMA = f"svtest_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+POSTGRES_URL = url_in_schema(TEST_SCHEMA)
 
 
 def _postgres_answer() -> str | None:
-    """None when the test server answers, else why not."""
+    """None when the test server answers (and this run's schema is made), else why not."""
     try:
         import psycopg
     except ImportError:
         return "psycopg is not installed (pip install '.[test]')"
     try:
-        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+        with psycopg.connect(DATABASE_URL, connect_timeout=3, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {TEST_SCHEMA}")
     except Exception as exc:  # any failure to connect
-        return f"no PostgreSQL server answers at {POSTGRES_URL}: {str(exc).splitlines()[0]}"
+        return f"no PostgreSQL server answers at {DATABASE_URL}: {str(exc).splitlines()[0]}"
     return None
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Drop this run's schema (workers of other runs keep theirs)."""
+    if _PG_PROBLEM is not None:
+        return
+    import psycopg
+
+    try:
+        with psycopg.connect(DATABASE_URL, connect_timeout=3, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {TEST_SCHEMA} CASCADE")
+    except Exception:  # the server went away: the schema is left, named for this run
+        pass
 
 
 _PG_PROBLEM = _postgres_answer()

@@ -170,7 +170,7 @@ def test_sqlite_version_1_database_is_migrated_on_open(tmp_path):
 
 def test_postgres_version_1_schema_is_migrated_on_open():
     """A PostgreSQL database made by the previous version opens; its objects count as new."""
-    from .conftest import POSTGRES_URL, require_postgres
+    from .conftest import DATABASE_URL, require_postgres, url_in_schema
 
     require_postgres()
     import uuid
@@ -180,10 +180,9 @@ def test_postgres_version_1_schema_is_migrated_on_open():
     from statevcs.store.postgres import MIGRATIONS, SCHEMA_VERSION, PostgresStore
 
     name = f"svcs_{uuid.uuid4().hex[:10]}"
-    admin = psycopg.connect(POSTGRES_URL, autocommit=True)
+    admin = psycopg.connect(DATABASE_URL, autocommit=True)
     admin.execute(f"CREATE SCHEMA {name}")
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{name}"
+    url = url_in_schema(name)
     try:
         oid, raw = make_object(11)
         with psycopg.connect(url, autocommit=True) as conn:

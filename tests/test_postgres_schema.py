@@ -9,7 +9,7 @@ import pytest
 from statevcs import NotARepositoryError, Repository
 from statevcs.store.postgres import SCHEMA_VERSION, migrate
 
-from .conftest import POSTGRES_URL, require_postgres
+from .conftest import DATABASE_URL, require_postgres, url_in_schema
 
 
 @pytest.fixture
@@ -19,10 +19,9 @@ def schema_url():
     import psycopg
 
     name = f"svcs_{uuid.uuid4().hex[:10]}"
-    admin = psycopg.connect(POSTGRES_URL, autocommit=True)
+    admin = psycopg.connect(DATABASE_URL, autocommit=True)
     admin.execute(f"CREATE SCHEMA {name}")
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{name}", name
+    yield url_in_schema(name), name
     admin.execute(f"DROP SCHEMA {name} CASCADE")
     admin.close()
 
