@@ -391,6 +391,45 @@ def test_chunked_array_edits_match_jsonpatch_and_a_fresh_build(items, data):
     assert stored.get(()) == {"big": current, "x": 1}  # objects() holds every new node the root needs
 
 
+def _message(i: int) -> dict:
+    return {"id": f"m-{i}", "role": "ai" if i % 2 else "human", "content": f"message {i} " + "word " * (i % 40)}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 120), st.data())
+def test_default_chunking_edits_of_a_message_list_match_a_fresh_build(count, data):
+    """With the default parameters (leaves of about 3 KB, more than an inlined value can
+    be), a chat's message list grows, shrinks and changes through the editor into the tree
+    write_tree makes: flat while it fits one leaf, chunked from its second leaf on."""
+    current = [_message(i) for i in range(count)]
+    root, objects = write_tree({"messages": current, "step": 1})
+    editor = TreeEditor(ObjectsSource(objects), root, params=ChunkParams())
+    for step in range(data.draw(st.integers(1, 6))):
+        n = len(current)
+        op = data.draw(st.sampled_from(["append", "append", "remove", "truncate", "replace"] if n else ["append"]))
+        if op == "append":
+            new = [_message(1000 + step * 10 + k) for k in range(data.draw(st.integers(1, 12)))]
+            for item in new:
+                editor.append(("messages",), item)
+            current = current + new
+        elif op == "remove":
+            index = data.draw(st.integers(0, n - 1))
+            editor.remove(("messages", str(index)))
+            current = current[:index] + current[index + 1:]
+        elif op == "truncate":  # down to a few: through one leaf to flat and inlined
+            keep = data.draw(st.integers(0, min(n - 1, 20)))
+            for index in range(n - 1, keep - 1, -1):
+                editor.remove(("messages", str(index)))
+            current = current[:keep]
+        else:
+            index = data.draw(st.integers(0, n - 1))
+            editor.set(("messages", str(index)), _message(5000 + index))
+            current = current[:index] + [_message(5000 + index)] + current[index + 1:]
+        assert editor.root == write_tree({"messages": current, "step": 1})[0]
+    stored = TreeEditor(ObjectsSource({**objects, **editor.objects()}), editor.root)
+    assert stored.get(("messages",)) == current
+
+
 def test_chunked_object_edit_touches_only_its_spine():
     children = {f"agent-{i:05d}": {"status": "idle", "n": i} for i in range(2000)}
     params = ChunkParams(128, 256, 2048)  # chunks of several entries (~41 weight units each)

@@ -343,8 +343,12 @@ class TreeEditor:
         root, objects = result
         self.fresh.update(objects)  # objects() reads chunk links (small nodes): a splice may reuse earlier new chunks
         node = ChunkReader(self.source).root(root)
-        if node.height and node.count > _tree.INLINE_LIMIT // 2:
-            return Ref(root)  # too many entries to be inlined, too big for one chunk
+        if node.height and (node.count > _tree.INLINE_LIMIT // 2 or self.params.min_weight > _tree.INLINE_LIMIT):
+            # Two leaves or more (write_tree's rule too), and too big to be inlined: the first
+            # leaf alone weighs min_weight, about its text's length (a child id makes it a node
+            # anyway), or it has too many entries. A chat's message list takes this path from
+            # its second leaf on, without reading its entries back.
+            return Ref(root)
         # Few entries: maybe small enough to inline, or to fit one flat node (write_tree decides).
         entries = node.entries if node.height == 0 else list(iter_entries(self.source, root))
         if node.container == CHUNK_ARRAY:
