@@ -113,6 +113,49 @@ def test_textconv_prints_canonical_pretty_json(tmp_path):
     assert textconv(str(tmp_path / "bad.json")) == b"{nope"
 
 
+def _driver(cwd, *args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """Run ``statevcs ARGS`` as git runs its drivers; (the process, the modules it imported)."""
+    import sys
+
+    p = subprocess.run([sys.executable, "-X", "importtime", "-m", "statevcs", *args], cwd=cwd, capture_output=True,
+                       text=True)
+    imported = {line.rsplit("|", 1)[1].strip() for line in p.stderr.splitlines() if line.startswith("import time:")}
+    p.stderr = "".join(line + "\n" for line in p.stderr.splitlines() if not line.startswith("import time:"))
+    return p, imported
+
+
+def test_drivers_called_as_git_calls_them_skip_the_command_line(tmp_path):
+    """git runs textconv once per file version and merge-file once per file: called that way
+    they do not load click or the command table, and answer as the full command does."""
+    (tmp_path / "s.json").write_text('{"b": 1, "a": 2}')
+    p, imported = _driver(tmp_path, "git", "textconv", "s.json")
+    assert p.returncode == 0 and p.stdout == '{\n  "a": 2,\n  "b": 1\n}\n'
+    assert "click" not in imported and "statevcs.cli.main" not in imported
+    write(tmp_path / "base.json", {"a": 1, "b": 1})
+    write(tmp_path / "ours.json", {"a": 2, "b": 1})
+    write(tmp_path / "theirs.json", {"a": 1, "b": 3})
+    p, imported = _driver(tmp_path, "merge-file", "ours.json", "base.json", "theirs.json", "--path-name", "x.json")
+    assert p.returncode == 0 and read(tmp_path / "ours.json") == {"a": 2, "b": 3}
+    assert "click" not in imported and "statevcs.model.treegraft" not in imported
+    write(tmp_path / "ours.json", {"a": 2, "b": 9})
+    p, imported = _driver(tmp_path, "merge-file", "ours.json", "base.json", "theirs.json", "--path-name", "x.json")
+    assert p.returncode == 1 and "click" not in imported
+    assert p.stderr.startswith("CONFLICT (statevcs): 1 conflict(s) in x.json:\n  /b (modify/modify)\n")
+    assert read(tmp_path / "ours.json")["b"] == {"$conflict": {"kind": "modify/modify", "base": 1, "ours": 9,
+                                                               "theirs": 3}}
+    # What the drivers cannot do goes to the full command line, which says why as always.
+    p, imported = _driver(tmp_path, "git", "textconv", "missing.json")
+    assert p.returncode == 3 and p.stderr == "error: No such file or directory: missing.json\n"
+    assert "click" in imported
+    p, _ = _driver(tmp_path, "git", "textconv", ".")
+    assert p.returncode == 2 and p.stderr.startswith("error: Invalid value for 'FILE'")
+    (tmp_path / "bad.json").write_text("{nope")
+    before = (tmp_path / "theirs.json").read_text()
+    p, _ = _driver(tmp_path, "merge-file", "theirs.json", "bad.json", "base.json")
+    assert p.returncode == 3 and p.stderr.startswith("error: base (%O) of theirs.json is not valid JSON")
+    assert p.stderr.count("\n") == 1 and (tmp_path / "theirs.json").read_text() == before
+
+
 def test_diff_no_index_needs_no_repository(tmp_path):
     write(tmp_path / "a.json", {"x": 1, "y": [1]})
     write(tmp_path / "b.json", {"x": 2, "y": [1, 2]})

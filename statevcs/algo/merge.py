@@ -37,8 +37,6 @@ from ..model.tree import (
     view,
     write_tree,
 )
-from ..model.treegraft import graft, reachable_new
-from .chunkmerge import merge_chunked_arrays, merge_chunked_objects
 from .conflicts import (
     ADD_ADD,
     ARRAY,
@@ -129,7 +127,7 @@ def merge_trees(
     if paths is None:
         merged, conflicts = merger.merge(b, Ref(ours), Ref(theirs), [])
         root, objects = write_tree(merged)
-        return TreeMerge(root, reachable_new(root, {**merger.objects, **objects}), conflicts)
+        return TreeMerge(root, _reachable_new(root, {**merger.objects, **objects}), conflicts)
     conflicts: list[Conflict] = []
     objects: dict[str, bytes] = {}
     root = ours
@@ -140,11 +138,13 @@ def merge_trees(
         sub_t = child_at(merger.source, Ref(theirs), tokens)
         merged, found = merger.merge(sub_b, sub_o, sub_t, tokens)
         conflicts += found
+        from ..model.treegraft import graft
+
         root, objs = graft(merger.source, root, tokens, merged)
         objects.update(objs)
         if objs:
             merger.source = LayeredSource(merger.source, objs)
-    return TreeMerge(root, reachable_new(root, {**merger.objects, **objects}), conflicts)
+    return TreeMerge(root, _reachable_new(root, {**merger.objects, **objects}), conflicts)
 
 
 def check_strategy(strategy: str) -> None:
@@ -210,10 +210,14 @@ class Merger:
 
     def _merge_chunked_objects(self, vb: ChunkedObject, vo: ChunkedObject, vt: ChunkedObject, path: list,
                                conflicts: list[Conflict]) -> Any:
+        from .chunkmerge import merge_chunked_objects
+
         return merge_chunked_objects(self, vb, vo, vt, path, conflicts)
 
     def _merge_chunked_arrays(self, vb: ChunkedArray, vo: ChunkedArray, vt: ChunkedArray, path: list,
                               conflicts: list[Conflict]) -> Any:
+        from .chunkmerge import merge_chunked_arrays
+
         return merge_chunked_arrays(self, vb, vo, vt, path, conflicts)
 
     def _merge_objects(self, vb: dict, vo: dict, vt: dict, path: list, conflicts: list[Conflict]) -> dict:
@@ -458,10 +462,21 @@ def apply_resolutions(source: NodeSource, root: str, conflicts: list[Conflict],
             value = resolve_conflict(conflict, value, policies)
         elif value is not MISSING:
             validate(value)
+        from ..model.treegraft import graft
+
         root, objs = graft(source, root, list(parse_pointer(conflict.path)), value)
         objects.update(objs)
         source = LayeredSource(source, objs)
     return root, objects, left
+
+
+def _reachable_new(root: str, objects: dict[str, bytes]) -> dict[str, bytes]:
+    """treegraft.reachable_new, loaded on first use: merging plain JSON values (git's merge
+    driver, ``merge3``) never needs the tree grafting and chunk merging modules, so they
+    are imported where trees are merged, not when this module is (start-up of merge-file)."""
+    from ..model.treegraft import reachable_new
+
+    return reachable_new(root, objects)
 
 
 __all__ = [
