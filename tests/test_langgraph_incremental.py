@@ -170,6 +170,29 @@ def test_grown_accepts_only_the_same_objects_with_the_same_fields():
     assert list_memo([{"a": 1}]) is None  # a mutable dict cannot be vouched for
 
 
+
+def test_a_message_encoded_again_gives_its_current_form():
+    """A message's JSON form is reused while it is the same object with the same fields;
+    a field re-assigned (or an extra field added) gives a fresh form."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from statevcs.integrations.langgraph.codec import encode_value
+
+    serde = JsonPlusSerializer()
+    a = AIMessage("first", id="m1")
+    form = encode_value(a, serde)
+    assert encode_value(a, serde) == form and form["kwargs"]["content"] == "first"
+    a.content = "second"
+    assert encode_value(a, serde)["kwargs"]["content"] == "second"
+    a.name = "planner"
+    assert encode_value(a, serde)["kwargs"]["name"] == "planner"
+    other = AIMessage("second", id="m1", name="planner")  # an equal copy: encoded on its own
+    assert encode_value(other, serde) == encode_value(a, serde)
+    for i in range(200):  # many messages later the first is still encoded right
+        encode_value(HumanMessage(f"m{i}", id=f"h{i}"), serde)
+    a.content = "third"
+    assert encode_value(a, serde)["kwargs"]["content"] == "third"
+
 def test_writes_stored_before_their_checkpoint_lands_survive_its_put_and_a_prune(repo):
     """LangGraph's async durability may store a step's writes before the checkpoint they
     belong to: neither the put (whole-write path) nor a retention prune may drop them."""

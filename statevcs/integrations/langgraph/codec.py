@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import base64
 import math
+import operator
+import threading
 import warnings
+from itertools import chain
 from typing import Any
 
 from langchain_core.load import dumpd, load
@@ -49,7 +52,7 @@ def encode_value(value: Any, serde: SerializerProtocol) -> Any:
     if t is float and math.isfinite(value):
         return value
     if isinstance(value, BaseMessage):
-        form = _message_json(value)
+        form = _message_form(value)
         if form is not None:
             return form
     if _readable(serde):
@@ -170,6 +173,44 @@ def _is_text(s: str) -> bool:
     except UnicodeEncodeError:  # lone surrogates
         return False
     return True
+
+
+def message_fields(message: BaseMessage) -> tuple[Any, ...]:
+    """A message's field values (then its extra fields' names and values): the same
+    objects in the same order show the message unchanged, unless one of them was mutated
+    in place (LangGraph state is replaced, not mutated)."""
+    extra = message.__pydantic_extra__
+    fields = tuple(message.__dict__.values())
+    return fields + tuple(chain.from_iterable(extra.items())) if extra else fields
+
+
+class _RecentForms(threading.local):
+    """The JSON forms of the messages this thread encoded last, by identity: a new message
+    is encoded for its task's pending write, then for the checkpoint that appends it and
+    that commit's message line. A form is reused while the message is the same object with
+    the same field values (``message_fields``); forms are never mutated by their users."""
+
+    SIZE = 64
+
+    def __init__(self) -> None:
+        self.forms: dict[int, tuple[BaseMessage, tuple[Any, ...], dict[str, Any]]] = {}
+
+
+_recent = _RecentForms()
+
+
+def _message_form(message: BaseMessage) -> dict[str, Any] | None:
+    forms = _recent.forms
+    fields = message_fields(message)
+    hit = forms.get(id(message))
+    if hit is not None and hit[0] is message and len(hit[1]) == len(fields) and all(map(operator.is_, hit[1], fields)):
+        return hit[2]
+    form = _message_json(message)
+    if form is not None:
+        if len(forms) >= _RecentForms.SIZE:
+            del forms[next(iter(forms))]
+        forms[id(message)] = (message, fields, form)
+    return form
 
 
 def _message_json(message: BaseMessage) -> dict[str, Any] | None:

@@ -26,7 +26,6 @@ import operator
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any, Generic, TypeVar
 
 from langchain_core.messages import BaseMessage
@@ -34,7 +33,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from ...model.tree import NodeSource
 from ...model.treeedit import TreeEditor
-from .codec import encode_value
+from .codec import encode_value, message_fields
 
 _IMMUTABLE = frozenset((str, int, float, bool, bytes, type(None)))
 
@@ -72,9 +71,7 @@ def mark(item: Any) -> tuple[Any, ...] | None:
     if type(item) in _IMMUTABLE:
         return IMMUTABLE
     if isinstance(item, BaseMessage):
-        extra = item.__pydantic_extra__
-        fields = tuple(item.__dict__.values())
-        return fields + tuple(chain.from_iterable(extra.items())) if extra else fields
+        return message_fields(item)
     return None
 
 

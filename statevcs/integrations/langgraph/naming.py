@@ -20,11 +20,14 @@ THREADS = "threads"
 WRITES_PREFIX = "refs/langgraph/writes/"
 THREADS_REF_PREFIX = BRANCH_PREFIX + THREADS + "/"
 _SAFE = re.compile(r"[A-Za-z0-9_-]")
+_ALL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 _ESCAPED = re.compile(r"%([0-9A-F]{2})")
 
 
 def escape(text: str) -> str:
     """``text`` as one valid ref component (see the module docstring)."""
+    if _ALL_SAFE.fullmatch(text):  # the usual case (checkpoint ids are uuids): one C call
+        return text
     if text == "":
         return "%"
     out = []
