@@ -156,6 +156,15 @@ def test_drivers_called_as_git_calls_them_skip_the_command_line(tmp_path):
     assert p.stderr.count("\n") == 1 and (tmp_path / "theirs.json").read_text() == before
 
 
+def test_version_is_what_click_prints_without_loading_it(tmp_path):
+    from statevcs import __version__
+
+    p, imported = _driver(tmp_path, "--version")
+    assert p.returncode == 0 and p.stdout == f"statevcs, version {__version__}\n" and "click" not in imported
+    p, imported = _driver(tmp_path, "-C", str(tmp_path), "--version")  # through click's own option
+    assert p.returncode == 0 and p.stdout == f"statevcs, version {__version__}\n" and "click" in imported
+
+
 def test_diff_no_index_needs_no_repository(tmp_path):
     write(tmp_path / "a.json", {"x": 1, "y": [1]})
     write(tmp_path / "b.json", {"x": 2, "y": [1, 2]})

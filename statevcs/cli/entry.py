@@ -1,4 +1,4 @@
-"""The console script's entry point: git's drivers go straight to their code.
+"""The console script's entry point: git's drivers (and ``--version``) go straight to their code.
 
 git runs ``statevcs git textconv FILE`` once per file version a diff or log shows, and
 ``statevcs merge-file %A %O %B --path-name %P`` once per file a merge touches, so their
@@ -18,6 +18,10 @@ import sys
 def main() -> None:
     """Run the driver a git invocation names, else the whole command line."""
     args = sys.argv[1:]
+    if args == ["--version"]:  # what click's version option prints, without loading click
+        from ..version import __version__
+
+        _write_and_exit(sys.stdout.buffer, f"statevcs, version {__version__}\n".encode(), 0)
     if len(args) == 3 and args[0] == "git" and args[1] == "textconv":
         _textconv(args[2])
     elif args[:1] == ["merge-file"] and len(args) in (4, 6) and (len(args) == 4 or args[4] == "--path-name"):
