@@ -8,7 +8,8 @@ bytes from the files: ``VACUUM FULL`` of the purged repository's two partitions 
 which locks those and nothing else (docs/erasure.md). Connections use
 ``plan_cache_mode = force_custom_plan``: a generic cached plan (psycopg prepares a
 statement after five runs) locks every partition of a table when it runs, so a commit of
-another repository would wait for that VACUUM FULL.
+another repository would wait for that VACUUM FULL. (The write function keeps generic plans:
+an INSERT routes each row to its partition and locks only that one; schema.py.)
 
 A new repository's partitions are created apart and then attached, which takes only a
 ``SHARE UPDATE EXCLUSIVE`` lock on the parent (``CREATE TABLE ... PARTITION OF`` would take

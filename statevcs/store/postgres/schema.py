@@ -81,10 +81,14 @@ MIGRATIONS: dict[int, list[str]] = {
         # compare-and-swap ref moves [[name, old, new], ...], reflog entries [[name, old, new,
         # who, why], ...], and a NOTIFY per moved ref while someone watches the repository.
         # Lists travel as JSON text and bytes as one bytea each: cheap for the client to send.
+        # Its statements may keep generic plans (the sessions force custom ones, partitions.py):
+        # they insert into the partitioned tables, which routes each row and locks only the
+        # partition it lands in, and read only unpartitioned tables. Planning each statement
+        # at every call cost a fifth of a commit.
         f"""CREATE OR REPLACE FUNCTION statevcs_write(
                    p_repo TEXT, p_ids BYTEA, p_datas BYTEA, p_lens TEXT, p_refresh INTERVAL,
                    p_refs TEXT, p_logs TEXT, p_checks TEXT)
-               RETURNS void LANGUAGE plpgsql AS $$
+               RETURNS void LANGUAGE plpgsql SET plan_cache_mode = auto AS $$
            DECLARE
                t TIMESTAMPTZ;
                r JSON;
