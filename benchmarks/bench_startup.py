@@ -76,7 +76,7 @@ def main() -> None:
         loaded = {
             "python -c pass": modules("pass", repo, env),
             "import statevcs": modules("import statevcs", repo, env),
-            "statevcs --version": modules("import statevcs.cli.main", repo, env),
+            "statevcs --version": modules("import statevcs.cli.entry, statevcs.version", repo, env),
         }
     floor = statistics.median(times["python -c pass"])
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
