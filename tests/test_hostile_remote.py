@@ -226,6 +226,25 @@ def test_the_depth_limit_is_the_same_on_write_and_read(monkeypatch):
         repo.get("main")
 
 
+def test_a_chunk_cached_at_the_root_is_checked_again_deeper_down(monkeypatch):
+    """A decoded chunk is cached once and read at any depth: read below the root, its
+    entries must still nest within the limit counted from there."""
+    monkeypatch.setenv("STATEVCS_MAX_DEPTH", "6")
+    repo = Repository.memory()
+    items = [[[f"x{i}"]] for i in range(2000)]  # each item nests 2 levels; a few leaves
+    commit = repo.commit({"a": items}, message="4 levels")
+    chunk = repo.objects.node(commit.root).children["a"].id
+    top = repo.objects.node(chunk)  # decoded as a root (depth 1): its leaves nest 3 levels
+    assert top.height >= 1
+    for ref in top.entries:
+        repo.objects.node(ref.id)
+    monkeypatch.setenv("STATEVCS_MAX_DEPTH", "3")  # the leaves as roots fit; under "a" they do not
+    with pytest.raises(LimitExceededError):
+        repo.get("main")
+    monkeypatch.setenv("STATEVCS_MAX_DEPTH", "6")
+    assert repo.get("main") == {"a": items}
+
+
 def test_clone_of_a_deep_tree_leaves_nothing(tmp_path):
     evil = Repository.init(str(tmp_path / "evil"))
     cid = put_raw(evil.store, commit_raw(deep_chain(evil.store, 1000)))[0]
