@@ -24,7 +24,7 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 STORES = ["memory", "sqlite", "postgres"]
 
-#: The database the tests use (the CI machine's ``test``); nothing is made in its own schemas.
+#: The database the tests use (the CI machine's ``test``); they leave the schemas it has alone.
 DATABASE_URL = os.environ.get("STATEVCS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -48,10 +48,15 @@ def _postgres_answer() -> str | None:
     except ImportError:
         return "psycopg is not installed (pip install '.[test]')"
     try:
-        with psycopg.connect(DATABASE_URL, connect_timeout=3, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {TEST_SCHEMA}")
+        conn = psycopg.connect(DATABASE_URL, connect_timeout=3, autocommit=True)
     except Exception as exc:  # any failure to connect
         return f"no PostgreSQL server answers at {DATABASE_URL}: {str(exc).splitlines()[0]}"
+    try:
+        conn.execute(f"CREATE SCHEMA {TEST_SCHEMA}")
+    except Exception as exc:  # e.g. a role without CREATE on the database
+        return f"cannot make the tests' schema in {DATABASE_URL}: {str(exc).splitlines()[0]}"
+    finally:
+        conn.close()
     return None
 
 
