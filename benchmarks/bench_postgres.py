@@ -32,15 +32,11 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_core import small_state  # noqa: E402
+from bench_core import _LangGraph, small_state  # noqa: E402
+from bench_shared import DEFAULT_URL  # noqa: E402
+from bench_shared import pg_url as repo_url  # noqa: E402
 
 from statevcs import Repository  # noqa: E402
-
-DEFAULT_URL = os.environ.get("STATEVCS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def repo_url(base: str) -> str:
-    return f"{base}{'&' if '?' in base else '?'}repo=bench-{uuid.uuid4().hex[:10]}"
 
 
 def trace(conn, fn) -> dict:
@@ -68,10 +64,11 @@ def trace(conn, fn) -> dict:
     return {"round_trips": trips, "statements": sent["Query"] + sent["Execute"]}
 
 
-class Saver:
-    """PostgresSaver.put of a checkpoint holding the same 1 KB state (autocommit, as its docs set up)."""
+class Saver(_LangGraph):
+    """PostgresSaver.put of a checkpoint holding the same 1 KB state (autocommit, as its docs
+    set up); ``step`` is bench_core's SqliteSaver one."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str) -> None:  # its own set-up, not SqliteSaver's
         import psycopg
         from langgraph.checkpoint.base import create_checkpoint, empty_checkpoint
         from langgraph.checkpoint.postgres import PostgresSaver
@@ -82,12 +79,6 @@ class Saver:
         self.saver.setup()
         self.cfg = {"configurable": {"thread_id": uuid.uuid4().hex, "checkpoint_ns": ""}}
         self.ck = empty_checkpoint()
-
-    def step(self, i: int) -> None:
-        self.ck = self.create(self.ck, None, i)
-        self.ck["channel_values"] = {"state": small_state(i)}
-        self.ck["channel_versions"] = {"state": i + 1}
-        self.cfg = self.saver.put(self.cfg, self.ck, {"step": i}, {"state": i + 1})
 
 
 def lockstep(repo: Repository, saver: Saver, n: int) -> tuple[float, float, float, float]:

@@ -253,7 +253,7 @@ def test_tampered_rows_are_detected(tmp_path):
     db = os.path.join(tmp_path, "enc", ".statevcs", "statevcs.db")
     conn = sqlite3.connect(db)
     rows = object_rows(conn, largest_first=True)
-    (rid, data), (rid2, data2) = rows[0], rows[1]
+    (rid, data), (_, data2) = rows[0], rows[1]
     flipped = bytearray(data)
     flipped[-5] ^= 0x40  # one bit of the ciphertext
     set_object_row(conn, rid, bytes(flipped))

@@ -53,6 +53,22 @@ def gc_between(monkeypatch):
     return arm
 
 
+def _receiver_holding_an_unreachable_c1(kind: str, tmp_path) -> tuple[str, Repository]:
+    """(receiver location, sender): the sender pushed c1 on c0, then the receiver reset its
+    branch to c0 and expired its reflog, so c1 is stored there but reachable from nothing."""
+    recv = _location(kind, tmp_path, "recv")
+    with Repository.init(recv) as r:
+        r.commit(_state(0), "c0")
+    sender = Repository.clone(recv, str(tmp_path / "snd"))
+    sender.commit(_state(1, "shared"), "c1")
+    sender.push("origin", "main")
+    with Repository.open(recv) as r:
+        r.reset("HEAD~1")
+        r.gc(prune="never", expire_unreachable="now")
+        assert r.store.has(sender.rev_parse("main"))
+    return recv, sender
+
+
 def _whole(location: str, *commits: str) -> None:
     with Repository.open(location) as repo:  # a fresh reader: nothing cached
         for oid in commits:
@@ -82,16 +98,7 @@ def test_push_objects_swept_before_the_ref_move_are_put_back(kind, tmp_path, gc_
 def test_push_objects_skipped_as_present_and_then_swept_are_sent(kind, tmp_path, gc_between):
     """The receiver held c1 unreachable (pushed, then its branch reset and the reflog expired):
     the push of c2 skips c1 and its nodes, and the sweep deletes them before the ref moves."""
-    recv = _location(kind, tmp_path, "recv")
-    with Repository.init(recv) as r:
-        r.commit(_state(0), "c0")
-    sender = Repository.clone(recv, str(tmp_path / "snd"))
-    sender.commit(_state(1, "shared"), "c1")
-    sender.push("origin", "main")
-    with Repository.open(recv) as r:
-        r.reset("HEAD~1")
-        r.gc(prune="never", expire_unreachable="now")  # c1 now unreachable, still stored
-        assert r.store.has(sender.rev_parse("main"))
+    recv, sender = _receiver_holding_an_unreachable_c1(kind, tmp_path)
     c2 = sender.commit({**_state(1, "shared"), "x": 1}, "c2")
     removed = gc_between(recv)
     sender.push("origin", "main", force=True)
@@ -166,15 +173,7 @@ def test_a_batch_planned_before_a_sweep_is_not_written_on_top_of_what_it_took(ki
     parent is gone, and the ref move's re-plan (which trusts a present commit to be whole)
     would stop at it. The batch sees the sweep in its transaction and leaves everything to
     the ref move's re-plan instead."""
-    recv = _location(kind, tmp_path, "recv")
-    with Repository.init(recv) as r:
-        r.commit(_state(0), "c0")
-    sender = Repository.clone(recv, str(tmp_path / "snd"))
-    sender.commit(_state(1, "shared"), "c1")
-    sender.push("origin", "main")
-    with Repository.open(recv) as r:
-        r.reset("HEAD~1")
-        r.gc(prune="never", expire_unreachable="now")
+    recv, sender = _receiver_holding_an_unreachable_c1(kind, tmp_path)
     c2 = sender.commit({**_state(1, "shared"), "x": 1}, "c2")
     removed: list[int] = []
     real = sending.plan

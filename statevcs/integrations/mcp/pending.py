@@ -25,6 +25,7 @@ from ...errors import (
 from ...model.canonical import validate
 from ...model.missing import MISSING
 from ...porcelain.merging.merges import MergeOutcome, finish_merge, prepare_merge, repository_policies
+from ...porcelain.worktree.merge_state import MergeState
 
 if TYPE_CHECKING:
     from ...porcelain.repository.facade import Repository
@@ -52,14 +53,10 @@ class PendingMerge:
 
 
 def conflict_json(c: Conflict, choices: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A conflict as tools return it; a side that is missing is left out."""
-    out: dict[str, Any] = {"pointer": c.path, "kind": c.kind}
-    for side in ("base", "ours", "theirs"):
-        value = getattr(c, side)
-        if value is not MISSING:
-            out[side] = value
-    if c.ranges:
-        out["ranges"] = [list(r) for r in c.ranges]
+    """A conflict as tools return it: the merge state's form (a missing side left out) with
+    its path named ``pointer``, and with ``choices``, whether and how it was resolved."""
+    stored = MergeState.conflict_json(c)
+    out: dict[str, Any] = {"pointer": stored.pop("path"), **stored}
     if choices is not None:
         out["resolved"] = c.path in choices
         if c.path in choices:
