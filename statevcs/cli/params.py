@@ -12,6 +12,7 @@ checked without anyone remembering to.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import click
 
@@ -50,25 +51,26 @@ def require_utf8_text(command: click.Command) -> None:
 def age_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Check an AGE option (now, never, 2.weeks, 14d...) while parsing: a bad one is a usage
     error (exit 2), as docs/cli.md says of every bad option value."""
-    from ..errors import InvalidAgeError
     from ..porcelain.upkeep.ages import parse_age
 
-    if value is not None:
-        try:
-            parse_age(value)
-        except InvalidAgeError as exc:
-            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
-    return value
+    return _parsed_or_usage_error(ctx, param, value, parse_age)
 
 
 def since_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Check a DATE option that also takes an age (``prune --since``) while parsing (exit 2)."""
-    from ..errors import InvalidAgeError
     from ..porcelain.upkeep.retention import since_time
+
+    return _parsed_or_usage_error(ctx, param, value, since_time)
+
+
+def _parsed_or_usage_error(ctx: click.Context, param: click.Parameter, value: str | None,
+                           parse: Callable[[str], object]) -> str | None:
+    """``value`` unchanged if ``parse`` takes it; click's usage error (exit 2) with its message if not."""
+    from ..errors import InvalidAgeError
 
     if value is not None:
         try:
-            since_time(value)
+            parse(value)
         except InvalidAgeError as exc:
             raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
     return value

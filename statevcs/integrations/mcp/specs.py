@@ -123,6 +123,9 @@ def _p(name: str, type: str, description: str, **kw: Any) -> Param:
     return Param(name, type, description, **kw)
 
 
+#: The ``into`` of the tools that act on a merge waiting for resolution.
+_WAITING_INTO = _p("into", "string", "The branch the merge goes into; needed only when several merges wait.")
+
 TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("get", (
         "Read the state at a revision, or the value at a JSON Pointer in it. Returns {commit, pointer, value}. "
@@ -194,7 +197,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "List the conflicts of a merge waiting for resolution: each with pointer, kind, base, ours (the "
         "branch merged into), theirs (the source) and whether it is resolved. Returns {into, source, "
         "conflicts}."), (
-        _p("into", "string", "The branch the merge goes into; needed only when several merges wait."),
+        _WAITING_INTO,
     )),
     ToolSpec("resolve", (
         "Settle one conflict of a waiting merge, by a side or a value. Sides: ours (keep the target branch's), "
@@ -204,12 +207,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         _p("pointer", "string", "The conflict's pointer, as conflicts lists it.", required=True),
         _p("side", "string", "ours, theirs, base, both or delete (give side or value).", enum=SIDES),
         _p("value", "any", "The JSON value to put there instead of a side."),
-        _p("into", "string", "The branch the merge goes into; needed only when several merges wait."),
+        _WAITING_INTO,
     ), writes=True),
     ToolSpec("merge_abort", (
         "Give up a merge waiting for resolution. Nothing of it was committed; the branch stays as it is. "
         "Returns {aborted: {into, source}}."), (
-        _p("into", "string", "The branch the merge goes into; needed only when several merges wait."),
+        _WAITING_INTO,
     ), writes=True),
     ToolSpec("restore", (
         "Make a new commit on a branch whose state equals a revision's (history is kept: nothing is lost), "
