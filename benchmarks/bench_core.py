@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from statevcs import Repository  # noqa: E402
 from statevcs import diff, merge3  # noqa: E402
 from statevcs.algo.diff import diff_trees  # noqa: E402
-from statevcs.algo.merge import merge_trees  # noqa: E402
+from statevcs.algo.treemerge import merge_trees  # noqa: E402
 
 
 def small_state(i: int) -> dict:

@@ -49,7 +49,8 @@ def test_fast_text_is_the_canonical_text(value):
 
 def test_orjson_is_used_and_agrees_with_the_probes():
     # If this fails, the installed orjson spells something differently: the fast path is off.
-    assert canonical._ORJSON
+    fast_canonical_str([1])  # the first call loads and checks orjson
+    assert canonical._ORJSON is True
     assert canonical._FAST_CHECKS
 
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from statevcs.algo.diff import align
+from statevcs.algo.align import align
 from statevcs.errors import (
     CorruptObjectError,
     InvalidStateError,

@@ -196,7 +196,7 @@ def test_diff3_chunks_cover_all_three_sequences(b, o, t):
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-from statevcs.algo.merge import merge_trees  # noqa: E402
+from statevcs.algo.treemerge import merge_trees  # noqa: E402
 from statevcs.model.chunks.views import use_chunk_params  # noqa: E402
 from statevcs.model.tree import ObjectsSource, read_tree, write_tree  # noqa: E402
 

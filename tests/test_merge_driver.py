@@ -137,6 +137,9 @@ def test_drivers_called_as_git_calls_them_skip_the_command_line(tmp_path):
     p, imported = _driver(tmp_path, "merge-file", "ours.json", "base.json", "theirs.json", "--path-name", "x.json")
     assert p.returncode == 0 and read(tmp_path / "ours.json") == {"a": 2, "b": 3}
     assert "click" not in imported and "statevcs.model.treegraft" not in imported
+    # A merge of plain files needs no stored trees, chunks, hashing or object codecs.
+    assert not imported & {"statevcs.model.tree", "statevcs.model.objects", "statevcs.model.chunks",
+                           "statevcs.algo.diff", "statevcs.algo.treemerge", "orjson", "blake3"}
     write(tmp_path / "ours.json", {"a": 2, "b": 9})
     p, imported = _driver(tmp_path, "merge-file", "ours.json", "base.json", "theirs.json", "--path-name", "x.json")
     assert p.returncode == 1 and "click" not in imported

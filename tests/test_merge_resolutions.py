@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from statevcs import BASE, BOTH, MISSING, OURS, THEIRS, ConflictResolutionError, merge3
 from statevcs.algo.diff3 import combine_region
-from statevcs.algo.merge import Conflict, apply_resolutions, resolve_conflict
+from statevcs.algo.merge import Conflict, resolve_conflict
+from statevcs.algo.treemerge import apply_resolutions
 from statevcs.model.canonical import strict_equal
 from statevcs.model.tree import ObjectsSource, read_tree, write_tree
 

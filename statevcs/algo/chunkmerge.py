@@ -1,4 +1,4 @@
-"""Merging chunked containers through their chunk ids (used by merge.Merger).
+"""Merging chunked containers through their chunk ids (used by treemerge.TreeMerger).
 
 Objects: the key changes base->ours and base->theirs (model.chunks.diff.object_changes);
 theirs' changes, merged with ours' where both changed a key, are applied to ours' chunks
@@ -27,17 +27,17 @@ from .conflicts import ARRAY, Conflict
 from .diff import same_or_missing
 
 if TYPE_CHECKING:
-    from .merge import Merger
+    from .treemerge import TreeMerger
 
 
-def place(merger: Merger, value: Any) -> Any:
+def place(merger: TreeMerger, value: Any) -> Any:
     """A merged value as a child for a chunk entry (Ref to its new node, or inline)."""
     placed, written = write_child(value)
     merger.objects.update(written)
     return placed
 
 
-def merge_chunked_objects(merger: Merger, vb: ChunkedObject, vo: ChunkedObject, vt: ChunkedObject, path: list,
+def merge_chunked_objects(merger: TreeMerger, vb: ChunkedObject, vo: ChunkedObject, vt: ChunkedObject, path: list,
                           conflicts: list[Conflict]) -> Any:
     """Theirs' key changes (merged with ours' where both changed a key) applied to ours' chunks."""
     ours = {c.key: c for c in object_changes(merger.source, vb.id, vo.id)}
@@ -62,7 +62,7 @@ def merge_chunked_objects(merger: Merger, vb: ChunkedObject, vo: ChunkedObject, 
     merger.objects.update(chunks)
     return Ref(root) if root == vo.id else settle_chunked(merger.source, root)
 
-def merge_chunked_arrays(merger: Merger, vb: ChunkedArray, vo: ChunkedArray, vt: ChunkedArray, path: list,
+def merge_chunked_arrays(merger: TreeMerger, vb: ChunkedArray, vo: ChunkedArray, vt: ChunkedArray, path: list,
                          conflicts: list[Conflict]) -> Any:
     """diff3 inside each region where a side differs from the base; ours elsewhere."""
     source = merger.source

@@ -15,14 +15,14 @@ compared as one window. A 10-change diff of a huge state reads O(changes x depth
 from __future__ import annotations
 
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from typing import Any
 
-from ..model.canonical import JSONValue, canonical_str, strict_equal, validate
+from ..model.canonical import JSONValue, strict_equal, validate
 from ..model.chunks.diff import array_windows, object_changes
 from ..model.chunks.views import ChunkedArray, ChunkedObject, plain_children
 from ..model.missing import MISSING
 from ..model.objects import Child, Ref
+from ..model.plain import same as same_value
 from ..model.pointer import format_pointer
 from ..model.tree import (
     ARRAY,
@@ -34,6 +34,7 @@ from ..model.tree import (
     materialize,
     view,
 )
+from .align import align
 
 _OBJECT, _ARRAY, _SCALAR = OBJECT, ARRAY, SCALAR
 
@@ -65,6 +66,11 @@ def diff_changes(a: JSONValue, b: JSONValue) -> list[Change]:
     """Like :func:`diff`, with the old value of every change (for people to read)."""
     validate(a)
     validate(b)
+    return diff_values(a, b)
+
+
+def diff_values(a: JSONValue, b: JSONValue) -> list[Change]:
+    """``diff_changes`` of two values already validated (what ``merge3`` reports as its patch)."""
     # Plain values are diffed as they are (as inline children): no tree needs building.
     return diff_children(_NO_NODES, a, b)
 
@@ -90,11 +96,7 @@ def same_child(a: Child, b: Child) -> bool:
         return a.id == b.id
     if ta or tb:
         return False
-    if type(a) is not type(b) or a != b:  # C-speed; Python's == is looser, never stricter
-        return False
-    if isinstance(a, (dict, list)):  # == said equal: confirm with types (1 vs True vs 1.0)
-        return canonical_str(a) == canonical_str(b)
-    return strict_equal(a, b)
+    return same_value(a, b)
 
 
 _NO_NODES = ObjectsSource({})
@@ -135,29 +137,6 @@ def _diff(source: NodeSource, a: Child, b: Child, path: list, out: list[Change])
         return
     else:
         out.append(Change("replace", format_pointer(path), materialize(source, a), materialize(source, b)))
-
-
-def align(tokens_a: list[str], tokens_b: list[str]) -> list[tuple[str, int, int, int, int]]:
-    """Opcodes (tag, i1, i2, j1, j2) aligning two token sequences, deterministically."""
-    lo = 0
-    n = min(len(tokens_a), len(tokens_b))
-    while lo < n and tokens_a[lo] == tokens_b[lo]:
-        lo += 1
-    hi = 0
-    while hi < n - lo and tokens_a[-1 - hi] == tokens_b[-1 - hi]:
-        hi += 1
-    ops: list[tuple[str, int, int, int, int]] = []
-    if lo:
-        ops.append(("equal", 0, lo, 0, lo))
-    mid_a = tokens_a[lo : len(tokens_a) - hi]
-    mid_b = tokens_b[lo : len(tokens_b) - hi]
-    if mid_a or mid_b:
-        matcher = SequenceMatcher(None, mid_a, mid_b, autojunk=False)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-            ops.append((tag, i1 + lo, i2 + lo, j1 + lo, j2 + lo))
-    if hi:
-        ops.append(("equal", len(tokens_a) - hi, len(tokens_a), len(tokens_b) - hi, len(tokens_b)))
-    return ops
 
 
 def _diff_arrays(source: NodeSource, items_a: list, items_b: list, path: list, out: list[Change],

@@ -7,7 +7,7 @@ and the BOTH resolution). Pure functions over lists of hashable tokens.
 
 from __future__ import annotations
 
-from .diff import align
+from .align import align
 
 
 def diff3(base: list, ours: list, theirs: list) -> list[tuple[str, tuple[int, int], tuple[int, int], tuple[int, int]]]:

@@ -13,6 +13,10 @@ arrays run diff3 only inside the windows where a side differs from the base.
 ``resolve_conflict`` settles a reported conflict by a Side afterwards; for an array it
 merges again so that the side applies to the overlapping regions only.
 
+This module merges plain JSON values (``merge3``, git's merge driver) and loads nothing
+for stored trees; algo.treemerge extends the same Merger to trees in a store (Refs,
+chunked containers) for ``merge_trees``.
+
 "ours" is the target (the branch merged into), "theirs" the source being merged in.
 """
 
@@ -22,21 +26,10 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..errors import ConflictResolutionError
-from ..model.canonical import JSONValue, canonical_str, loads, validate
-from ..model.chunks.views import ChunkedArray, ChunkedObject, plain_children
+from ..model import plain
+from ..model.canonical import JSONValue, validate
 from ..model.missing import MISSING
-from ..model.objects import Ref
 from ..model.pointer import format_pointer, parse_pointer
-from ..model.tree import (
-    LayeredSource,
-    NodeSource,
-    ObjectsSource,
-    child_at,
-    child_token,
-    materialize,
-    view,
-    write_tree,
-)
 from .conflicts import (
     ADD_ADD,
     ARRAY,
@@ -51,7 +44,6 @@ from .conflicts import (
     Conflict,
     Side,
 )
-from .diff import diff_children, same_or_missing
 from .diff3 import combine_region, diff3
 from .policies import POLICIES, PolicyRule, parse_attributes, parse_policies
 
@@ -73,15 +65,6 @@ class MergeResult:
         return not self.conflicts
 
 
-@dataclass(frozen=True)
-class TreeMerge:
-    """A merge on trees: the merged tree (possibly with conflicts settled as ours)."""
-
-    root: str
-    objects: dict[str, bytes]
-    conflicts: list[Conflict]
-
-
 # ---------------------------------------------------------------- public API
 
 
@@ -93,58 +76,27 @@ def merge3(
     policies: Mapping[str, str] | None = None,
 ) -> MergeResult:
     """Three-way merge of plain JSON values (``base`` may be MISSING for unrelated sides)."""
+    value, conflicts = merge_values(base, ours, theirs, strategy, policies)
+    from .diff import diff_values
+
+    return MergeResult(value, conflicts, [c.as_patch_op() for c in diff_values(ours, value)])
+
+
+def merge_values(
+    base: JSONValue,
+    ours: JSONValue,
+    theirs: JSONValue,
+    strategy: str = "merge",
+    policies: Mapping[str, str] | None = None,
+) -> tuple[JSONValue, list[Conflict]]:
+    """``merge3`` without the patch: the merged value (a fresh copy; None where nothing is
+    left) and the conflicts. What git's merge driver runs."""
     check_strategy(strategy)
     for value in (base, ours, theirs):
         if value is not MISSING:
             validate(value)
-    # Plain values are merged as they are (as inline children): no tree needs building.
-    merger = Merger(_NO_NODES, strategy, parse_policies(policies))
-    merged, conflicts = merger.merge(base, ours, theirs, [])
-    value = None if merged is MISSING else loads(canonical_str(merged))  # a copy sharing nothing
-    patch = [c.as_patch_op() for c in diff_children(_NO_NODES, ours, value)]
-    return MergeResult(value, conflicts, patch)
-
-
-_NO_NODES = ObjectsSource({})
-
-
-def merge_trees(
-    source: NodeSource,
-    base: str | None,
-    ours: str,
-    theirs: str,
-    strategy: str = "merge",
-    policies: Mapping[str, str] | None = None,
-    paths: list[str] | None = None,
-) -> TreeMerge:
-    """Merge three state trees readable from ``source``; conflicts are settled as ours in the tree.
-
-    With ``paths``, only those subtrees are merged; everything else stays as in ``ours``.
-    """
-    check_strategy(strategy)
-    merger = Merger(source, strategy, parse_policies(policies))
-    b = Ref(base) if base else MISSING
-    if paths is None:
-        merged, conflicts = merger.merge(b, Ref(ours), Ref(theirs), [])
-        root, objects = write_tree(merged)
-        return TreeMerge(root, _reachable_new(root, {**merger.objects, **objects}), conflicts)
-    conflicts: list[Conflict] = []
-    objects: dict[str, bytes] = {}
-    root = ours
-    for pointer in paths:
-        tokens = list(parse_pointer(pointer))
-        sub_b = child_at(merger.source, b, tokens)
-        sub_o = child_at(merger.source, Ref(root), tokens)
-        sub_t = child_at(merger.source, Ref(theirs), tokens)
-        merged, found = merger.merge(sub_b, sub_o, sub_t, tokens)
-        conflicts += found
-        from ..model.treegraft import graft
-
-        root, objs = graft(merger.source, root, tokens, merged)
-        objects.update(objs)
-        if objs:
-            merger.source = LayeredSource(merger.source, objs)
-    return TreeMerge(root, _reachable_new(root, {**merger.objects, **objects}), conflicts)
+    merged, conflicts = Merger(strategy, parse_policies(policies)).merge(base, ours, theirs, [])
+    return (None if merged is MISSING else plain.copy(merged)), conflicts
 
 
 def check_strategy(strategy: str) -> None:
@@ -156,14 +108,45 @@ def check_strategy(strategy: str) -> None:
 
 
 class Merger:
-    """One merge: the source of nodes, the strategy and the policies."""
+    """One merge of plain JSON values: the strategy and the policies.
 
-    def __init__(self, source: NodeSource, strategy: str, rules: list[PolicyRule]) -> None:
-        #: Nodes written while merging (edited chunked containers), seen by ``source``.
-        self.objects: dict[str, bytes] = {}
-        self.source = LayeredSource(source, self.objects)
+    The children it merges are what ``_view`` and the other child methods below say they
+    are; here plain values. algo.treemerge.TreeMerger overrides them for stored trees, so
+    the merge itself is written once."""
+
+    def __init__(self, strategy: str, rules: list[PolicyRule]) -> None:
         self.strategy = strategy
         self.rules = rules
+
+    # ------------------------------------------------------------ children (plain values here)
+
+    def _view(self, child: Any) -> tuple[str, Any]:
+        return plain.view(child)
+
+    def _token(self, child: Any) -> str:
+        return plain.token(child)
+
+    def _same(self, a: Any, b: Any) -> bool:
+        """Equal children (MISSING equals only MISSING)."""
+        if a is MISSING or b is MISSING:
+            return a is b
+        return plain.same(a, b)
+
+    def _plain(self, child: Any) -> Any:
+        """A child (or a list of children) as a fresh plain value, for a Conflict."""
+        return plain.copy(child)
+
+    def _children(self, contents: Any) -> Any:
+        """A view's contents as a plain dict or list of children."""
+        return contents
+
+    def _merge_object_views(self, vb: Any, vo: Any, vt: Any, path: list, conflicts: list[Conflict]) -> Any:
+        return self._merge_objects(vb, vo, vt, path, conflicts)
+
+    def _merge_array_views(self, vb: Any, vo: Any, vt: Any, path: list, conflicts: list[Conflict]) -> Any:
+        return self._merge_arrays(vb, vo, vt, path, conflicts)
+
+    # ------------------------------------------------------------ the merge
 
     def merge(self, b: Any, o: Any, t: Any, path: list) -> tuple[Any, list[Conflict]]:
         """Merge three children (Ref, inline value or MISSING); returns (merged child, conflicts)."""
@@ -180,12 +163,12 @@ class Merger:
         return None
 
     def _merge(self, b: Any, o: Any, t: Any, path: list, conflicts: list[Conflict]) -> Any:
-        if same_or_missing(b, o):
+        if self._same(b, o):
             return t
-        if same_or_missing(b, t):
+        if self._same(b, t):
             return o
         policy = self._policy(path)
-        if policy != "counter" and same_or_missing(o, t):  # the same change on both sides (a counter adds both)
+        if policy != "counter" and self._same(o, t):  # the same change on both sides (a counter adds both)
             return o
         if policy is not None:
             settled = self._apply_policy(policy, b, o, t, path, conflicts)
@@ -195,30 +178,14 @@ class Merger:
                 return self._conflict(b, o, t, path, conflicts)
         if o is MISSING or t is MISSING:
             return self._conflict(b, o, t, path, conflicts)
-        ko, vo = view(self.source, o)
-        kt, vt = view(self.source, t)
-        kb, vb = view(self.source, b) if b is not MISSING else (None, None)
+        ko, vo = self._view(o)
+        kt, vt = self._view(t)
+        kb, vb = self._view(b) if b is not MISSING else (None, None)
         if ko == kt == "object" and kb == "object":
-            if type(vb) is type(vo) is type(vt) is ChunkedObject:
-                return self._merge_chunked_objects(vb, vo, vt, path, conflicts)
-            return self._merge_objects(plain_children(vb), plain_children(vo), plain_children(vt), path, conflicts)
+            return self._merge_object_views(vb, vo, vt, path, conflicts)
         if ko == kt == "array" and kb == "array":
-            if type(vb) is type(vo) is type(vt) is ChunkedArray:
-                return self._merge_chunked_arrays(vb, vo, vt, path, conflicts)
-            return self._merge_arrays(plain_children(vb), plain_children(vo), plain_children(vt), path, conflicts)
+            return self._merge_array_views(vb, vo, vt, path, conflicts)
         return self._conflict(b, o, t, path, conflicts)
-
-    def _merge_chunked_objects(self, vb: ChunkedObject, vo: ChunkedObject, vt: ChunkedObject, path: list,
-                               conflicts: list[Conflict]) -> Any:
-        from .chunkmerge import merge_chunked_objects
-
-        return merge_chunked_objects(self, vb, vo, vt, path, conflicts)
-
-    def _merge_chunked_arrays(self, vb: ChunkedArray, vo: ChunkedArray, vt: ChunkedArray, path: list,
-                              conflicts: list[Conflict]) -> Any:
-        from .chunkmerge import merge_chunked_arrays
-
-        return merge_chunked_arrays(self, vb, vo, vt, path, conflicts)
 
     def _merge_objects(self, vb: dict, vo: dict, vt: dict, path: list, conflicts: list[Conflict]) -> dict:
         out: dict[str, Any] = {}
@@ -237,9 +204,9 @@ class Merger:
         """diff3 of three item lists; ``at`` is the merged array's index of the first item out
         (for paths), ``offsets`` ours' and theirs' indices of vo[0], vt[0] (for conflict
         ranges); with ``regions_out`` overlapping regions go there instead of a Conflict."""
-        tb = [child_token(c) for c in vb]
-        to = [child_token(c) for c in vo]
-        tt = [child_token(c) for c in vt]
+        tb = [self._token(c) for c in vb]
+        to = [self._token(c) for c in vo]
+        tt = [self._token(c) for c in vt]
         out: list[Any] = []
         regions: list[tuple[int, int, int, int]] = []
         for kind, (b0, b1), (o0, o1), (t0, t1) in diff3(tb, to, tt):
@@ -281,7 +248,7 @@ class Merger:
         return out
 
     def _merge_keyed(self, field_name: str, b: Any, o: Any, t: Any, path: list, conflicts: list[Conflict]) -> Any:
-        kinds = [view(self.source, x) if x is not MISSING else ("array", []) for x in (b, o, t)]
+        kinds = [self._view(x) if x is not MISSING else ("array", []) for x in (b, o, t)]
         if any(k != "array" for k, _ in kinds):
             return _UNSETTLED
         sides = []
@@ -292,7 +259,7 @@ class Merger:
                 key_child = self._identity(item, field_name)
                 if key_child is MISSING:
                     return _UNSETTLED
-                key = child_token(key_child)
+                key = self._token(key_child)
                 if key in keyed:
                     return _UNSETTLED  # duplicate identities: not a keyed list
                 keyed[key] = item
@@ -335,7 +302,7 @@ class Merger:
         tokens = parse_pointer(field_name) if field_name.startswith("/") else (field_name,)
         child = item
         for token in tokens:
-            kind, contents = view(self.source, child)
+            kind, contents = self._view(child)
             if kind == "object" and token in contents:
                 child = contents[token]
             elif kind == "array" and token.isdigit() and int(token) < len(contents):
@@ -362,22 +329,15 @@ class Merger:
         if policy == "union":
             if o is MISSING or t is MISSING:
                 return _UNSETTLED
-            kinds = [view(self.source, x) if x is not MISSING else ("array", []) for x in (b, o, t)]
+            kinds = [self._view(x) if x is not MISSING else ("array", []) for x in (b, o, t)]
             if all(k == "array" for k, _ in kinds):
-                return self._merge_arrays(*(plain_children(c) for _, c in kinds), path, conflicts, union=True)
+                return self._merge_arrays(*(self._children(c) for _, c in kinds), path, conflicts, union=True)
             return _UNSETTLED
         if policy.startswith("keyed:"):
             if o is MISSING or t is MISSING:
                 return _UNSETTLED
             return self._merge_keyed(policy[len("keyed:"):], b, o, t, path, conflicts)
         return _UNSETTLED
-
-    def _plain(self, child: Any) -> Any:
-        if child is MISSING:
-            return MISSING
-        if isinstance(child, list):  # a list of children
-            return [materialize(self.source, c) for c in child]
-        return materialize(self.source, child)
 
     def _conflict(self, b: Any, o: Any, t: Any, path: list, conflicts: list[Conflict]) -> Any:
         if self.strategy == "source_wins":
@@ -387,22 +347,19 @@ class Merger:
         if self.strategy == "base_wins":
             return b
         conflicts.append(Conflict(format_pointer(path), self._plain(b), self._plain(o), self._plain(t),
-                                  conflict_kind(self.source, b, o, t)))
+                                  self._conflict_kind(b, o, t)))
         return o
+
+    def _conflict_kind(self, b: Any, o: Any, t: Any) -> str:
+        if b is MISSING and o is not MISSING and t is not MISSING:
+            return ADD_ADD
+        if o is MISSING or t is MISSING:
+            return DELETE_MODIFY
+        kinds = {self._view(x)[0] for x in (o, t)} | ({self._view(b)[0]} if b is not MISSING else set())
+        return TYPE if len(kinds) > 1 else MODIFY_MODIFY
 
 
 _UNSETTLED = object()
-
-
-def conflict_kind(source: NodeSource, b: Any, o: Any, t: Any) -> str:
-    if b is MISSING and o is not MISSING and t is not MISSING:
-        return ADD_ADD
-    if o is MISSING or t is MISSING:
-        return DELETE_MODIFY
-    kinds = {view(source, x)[0] for x in (o, t)} | ({view(source, b)[0]} if b is not MISSING else set())
-    if len(kinds) > 1:
-        return TYPE
-    return MODIFY_MODIFY
 
 
 def _pick(picks: list[tuple[int, int]], ours: list, theirs: list) -> list:
@@ -431,56 +388,14 @@ def resolve_conflict(conflict: Conflict, side: Side, policies: Mapping[str, str]
         raise ConflictResolutionError(f"the array conflict at {where} does not hold three arrays")
     for value in sides:
         validate(value)
-    merger = Merger(_NO_NODES, _SIDE_STRATEGY[side], parse_policies(policies))
+    merger = Merger(_SIDE_STRATEGY[side], parse_policies(policies))
     merged, left = merger.merge(*sides, list(parse_pointer(conflict.path)))
     if left:  # cannot happen: each side strategy settles every overlap
         raise ConflictResolutionError(f"{side.value} left {len(left)} conflict(s) under {where}")
-    return loads(canonical_str(merged))
-
-
-def apply_resolutions(source: NodeSource, root: str, conflicts: list[Conflict],
-                      resolutions: Mapping[str, Any], policies: Mapping[str, str] | None = None,
-                      ) -> tuple[str, dict[str, bytes], list[Conflict]]:
-    """Settle conflicts whose pointer is in ``resolutions``: a value, MISSING (delete) or a
-    Side (see resolve_conflict; ``policies`` are the merge's). Returns the new root, new
-    objects and the conflicts left."""
-    objects: dict[str, bytes] = {}
-    left = []
-    known = {c.path for c in conflicts}
-    for pointer in resolutions:
-        if pointer not in known:
-            raise ValueError(f"no conflict at {pointer or '/'} to resolve")
-    settled = [p for p in resolutions]
-    for conflict in conflicts:
-        if conflict.path not in resolutions:
-            # A conflict inside a resolved value is settled with it.
-            if not any(conflict.path.startswith(p + "/") or p == "" for p in settled):
-                left.append(conflict)
-            continue
-        value = resolutions[conflict.path]
-        if isinstance(value, Side):
-            value = resolve_conflict(conflict, value, policies)
-        elif value is not MISSING:
-            validate(value)
-        from ..model.treegraft import graft
-
-        root, objs = graft(source, root, list(parse_pointer(conflict.path)), value)
-        objects.update(objs)
-        source = LayeredSource(source, objs)
-    return root, objects, left
-
-
-def _reachable_new(root: str, objects: dict[str, bytes]) -> dict[str, bytes]:
-    """treegraft.reachable_new, loaded on first use: merging plain JSON values (git's merge
-    driver, ``merge3``) never needs the tree grafting and chunk merging modules, so they
-    are imported where trees are merged, not when this module is (start-up of merge-file)."""
-    from ..model.treegraft import reachable_new
-
-    return reachable_new(root, objects)
+    return plain.copy(merged)
 
 
 __all__ = [
-    "Conflict", "MergeResult", "TreeMerge", "merge3", "merge_trees", "diff3", "STRATEGIES", "POLICIES",
-    "parse_attributes", "parse_policies", "apply_resolutions", "resolve_conflict", "combine_region", "Side",
-    "OURS", "THEIRS", "BASE", "BOTH",
+    "Conflict", "MergeResult", "merge3", "merge_values", "diff3", "STRATEGIES", "POLICIES", "parse_attributes",
+    "parse_policies", "resolve_conflict", "combine_region", "Side", "OURS", "THEIRS", "BASE", "BOTH",
 ]

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from ..algo.merge import Conflict, Side, merge3, resolve_conflict
+from ..algo.merge import Conflict, Side, merge_values, resolve_conflict
 from ..algo.policies import parse_attributes
 from ..errors import GitBridgeError, InvalidAttributesError, InvalidPointerError, PathNotFoundError, WorkingStateError
 from ..model.jsontext import dump_pretty, parse_json_text
@@ -99,13 +99,11 @@ def merge_file(current: str, base: str, other: str, strategy: str = "merge", pat
         raise WorkingStateError(f"ours (%A) of {name} still has a conflict at {pointer or '/'}: resolve it first")
     if ancestor is MISSING:  # added on both sides: merge from an empty container, as unrelated histories do
         ancestor = _empty_like(ours, theirs)
-    result = merge3(ancestor, ours, theirs, strategy, policies)
-    document = result.value
-    conflicts = sorted(result.conflicts, key=lambda c: -c.path.count("/"))
-    for conflict in conflicts:
+    document, found = merge_values(ancestor, ours, theirs, strategy, policies)
+    for conflict in sorted(found, key=lambda c: -c.path.count("/")):
         document = set_at(document, conflict.path, marker(MergeState.conflict_json(conflict)))
     write_file_atomically(current, dump_pretty(document))
-    return FileMerge(tuple(result.conflicts))
+    return FileMerge(tuple(found))
 
 
 def _empty_like(ours: Any, theirs: Any) -> Any:

@@ -17,13 +17,6 @@ import sys
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-import blake3
-
-try:  # a C-speed encoder, used only where its bytes are proved equal to the canonical form
-    import orjson
-except ImportError:  # pragma: no cover - orjson is a dependency; stay correct without it
-    orjson = None  # type: ignore[assignment]
-
 from ..errors import InvalidStateError
 from ..limits import DEFAULT_MAX_DEPTH, max_depth
 
@@ -209,7 +202,7 @@ def fast_canonical_str(value: JSONValue) -> str:
     string: ``"v2e-3"``), is encoded again by the json encoder; plain text such as
     ``"one-shot"`` is not. ``_orjson_agrees`` checks these claims once per process against
     the installed orjson; tests/test_canonical_fast.py checks them on generated values."""
-    if _ORJSON:
+    if _ORJSON or (_ORJSON is None and _load_orjson()):
         try:
             out = _orjson_dumps(value, default=_refuse, option=_ORJSON_OPTIONS)
         except TypeError:  # a Ref (caller's concern), a big integer, a lone surrogate
@@ -220,11 +213,9 @@ def fast_canonical_str(value: JSONValue) -> str:
     return canonical_str(value)
 
 
-def _orjson_agrees() -> bool:
+def _orjson_agrees(orjson: Any) -> bool:
     """Whether the installed orjson spells every probe as canonical_str does (or as the
     fast path's guard catches): otherwise fast_canonical_str never uses it."""
-    if orjson is None:
-        return False
     probes: list[Any] = [
         0.0, -0.0, 0.1, 1.5, -2.5, 1e-4, 1.5e-4, 1e-5, 7.03e-05, 1e-7, 1e-10, 5e-324, 123456789.123,
         1e15, 1e16, 1e17, 1e21, 1e22, 1.5e300, 1.7976931348623157e308, 2.0**63, 9007199254740993.0,
@@ -242,11 +233,23 @@ def _orjson_agrees() -> bool:
     return True
 
 
-_ORJSON = _orjson_agrees()
-if _ORJSON:
-    _orjson_dumps = orjson.dumps
-    _orjson_loads = orjson.loads
+#: Whether fast_canonical_str and parse_canonical use orjson; None until their first call,
+#: which loads and checks it (what needs no object bytes, such as git's merge driver,
+#: never pays for loading it).
+_ORJSON: bool | None = None
+
+
+def _load_orjson() -> bool:
+    global _ORJSON, _orjson_dumps, _orjson_loads, _ORJSON_OPTIONS
+    try:  # a C-speed encoder, used only where its bytes are proved equal to the canonical form
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency; stay correct without it
+        _ORJSON = False
+        return False
+    _orjson_dumps, _orjson_loads = orjson.dumps, orjson.loads
     _ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+    _ORJSON = _orjson_agrees(orjson)
+    return _ORJSON
 
 
 def canonical_bytes(value: JSONValue) -> bytes:
@@ -313,7 +316,7 @@ def parse_canonical(body: bytes) -> JSONValue:
     orjson parses and re-encodes first where its text provably equals the canonical form
     (see fast_canonical_str); anything it does not reproduce byte for byte (a big integer
     it reads as a float, a float the guard doubts, a malformed body) takes the exact path."""
-    if _ORJSON:
+    if _ORJSON or (_ORJSON is None and _load_orjson()):
         try:
             fast = _orjson_loads(body)
             again_fast = _orjson_dumps(fast, option=_ORJSON_OPTIONS)
@@ -358,7 +361,19 @@ def nesting(value: JSONValue) -> int:
 
 def hash_object(raw: bytes) -> bytes:
     """The 32-byte id of an encoded object (its kind tag included in ``raw``)."""
-    return blake3.blake3(raw).digest()
+    return _blake3(raw).digest()
+
+
+def _first_blake3(raw: bytes) -> Any:
+    """blake3 loaded on the first hash (merging or diffing plain values hashes nothing)."""
+    global _blake3
+    from blake3 import blake3
+
+    _blake3 = blake3
+    return blake3(raw)
+
+
+_blake3 = _first_blake3
 
 
 def strict_equal(a: JSONValue, b: JSONValue) -> bool:

@@ -29,6 +29,7 @@ from .chunks.read import ChunkReader, array_get, object_get
 from .chunks.views import chunk_params, chunked_view, plain_children
 from .missing import MISSING
 from .nodes import decode_node
+from . import plain
 from .objects import (
     ARRAY_NODE,
     CHUNK_KINDS,
@@ -291,9 +292,7 @@ def materialize(source: NodeSource, child: Child) -> Any:
     """A child as a fresh plain value."""
     if type(child) is Ref:
         return read_tree(source, child.id)
-    if isinstance(child, (dict, list)):
-        return loads(canonical_str(child))  # copy: inline values live in cached nodes
-    return child
+    return plain.copy(child)  # a copy: inline values live in cached nodes
 
 
 def lookup(source: NodeSource, root: str, pointer: str) -> Any:
@@ -344,7 +343,7 @@ def child_token(child: Child) -> str:
     """An identity for a child: equal tokens iff equal JSON values (types included)."""
     if type(child) is Ref:
         return child.id
-    return "=" + canonical_str(child)
+    return plain.token(child)
 
 
 def node_children(node: Node) -> dict[str, Child] | list[Child] | None:
@@ -399,7 +398,7 @@ class ObjectsSource:
 
 # ---------------------------------------------------------------- walking and editing trees
 
-OBJECT, ARRAY, SCALAR = "object", "array", "scalar"
+OBJECT, ARRAY, SCALAR = plain.OBJECT, plain.ARRAY, plain.SCALAR
 
 
 def view(source: NodeSource, child: Child) -> tuple[str, Any]:
@@ -416,11 +415,7 @@ def view(source: NodeSource, child: Child) -> tuple[str, Any]:
         if isinstance(node, ArrayNode):
             return ARRAY, node.items
         child = node.value
-    if isinstance(child, dict):
-        return OBJECT, child
-    if isinstance(child, list):
-        return ARRAY, child
-    return SCALAR, child
+    return plain.view(child)
 
 
 class LayeredSource:

@@ -6,7 +6,7 @@ prefix and suffix first, then longest matching blocks) and expands, one level do
 the segments left unmatched. Since equal content is cut into equal chunks, unchanged
 regions match at the highest level they share, and a diff of k changes in n entries
 reads O(k x depth) nodes. Arrays come out as windows (differing runs, to be aligned
-entry by entry by the caller, e.g. algo.diff.align); objects as key changes.
+entry by entry by the caller, e.g. algo.align.align); objects as key changes.
 """
 
 from __future__ import annotations

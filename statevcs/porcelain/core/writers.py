@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ...algo.history import is_ancestor
-from ...algo.merge import merge_trees
+from ...algo.treemerge import merge_trees
 from ...errors import MergeConflictError, RefConflictError, UpdateContentionError
 from ...model import refnames
 from ...model.canonical import validate

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ...algo.history import is_ancestor, merge_bases
-from ...algo.merge import Conflict, apply_resolutions, check_strategy, merge_trees
+from ...algo.merge import Conflict, check_strategy
 from ...algo.policies import PolicyRule, parse_attributes, parse_policies
+from ...algo.treemerge import apply_resolutions, merge_trees
 from ...errors import InvalidAttributesError, MergeConflictError, NotFastForwardError
 from ...model import refnames
 from ...model.objects import Commit, Ref

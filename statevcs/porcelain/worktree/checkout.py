@@ -130,7 +130,7 @@ def refresh(repo: "Repository", strategy: str = "merge", policies: dict[str, str
     file (your edits). ``strategy`` settles overlaps: ``source_wins`` keeps your edits,
     ``target_wins`` the branch's; with ``merge`` an overlap raises MergeConflictError and
     nothing changes. The caller holds the working file's lock."""
-    from ...algo.merge import merge_trees  # the merge engine: loaded only when a refresh merges
+    from ...algo.treemerge import merge_trees  # the merge engine: loaded only when a refresh merges
     from ..merging.merges import repository_policies
 
     status = working_status(repo)

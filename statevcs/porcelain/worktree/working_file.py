@@ -24,7 +24,6 @@ from typing import Any, Iterator
 from ...errors import InvalidPointerError, PathNotFoundError, WorkingStateError
 from ...model.jsontext import dump_pretty, parse_json_text
 from ...model.pointer import array_index, parse_pointer
-from ...model.tree import write_tree
 
 RECORD_NAME = "WORKTREE.json"
 LOCK_NAME = "worktree.lock"
@@ -176,6 +175,8 @@ class WorkingFile:
 
     def root(self) -> tuple[str, dict[str, bytes]]:
         """The tree id of the working state and its node objects."""
+        from ...model.tree import write_tree  # loaded where a state is written, not by git's merge driver
+
         return write_tree(self.read())
 
 
