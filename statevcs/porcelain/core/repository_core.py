@@ -21,7 +21,6 @@ from ...model.reader import ObjectReader
 from ...model.refnames import BRANCH_PREFIX, HEAD
 from ...store.base import ANY, SYMBOLIC_PREFIX, Store, Transaction
 from ...store.paths import DIR_NAME, path_text
-from ..rules.checks import check_rules
 from ..rules.files import SCHEMA_REF
 from .revisions import resolve_revision
 
@@ -208,6 +207,8 @@ class RepositoryCore:
                     f"nothing to commit: the state equals {refnames.short_name(ref)}'s head "
                     "(allow_empty=True to commit anyway)"
                 )
+            from ..rules.checks import check_rules  # loaded by the first commit, not by reads
+
             check_rules(self, tx, ref, root, objects, parent_commits[0].root if parent_commits else None)
             generation = 1 + max((c.generation for c in parent_commits), default=0)
             commit, raw = encode_commit(

@@ -9,14 +9,15 @@ characters for a terminal, markup for a hosting site's markdown.
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from ...algo.diff import Change
 from ...model.missing import MISSING
 from .escaping import json_escaped, json_text, md_code, md_fenced, terminal_text
+
+if TYPE_CHECKING:
+    from ...algo.diff import Change
 
 #: Values longer than this (as JSON) are abbreviated in text and markdown.
 ABBREVIATE_AT = 80
@@ -152,6 +153,8 @@ def value_lines(value: Any) -> list[str]:
 
 def line_hunks(old: list[str], new: list[str], headers: tuple[str, str] | None = None) -> list[str]:
     """Unified-diff lines (with 3 lines of context) turning ``old`` into ``new``."""
+    import difflib  # loaded for unified line hunks only
+
     fromfile, tofile = headers or ("", "")
     lines = list(difflib.unified_diff(old, new, fromfile=fromfile, tofile=tofile, n=3, lineterm=""))
     return lines if headers else lines[2:]

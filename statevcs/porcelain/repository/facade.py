@@ -15,7 +15,6 @@ import os
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from ...algo.diff import Change, diff_children, diff_trees
 from ...algo.history import is_ancestor, merge_bases
 from ...errors import (
     InvalidRefNameError,
@@ -51,6 +50,7 @@ from .remote_methods import RemoteMethods
 from .upkeep_methods import MaintenanceMethods
 
 if TYPE_CHECKING:
+    from ...algo.diff import Change
     from ..core.editing import EditTransaction
     from ..merging.merges import MergeOutcome
     from ..worktree.checkout import Refresh, WorkingStatus
@@ -344,12 +344,16 @@ class Repository(RepositoryCore, RemoteMethods, MaintenanceMethods):
 
     def diff_roots(self, root_a: str, root_b: str, path: str = "") -> Diff:
         """The difference between two state trees, limited to ``path`` when given."""
-        if path:
-            tokens = parse_pointer(path)
+        tokens = parse_pointer(path)  # checked even where the trees are equal
+        if root_a == root_b:  # the same tree (a clean status): nothing to read or load
+            changes: list[Change] = []
+        elif path:
             a = child_at(self.objects, Ref(root_a), list(tokens))
             b = child_at(self.objects, Ref(root_b), list(tokens))
             changes = _diff_optional(self.objects, a, b, tokens)
         else:
+            from ...algo.diff import diff_trees
+
             changes = diff_trees(self.objects, root_a, root_b)
         return Diff(tuple(changes), lambda: read_tree(self.objects, root_a), lambda: read_tree(self.objects, root_b))
 
@@ -485,6 +489,8 @@ class Repository(RepositoryCore, RemoteMethods, MaintenanceMethods):
 
 def _diff_optional(source: Any, a: Any, b: Any, tokens: tuple[str, ...]) -> list[Change]:
     """Changes between two children that may be MISSING (a path absent on one side)."""
+    from ...algo.diff import Change, diff_children
+
     if a is MISSING and b is MISSING:
         return []
     if a is MISSING:
