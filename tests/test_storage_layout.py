@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 from statevcs import Repository
+from statevcs.errors import CorruptObjectError
 from statevcs.model.canonical import strict_equal
 from statevcs.store.base import unpack
 from statevcs.store.sqlite import SQLiteStore
@@ -169,3 +170,34 @@ def test_deleted_objects_leave_no_bytes_in_live_rows(tmp_path):
     assert repo.get() == {"keep": "k" * 300}
     assert repo.fsck().ok
     repo.close()
+
+
+def test_a_log_reads_a_branchs_commits_in_batches_between_other_branches(tmp_path):
+    """A history walk gets the commits of the transactions that moved the same ref before
+    (get_with_history): a log of 101 commits takes a few queries, not one per commit, even
+    with another branch's commits written in between; a damaged pack among them fails only
+    the read that needs it."""
+    repo = Repository.init(str(tmp_path / "r"))
+    repo.commit({"n": 0}, message="root")
+    repo.create_branch("other")
+    mine = []
+    for i in range(1, 101):
+        mine.append(repo.commit({"n": i}, message=f"main {i}").id)
+        repo.commit({"o": i}, message=f"other {i}", branch="other")
+    repo.close()
+    r = Repository.open(str(tmp_path / "r"))
+    sql: list[str] = []
+    read = r.store._read
+    r.store._read = lambda statement, params=(): (sql.append(statement), read(statement, params))[1]
+    log = [c.id for c in r.log("main")]
+    assert log[:100] == mine[::-1] and len(log) == 101
+    assert 3 <= len(sql) <= 15, sql  # one query per commit would be over 100
+    r.close()
+    with sqlite3.connect(tmp_path / "r" / ".statevcs" / "statevcs.db") as db:
+        pack = db.execute("SELECT p FROM objidx WHERE id = ?", (bytes.fromhex(mine[49]),)).fetchone()[0]
+        db.execute("UPDATE packs SET data = ? WHERE p = ?", (b"\x01not zstd", pack))
+    r = Repository.open(str(tmp_path / "r"))
+    assert r.get(mine[99]) == {"n": 100}  # its history read skips the damaged pack
+    with pytest.raises(CorruptObjectError):
+        list(r.log("main"))
+    r.close()

@@ -93,12 +93,15 @@ class ObjectReader:
         #: A store that keeps a transaction's objects together hands them out together: the
         #: neighbours wait here, unverified, until read (a bounded number of them).
         self._with_neighbours = getattr(store, "get_with_neighbours", None)
+        #: The commits written just before a commit (its likely ancestors) come with it, verified.
+        self._with_history = getattr(store, "get_with_history", None)
         self._neighbours: OrderedDict[str, bytes] = OrderedDict()
 
-    def raw(self, oid: str, neighbours: bool = True) -> bytes:
+    def raw(self, oid: str, neighbours: bool = True, history: bool = False) -> bytes:
         """An object's verified bytes. With ``neighbours`` (and a store that keeps a transaction's
         objects together), the objects written with it wait for the next reads: the root of
-        a commit read to get at its state comes with it."""
+        a commit read to get at its state comes with it. With ``history`` instead, the
+        commits written just before it come into the cache (a history walk reads them next)."""
         raw = self._raw.get(oid)
         if raw is None:
             raw = self.extra.get(oid)
@@ -107,11 +110,16 @@ class ObjectReader:
                 if raw is not None and not _verified(oid, raw):
                     raw = None
                 if raw is None:
-                    if self._with_neighbours is None or not neighbours:
+                    if history and self._with_history is not None:
+                        raw, older = self._with_history(oid)  # verified by the store (their hashes)
+                        for other, piece in older.items():
+                            if other not in self._raw:
+                                self._raw.put(other, piece, len(piece))
+                    elif self._with_neighbours is None or not neighbours:
                         raw = self.store.get(oid)
                     else:
-                        raw, neighbours = self._with_neighbours(oid)
-                        self._keep_neighbours(neighbours)
+                        raw, found = self._with_neighbours(oid)
+                        self._keep_neighbours(found)
             self._raw.put(oid, raw, len(raw))
         return raw
 
@@ -147,7 +155,7 @@ class ObjectReader:
     def commit(self, oid: str) -> Commit:
         commit = self._commits.get(oid)
         if commit is None:
-            raw = self.raw(oid, neighbours=False)  # a history walk reads commits, not their states
+            raw = self.raw(oid, neighbours=False, history=True)  # a history walk reads commits, not their states
             commit = decode_commit(oid, raw)
             self._commits.put(oid, commit, len(raw) * self.DECODED_FACTOR)
         return commit

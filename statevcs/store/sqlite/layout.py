@@ -88,6 +88,22 @@ def read_toc(data: bytes, pack_bytes: bytes) -> list[tuple[bytes, int, int]]:
     return out
 
 
+def commit_pieces(toc_data: bytes, pack_bytes: bytes) -> dict[str, bytes]:
+    """The commit objects in a pack, by id: the hash of each one's bytes, so each is
+    verified by construction (a sealed pack's are ciphertext: none)."""
+    out: dict[str, bytes] = {}
+    if toc_data[:1] != b"\x00":  # sealed rows: ciphertext is never a commit as stored
+        return out
+    off = 0
+    for i in range(1, len(toc_data), 4):
+        n = int.from_bytes(toc_data[i : i + 4], "big")
+        if pack_bytes.startswith(b"commit", off):  # the kind tag of every commit format (commit1 ...)
+            piece = pack_bytes[off : off + n]
+            out[blake3.blake3(piece).hexdigest()] = piece
+        off += n
+    return out
+
+
 def create(conn: sqlite3.Connection) -> None:
     """Make the tables of an empty database (inside the caller's write transaction)."""
     for statement in TABLES:
