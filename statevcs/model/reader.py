@@ -11,7 +11,7 @@ entry the most recent again.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from ..errors import CorruptObjectError, ObjectNotFoundError, RevisionNotFoundError
@@ -122,6 +122,13 @@ class ObjectReader:
                         self._keep_neighbours(found)
             self._raw.put(oid, raw, len(raw))
         return raw
+
+    def remember(self, objects: Mapping[str, bytes]) -> None:
+        """Cache objects this process has just written, whose ids it computed from their
+        bytes (a commit's new nodes): the next commit on the same branch reads them back
+        without a store query or a second hash."""
+        for oid, raw in objects.items():
+            self._raw.put(oid, raw, len(raw))
 
     #: How many unverified neighbours wait at most (each is a small object of a recent pack).
     NEIGHBOURS = 512

@@ -181,6 +181,7 @@ def land(repo: Repository, ref: str, root: str, objects: dict[str, bytes], messa
         for name, value in drop.items():  # superseded by this checkpoint
             move_writes_ref(tx, name, None, value)
     repo.objects._commits.put(commit.id, commit)
+    repo.objects.remember(objects)
     return commit
 
 

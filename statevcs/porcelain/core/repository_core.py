@@ -221,6 +221,7 @@ class RepositoryCore:
                 tx.log_ref(HEAD, head, commit.id, who, why_line)
             refs_after = {HEAD: head_value, ref: commit.id, SCHEMA_REF: tx.read_ref(SCHEMA_REF)}
         self.objects._commits.put(commit.id, commit)
+        self.objects.remember(objects)
         self._last_commit_refs = (branch, refs_after)
         return commit
 
