@@ -32,7 +32,8 @@ scalars = st.one_of(
     st.integers(), st.integers(min_value=-(2 ** 70), max_value=2 ** 70),
     st.floats(allow_nan=False, allow_infinity=False), tricky_floats,
     st.text(), st.text(alphabet=st.characters(max_codepoint=0xA0)),
-    st.sampled_from(["/", "\u2028", "\u2029", "\x7f", "\x00", "e-", "0.0000", "\ufffe", "\U0001f600"]),
+    st.sampled_from(["/", "\u2028", "\u2029", "\x7f", "\x00", "e-", "0.0000", "\ufffe", "\U0001f600",
+                     "9e-3", 'a\\"1e-', "0.00001", "run-4a3e-9b1f"]),
 )
 values = st.recursive(
     scalars,
@@ -77,15 +78,23 @@ def test_parsing_text_with_a_hyphenated_e_stays_on_the_fast_path(monkeypatch):
     assert calls == []
     assert canonical.parse_canonical(b"[1e-07]") == [1e-07]  # a float's exponent: the exact path
     assert calls == [b"[1e-07]"]
+    assert canonical.parse_canonical(b'{"id":"run-4a3e-9","v":"1e-7"}') == {"id": "run-4a3e-9", "v": "1e-7"}
+    assert calls == [b"[1e-07]"]  # exponents inside strings: still the fast path
+    with pytest.raises(ValueError):
+        canonical.parse_canonical(b'{"id":"run-4a3e-9","v":1e-7}')  # orjson's spelling, not canonical
 
 
-@pytest.mark.parametrize("value", [["v2e-3"], {"a": "0.00001"}, [1e-7]])
-def test_float_like_text_still_falls_back(value, monkeypatch):
+@pytest.mark.parametrize("value, exact", [
+    (["v2e-3"], False), ({"a": "0.00001"}, False), ({"id": "run-4a3e-9", "q": '"2e-'}, False),
+    ([1e-7], True), (["run-4a3e-9", 1e-7], True), ({"a": "x", "b": 0.00001}, True)])
+def test_only_floats_orjson_may_spell_otherwise_take_the_exact_path(value, exact, monkeypatch):
+    """Float-like text inside strings (ids, versions) stays on the fast path; a float orjson
+    may spell otherwise than the canonical form goes to the json encoder."""
     calls = []
     real = canonical.canonical_str
     monkeypatch.setattr(canonical, "canonical_str", lambda v: calls.append(v) or real(v))
     assert fast_canonical_str(value) == real(value)
-    assert calls == [value]
+    assert calls == ([value] if exact else [])
 
 
 def test_fast_text_refuses_refs_and_lone_surrogates_as_before():

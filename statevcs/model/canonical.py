@@ -189,7 +189,18 @@ def canonical_str(value: JSONValue) -> str:
 
 #: A negative exponent as orjson writes one (``1e-7``, ``7.03e-5``): where its float text may differ.
 _EXPONENT = re.compile(r"[0-9]e-")
-_EXPONENT_BYTES = re.compile(rb"[0-9]e-")
+#: A JSON string as both encoders write one (runs of plain characters between escapes).
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def _may_misspell_floats(text: str) -> bool:
+    """Whether orjson's text may spell a float otherwise than the canonical form: a digit
+    followed by ``e-``, or ``0.0000``, outside every string (``"v2e-3"`` and ids such as
+    ``"...-4a3e-..."`` are text, which both encoders write alike)."""
+    if ("e-" not in text or _EXPONENT.search(text) is None) and "0.0000" not in text:
+        return False
+    bare = _STRING.sub('""', text)
+    return _EXPONENT.search(bare) is not None or "0.0000" in bare
 
 
 def fast_canonical_str(value: JSONValue) -> str:
@@ -198,9 +209,9 @@ def fast_canonical_str(value: JSONValue) -> str:
     orjson writes sorted keys, strings and integers exactly as the canonical form does (an
     integer past 64 bits makes it raise: then the json encoder runs) and floats as Python's
     shortest ``repr`` except below 1e-4 (``1e-7`` for ``1e-07``, ``0.00001`` for ``1e-05``):
-    any output holding a digit followed by ``e-``, or ``0.0000`` (maybe only inside a
-    string: ``"v2e-3"``), is encoded again by the json encoder; plain text such as
-    ``"one-shot"`` is not. ``_orjson_agrees`` checks these claims once per process against
+    any output holding a digit followed by ``e-``, or ``0.0000``, outside its strings is
+    encoded again by the json encoder (``_may_misspell_floats``); text such as ``"v2e-3"``
+    or an id with ``4e-`` in it is not. ``_orjson_agrees`` checks these claims once per process against
     the installed orjson; tests/test_canonical_fast.py checks them on generated values."""
     if _ORJSON or (_ORJSON is None and _load_orjson()):
         try:
@@ -208,7 +219,7 @@ def fast_canonical_str(value: JSONValue) -> str:
         except TypeError:  # a Ref (caller's concern), a big integer, a lone surrogate
             return canonical_str(value)
         text = out.decode()  # before the guard: str searches are cheaper than bytes'
-        if ("e-" not in text or _EXPONENT.search(text) is None) and "0.0000" not in text:
+        if not _may_misspell_floats(text):
             return text
     return canonical_str(value)
 
@@ -323,8 +334,8 @@ def parse_canonical(body: bytes) -> JSONValue:
         except (ValueError, TypeError):  # orjson.JSONDecodeError is a ValueError
             pass
         else:
-            if again_fast == body and (b"e-" not in body or _EXPONENT_BYTES.search(body) is None) \
-                    and b"0.0000" not in body:
+            if again_fast == body and ((b"e-" not in body and b"0.0000" not in body)
+                                       or not _may_misspell_floats(body.decode())):
                 return fast
     value = loads(body)
     try:
