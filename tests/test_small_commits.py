@@ -167,3 +167,36 @@ def test_rules_files_created_and_removed_between_commits(tmp_path):
     (meta / "schema.json").unlink()
     assert repo.commit({"status": "done"}, "no rules left").message == "no rules left"
     repo.close()
+
+
+def test_the_langgraph_saver_follows_rules_and_head_set_by_another_connection(two):
+    """The saver lands a checkpoint in one round trip on PostgreSQL by assuming HEAD and the
+    rules ref hold what its last landing saw; when another connection changed them, the
+    checkpoint is landed again from fresh reads: rules apply and HEAD's reflog follows."""
+    pytest.importorskip("langgraph")
+    from langchain_core.messages import HumanMessage
+
+    from statevcs.integrations.langgraph import StateVCSSaver, thread_branch
+
+    from .langgraph_graphs import chat_graph
+
+    a, b = two
+    saver = StateVCSSaver(a)
+    try:
+        graph = chat_graph(saver)
+        config = {"configurable": {"thread_id": "t"}}
+        graph.invoke({"messages": [HumanMessage("hello", id="h1")]}, config)
+        graph.invoke({"messages": [HumanMessage("again", id="h2")]}, config)
+        branch = "refs/heads/" + thread_branch("t")
+        b.set_schema({"type": "object", "required": ["no such channel"]})
+        with pytest.raises(RuleViolationError):
+            graph.invoke({"messages": [HumanMessage("refused", id="h3")]}, config)
+        b.unset_schema()
+        b.store.update_ref("HEAD", "ref: " + branch, "ref: refs/heads/main", "b", "switch to the thread")
+        graph.invoke({"messages": [HumanMessage("followed", id="h4")]}, config)
+        head = a.store.read_ref(branch)
+        assert a.reflog("HEAD")[0].new == head  # HEAD names the thread's branch now: its reflog moved too
+        texts = [m.content for m in graph.get_state(config).values["messages"]]
+        assert "followed" in texts and "refused" not in texts
+    finally:
+        saver.close()

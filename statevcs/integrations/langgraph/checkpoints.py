@@ -20,7 +20,7 @@ from langchain_core.messages import BaseMessage, convert_to_messages
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
-from ...errors import PathNotFoundError, RefConflictError
+from ...errors import PathNotFoundError, RefConflictError, StateVCSError
 from ...model.canonical import escape_token, validate
 from ...model.objects import Commit, encode_commit
 from ...model.refnames import HEAD, short_name
@@ -157,12 +157,21 @@ def commit_metadata(record: dict[str, Any], full_metadata: Mapping[str, Any], no
 
 
 def land(repo: Repository, ref: str, root: str, objects: dict[str, bytes], message: str, metadata: dict[str, Any],
-         expected: str | None, drop: Mapping[str, str]) -> Commit:
+         expected: str | None, drop: Mapping[str, str], assumed: Mapping[str, str | None] | None = None,
+         ) -> tuple[Commit, dict[str, str | None]]:
     """Commit ``root`` on the thread's branch ``ref`` if it is at ``expected``, and delete the
     pending-writes refs in ``drop`` (name -> value), all in one transaction; the repository's
-    rules are checked as for any commit. RefConflictError if a ref moved: nothing written."""
+    rules are checked as for any commit. RefConflictError if a ref moved: nothing written.
+
+    With ``assumed`` (HEAD's and the rules ref's values as the last landing saw them), the
+    branch and the pending-writes refs are taken to hold what the saver expects too, and a
+    store whose reads cost a round trip checks all of them when the transaction commits
+    (Transaction.assume_refs): a checkpoint on PostgreSQL then costs one round trip.
+    Returns the commit and HEAD's and the rules ref's values, for the next landing."""
     who = repo.author
     with repo.store.transaction() as tx:
+        if assumed is not None:
+            tx.assume_refs({**assumed, ref: expected, **drop})
         refs = tx.read_refs((HEAD, ref, SCHEMA_REF))
         head = refs[ref]
         if head != expected:
@@ -182,7 +191,7 @@ def land(repo: Repository, ref: str, root: str, objects: dict[str, bytes], messa
             move_writes_ref(tx, name, None, value)
     repo.objects._commits.put(commit.id, commit)
     repo.objects.remember(objects)
-    return commit
+    return commit, {HEAD: refs[HEAD], SCHEMA_REF: refs[SCHEMA_REF]}
 
 
 @dataclass
@@ -215,6 +224,8 @@ class CheckpointWrites:
     keep_last: int | None
     max_age: timedelta | None
     _writes_memo: LRU[str, tuple[str, list[dict[str, Any]]]]
+    #: HEAD's and the rules ref's values as the last landing read them (None: read them).
+    _land_refs: dict[str, str | None] | None = None
 
     _writes: Callable[[str | None], list[dict[str, Any]]]  # a writes commit's records (the saver's)
     _find: Callable[[str, str | None], tuple[Commit, dict[str, Any]] | None]  # (commit, record) of a checkpoint
@@ -267,7 +278,15 @@ class CheckpointWrites:
         nodes = ran(put.seen, parent_seen)
         newest = newest_message(plain, put.new_versions, logs, self.serde)
         message, metadata = commit_metadata(put.record, put.metadata, nodes, newest, policies(plain, logs))
-        commit = land(self.repo, put.ref, root, objects, message, metadata, expected, drop)
+        assumed = self._land_refs if self.repo.store.remote_reads else None
+        try:
+            commit, self._land_refs = land(self.repo, put.ref, root, objects, message, metadata, expected, drop,
+                                           assumed)
+        except StateVCSError:
+            if assumed is None:
+                raise
+            self._land_refs = None  # HEAD or the rules ref may have moved: land again from fresh reads
+            commit, self._land_refs = land(self.repo, put.ref, root, objects, message, metadata, expected, drop)
         for name in drop:
             self._writes_memo.pop(name)
         self._remember(put.ref, commit.id, put.checkpoint_id, root, put.versions, plain.keys() | logs.keys(),

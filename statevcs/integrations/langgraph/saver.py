@@ -357,6 +357,7 @@ class StateVCSSaver(CheckpointWrites, BaseCheckpointSaver[int]):
         validate(records)
         root, objects = write_tree(records)
         with self.repo.store.transaction() as tx:
+            tx.assume_refs({ref: expected})  # checked at commit: one round trip on PostgreSQL
             tx.put_objects(objects)
             move_writes_ref(tx, ref, root, expected)
         return root
