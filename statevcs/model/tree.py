@@ -18,7 +18,13 @@ from __future__ import annotations
 from json.encoder import encode_basestring  # the C implementation when available
 from typing import Any, Iterator, Protocol
 
-from ..errors import InvalidStateError, LimitExceededError, NonCanonicalObjectError, PathNotFoundError
+from ..errors import (
+    InvalidStateError,
+    LimitExceededError,
+    NonCanonicalObjectError,
+    ObjectNotFoundError,
+    PathNotFoundError,
+)
 from ..limits import ENV_MAX_DEPTH, ENV_MAX_OBJECT_BYTES, max_depth, max_object_bytes
 from .canonical import canonical_str, fast_canonical_str, loads, parse_canonical, surrogate_error
 from .chunks.build import build_tokens
@@ -387,12 +393,15 @@ class ObjectsSource:
         self._nodes: dict[str, Node] = {}
 
     def raw(self, oid: str) -> bytes:
-        return self.objects[oid]
+        try:
+            return self.objects[oid]
+        except KeyError:  # a node naming a child that is not here: as a store says it
+            raise ObjectNotFoundError(f"object {oid} not found") from None
 
     def node(self, oid: str) -> Node:
         node = self._nodes.get(oid)
         if node is None:
-            node = self._nodes[oid] = decode_node(oid, self.objects[oid])
+            node = self._nodes[oid] = decode_node(oid, self.raw(oid))
         return node
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from json.encoder import encode_basestring  # the C implementation when available
 from typing import Any, NamedTuple, Protocol
@@ -72,6 +72,9 @@ class ChunkNode:
     ``entries``: for a leaf (height 0) the items (arrays: Child) or ``(key, Child)`` pairs
     in key order (objects); for an interior node, ChunkRefs. ``count`` is the number of
     leaf entries below; ``last`` the last key below (objects; None for arrays or when empty).
+    ``bound``: for a decoded leaf, an upper bound of how deeply its inline entries nest
+    (its bytes' bracket count), which a read of the same node at a deeper container depth
+    checks again (read.load_chunk); -1 where not known (the exact nesting is walked).
     """
 
     container: str  # ARRAY | OBJECT
@@ -79,6 +82,11 @@ class ChunkNode:
     entries: tuple
     count: int
     last: str | None
+    bound: int = field(default=-1, compare=False)
+
+    def inline_values(self) -> list:
+        """A leaf's inline entries' values (what the depth limit applies to)."""
+        return [c for _, c in self.entries] if self.container == OBJECT else list(self.entries)
 
 
 def entry_token(child: Child) -> str:
@@ -268,8 +276,9 @@ def decode_chunk(oid: str, raw: bytes, depth: int = 1) -> ChunkNode:
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
         raise CorruptObjectError(f"chunk node {oid} is malformed: {exc}") from None
     if node.height == 0:
-        values = [c for _, c in node.entries] if node.container == OBJECT else list(node.entries)
-        check_nesting(oid, values, depth, nesting_bound(body))
+        bound = nesting_bound(body)
+        check_nesting(oid, node.inline_values(), depth, bound)
+        object.__setattr__(node, "bound", bound)  # the node is still being made (frozen once returned)
     return node
 
 

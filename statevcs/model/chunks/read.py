@@ -12,8 +12,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ...errors import CorruptObjectError, PathNotFoundError
+from ...limits import max_depth
 from ..missing import MISSING
-from ..objects import Child
+from ..objects import Child, check_nesting
 from .format import ARRAY, OBJECT, ChunkNode, ChunkRef, RawSource, decode_chunk
 
 
@@ -70,14 +71,18 @@ class ChunkReader:
 
 def load_chunk(source: RawSource, oid: str, depth: int = 1) -> ChunkNode:
     """A decoded chunk node from ``source``: through its node cache when it has one
-    (model.reader.ObjectReader, tree.ObjectsSource) and ``depth`` is 1, else decoded from
-    its raw bytes (fresh values, nesting checked for a root at container depth ``depth``)."""
+    (model.reader.ObjectReader, tree.ObjectsSource), else decoded from its raw bytes. A
+    leaf read for a container at depth ``depth`` is held to the depth limit from there
+    (the cache decoded it as a root: its ``bound`` settles the check without a walk
+    unless the leaf is nearly that deep)."""
     node_of = getattr(source, "node", None)
-    if node_of is None or depth != 1:
+    if node_of is None:
         return decode_chunk(oid, source.raw(oid), depth)
     node = node_of(oid)
     if type(node) is not ChunkNode:
         raise CorruptObjectError(f"object {oid} is not a chunk node where a chunk was expected")
+    if depth != 1 and node.height == 0 and (node.bound < 0 or depth - 1 + node.bound > max_depth()):
+        check_nesting(oid, node.inline_values(), depth)  # the exact nesting, walked
     return node
 
 
