@@ -50,8 +50,6 @@ def key_of(oid: str) -> bytes:
 #: The start of a pack's moves up to the name of the first ref it moved (JSON string syntax).
 _FIRST_MOVE = re.compile(r'\[\["(?:[^"\\]|\\.)*",')
 
-_GET = "SELECT o.p, o.off, o.len, k.data FROM objidx o JOIN packs k ON k.p = o.p WHERE o.id = ?"
-
 
 def object_of(oid: str, p: int, off: int, n: int, data: bytes | None) -> bytes:
     """An object's raw bytes out of its pack's stored form, checked against its id."""
@@ -182,14 +180,18 @@ class SQLiteStore(Store):
         tx = getattr(self._local, "tx", None)
         return tx.new if tx is not None else {}
 
-    def get(self, oid: str) -> bytes:
-        key = key_of(oid)
-        if (raw := self._pending().get(key)) is not None:
-            return raw
-        rows = self._read(_GET, (key,))
+    def _located(self, oid: str, columns: str) -> tuple:
+        """``columns`` of the index row of ``oid`` joined to its pack (``o``: objidx, ``k``:
+        packs); ObjectNotFoundError where it has none."""
+        rows = self._read(f"SELECT {columns} FROM objidx o JOIN packs k ON k.p = o.p WHERE o.id = ?", (key_of(oid),))
         if not rows:
             raise ObjectNotFoundError(f"object {oid} not found")
-        return object_of(oid, *rows[0])
+        return rows[0]
+
+    def get(self, oid: str) -> bytes:
+        if (raw := self._pending().get(key_of(oid))) is not None:
+            return raw
+        return object_of(oid, *self._located(oid, "o.p, o.off, o.len, k.data"))
 
     def get_with_neighbours(self, oid: str) -> tuple[bytes, dict[str, bytes]]:
         """``oid``'s bytes (verified), and the other objects written in the same transaction
@@ -198,11 +200,7 @@ class SQLiteStore(Store):
         they come in the same row."""
         if (pending := self._pending().get(key_of(oid))) is not None:
             return pending, {}
-        rows = self._read("SELECT k.p, o.off, o.len, k.toc, k.data FROM objidx o JOIN packs k ON k.p = o.p "
-                          "WHERE o.id = ?", (key_of(oid),))
-        if not rows:
-            raise ObjectNotFoundError(f"object {oid} not found")
-        p, off, n, contents, data = rows[0]
+        p, off, n, contents, data = self._located(oid, "k.p, o.off, o.len, k.toc, k.data")
         raw = object_of(oid, p, off, n, data) if contents is None else None
         if raw is not None:
             return raw, {}
@@ -227,11 +225,7 @@ class SQLiteStore(Store):
         queries, not N, however many other branches were written in between."""
         if (pending := self._pending().get(key_of(oid))) is not None:
             return pending, {}
-        rows = self._read("SELECT o.p, o.off, o.len, k.data, k.moves FROM objidx o JOIN packs k ON k.p = o.p "
-                          "WHERE o.id = ?", (key_of(oid),))
-        if not rows:
-            raise ObjectNotFoundError(f"object {oid} not found")
-        p, off, n, data, moves = rows[0]
+        p, off, n, data, moves = self._located(oid, "o.p, o.off, o.len, k.data, k.moves")
         raw = object_of(oid, p, off, n, data)
         lead = _FIRST_MOVE.match(moves) if moves else None  # '[["refs/heads/main",': the ref it moved first
         if lead is None:
