@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from statevcs.store.base import unpack
+from statevcs.store.stored import unpack
 from statevcs.store.sqlite.layout import read_toc
 
 

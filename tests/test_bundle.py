@@ -312,7 +312,7 @@ def test_a_bundle_listing_a_ref_twice_is_refused(repo, tmp_path):
 
 def test_an_encrypted_row_in_a_plain_bundle_is_refused_at_verify(repo, tmp_path):
     from statevcs.model.objects import encode_commit
-    from statevcs.store.base import SEALED_MAGIC
+    from statevcs.store.stored import SEALED_MAGIC
 
     src, one, two, objects = _two_commits()
     fake = "ab" * 32  # a sealed row verifies under any id: its keyed hash takes the id as key

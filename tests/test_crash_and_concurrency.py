@@ -13,7 +13,7 @@ import time
 
 from statevcs import Repository
 from statevcs.model.canonical import hash_object
-from statevcs.store.base import pack, unpack_verified
+from statevcs.store.stored import pack, unpack_verified
 
 from .conftest import ROOT
 

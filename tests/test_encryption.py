@@ -267,7 +267,7 @@ def test_tampered_rows_are_detected(tmp_path):
     # the key is the best they can do: it still fails authentication).
     import blake3
 
-    from statevcs.store.base import SEALED_MAGIC
+    from statevcs.store.stored import SEALED_MAGIC
 
     assert data2[:len(SEALED_MAGIC)] == SEALED_MAGIC  # the inner store holds sealed rows
     body = data2[len(SEALED_MAGIC) + 32:]

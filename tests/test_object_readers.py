@@ -15,7 +15,7 @@ from statevcs.model.nodes import child_ids, decode_node
 from statevcs.model.objects import decode_commit, decode_tag, encode_commit, encode_tag
 from statevcs.model.reader import ByteLRU
 from statevcs.model.tree import ObjectsSource, read_tree, write_tree
-from statevcs.store.base import pack, unpack_verified
+from statevcs.store.stored import pack, unpack_verified
 
 from .hostile import oid_of
 from .strategies import big_values

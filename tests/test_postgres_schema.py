@@ -112,7 +112,7 @@ def _old_database(url: str, version: int, repos: dict[str, Repository]) -> None:
     into it, rows as that version kept them."""
     import psycopg
 
-    from statevcs.store.base import pack
+    from statevcs.store.stored import pack
     from statevcs.store.postgres import MIGRATIONS
 
     with psycopg.connect(url, autocommit=True) as conn:

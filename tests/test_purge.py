@@ -11,8 +11,8 @@ from statevcs import Repository
 from statevcs.errors import MergeInProgressError, PurgeError, RevisionNotFoundError
 from statevcs.model.objects import TAG
 from statevcs.porcelain.upkeep.purge import PURGED_KEY, purge_history
-from statevcs.store import base as store_base
-from statevcs.store.base import unpack_verified
+from statevcs.store import stored
+from statevcs.store.stored import unpack_verified
 
 from .cli_helpers import fails, run
 
@@ -127,7 +127,7 @@ def test_bad_input_changes_nothing(repo):
 # ---------------------------------------------------------------- the raw database files
 def test_sqlite_file_holds_no_erased_bytes(tmp_path, monkeypatch):
     # Objects stored plain, so the marker's bytes are visible in the files before the purge.
-    monkeypatch.setattr(store_base, "COMPRESS_THRESHOLD", 1 << 30)
+    monkeypatch.setattr(stored, "COMPRESS_THRESHOLD", 1 << 30)
     repo = Repository.init(str(tmp_path / "r"))
     build_history(repo)
     db = tmp_path / "r" / ".statevcs" / "statevcs.db"

@@ -52,15 +52,21 @@ def build(location: str) -> Repository:
 
 def frames_holding(data: bytes, marker: bytes) -> int:
     """How many zstd frames anywhere in ``data`` (free pages and the WAL too) decompress to
-    something holding ``marker``, plus plain occurrences."""
+    something holding ``marker``, with or without statevcs's dictionary, plus plain occurrences."""
+    from statevcs.store import stored
+
     found = data.count(marker)
-    d = zstandard.ZstdDecompressor()
+    readers = [zstandard.ZstdDecompressor(),
+               zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(stored.dictionary(2)))]
     i = 0
     while (i := data.find(b"\x28\xb5\x2f\xfd", i)) >= 0:
-        try:
-            found += marker in d.decompressobj().decompress(data[i:i + (1 << 20)])
-        except zstandard.ZstdError:
-            pass
+        for d in readers:
+            try:
+                if marker in d.decompressobj().decompress(data[i:i + (1 << 20)]):
+                    found += 1
+                    break
+            except zstandard.ZstdError:
+                pass
         i += 4
     return found
 
@@ -73,7 +79,7 @@ def postgres_rows(url: str) -> list[bytes]:
     """Every row of the repository, objects decompressed and verified."""
     import psycopg
 
-    from statevcs.store.base import unpack_verified
+    from statevcs.store.stored import unpack_verified
     from statevcs.store.postgres import split_url
 
     base, name = split_url(url)

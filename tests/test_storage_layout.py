@@ -1,5 +1,5 @@
-"""The embedded store's layout (SQLite schema 3): schema 2 repositories made by the previous
-code open, read, merge, gc and fsck; a commit appends one pack; reflog chains survive
+"""The embedded store's layout (SQLite schema 4): schema 2 and schema 3 repositories made by
+earlier code open, read, merge, gc and fsck; a commit appends one pack; reflog chains survive
 deletes, re-creation and expiry; deleted objects leave no bytes in live rows."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from statevcs import Repository
 from statevcs.errors import CorruptObjectError
 from statevcs.model.canonical import strict_equal
-from statevcs.store.base import unpack
+from statevcs.store.stored import unpack
 from statevcs.store.sqlite import SQLiteStore
 from statevcs.store.sqlite.layout import SCHEMA_VERSION
 
@@ -22,6 +22,7 @@ from .conftest import ROOT
 from .data.make_schema2_repo import team as schema2_team
 
 SCHEMA2 = ROOT / "tests" / "data" / "schema2-repo"
+SCHEMA3 = ROOT / "tests" / "data" / "schema3-repo"
 
 
 def _tables(db) -> set[str]:
@@ -102,6 +103,49 @@ def test_schema2_repository_merges_commits_and_collects(schema2):
     for commit in repo.log("main"):
         repo.get(commit.id)
     assert "refs/heads/short-lived" not in repo.store.reflog_names()
+
+
+def _flags(db) -> list[int]:
+    """The storage flag of each pack's objects, in pack order."""
+    with sqlite3.connect(db) as conn:
+        return [d[0] for (d,) in conn.execute("SELECT data FROM packs WHERE data IS NOT NULL ORDER BY p")]
+
+
+def test_schema3_repository_opens_reads_merges_and_collects(tmp_path):
+    target = tmp_path / "old"
+    shutil.copytree(SCHEMA3, target)
+    db = target / ".statevcs" / "statevcs.db"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+        ids = conn.execute("SELECT count(*) FROM objidx").fetchone()[0]
+        refs = dict(conn.execute("SELECT name, value FROM refs WHERE value IS NOT NULL").fetchall())
+    old_flags = _flags(db)
+    assert set(old_flags) <= {0, 1} and 1 in old_flags  # zstd without the dictionary
+    with Repository.open(str(target)) as repo:
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
+        assert len(list(repo.store.iter_ids())) == ids and repo.store.list_refs() == refs
+        history = _main_history()
+        main = list(repo.log("main", first_parent=True))
+        assert [strict_equal(repo.get(c.id), s) for c, s in zip(main[1:], reversed(history))] == [True] * 41
+        assert len(repo.store.reflog("refs/heads/main")) >= 42
+        assert repo.store.reflog("refs/heads/short-lived")[0].new is None
+        state = repo.get("main")
+        state["config"]["model"] = "m-3"
+        repo.commit(state, message="after the migration")
+        repo.create_branch("side", "v1")
+        side = repo.get("side")
+        side["agents"]["agent-0599"]["role"] = "lead"
+        repo.commit(side, message="side", branch="side")
+        assert repo.merge("side", "main", message="merge side").commit is not None
+        new_flags = _flags(db)[len(old_flags):]
+        assert new_flags and set(new_flags) == {2}  # new packs: zstd with the dictionary
+        repo.store._backdate(120 * 86400)
+        assert repo.gc(prune="now", expire_unreachable="now").removed > 0
+        assert repo.fsck().ok
+        for commit in repo.log("main"):
+            repo.get(commit.id)
+        assert repo.get("main", "/agents/agent-0599/role") == "lead"
 
 
 def _packs(db) -> int:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from ..errors import CorruptObjectError, ObjectNotFoundError, RevisionNotFoundError
 from ..limits import cache_bytes as default_cache_bytes
-from ..store.base import verify
+from ..store.stored import verify
 from .nodes import decode_node
 from .objects import COMMIT, TAG, Commit, Node, Tag, decode_commit, decode_tag, split_kind
 

@@ -10,24 +10,12 @@ transaction as the objects it points at.
 from __future__ import annotations
 
 import contextlib
-import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
-import blake3
-import zstandard
-
-from ..errors import CorruptObjectError, LimitExceededError, RefConflictError, RefExistsError
-from ..limits import ENV_MAX_OBJECT_BYTES, max_object_bytes
-
-#: Objects whose encoding is at least this many bytes are stored zstd-compressed when that
-#: makes them smaller. Small objects gain too: a commit or an interior chunk node is mostly
-#: hex ids, which zstd's entropy coding stores in about half their size.
-COMPRESS_THRESHOLD = 64
-_ZSTD_LEVEL = 3
-_PLAIN, _ZSTD = 0, 1
+from ..errors import RefConflictError, RefExistsError
 
 #: A put of an object already stored refreshes its write time when the time is older than
 #: this (docs/gc.md): gc's grace period then also protects objects a writer re-uses, while
@@ -50,106 +38,6 @@ class RefLogEntry:
     who: str
     when: datetime
     why: str
-
-
-class _Codecs(threading.local):
-    """One zstd compressor and decompressor per thread: zstandard's objects must not be used
-    by two threads at once (a shared one corrupts frames or crashes under concurrent commits)."""
-
-    def __init__(self) -> None:
-        self.compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
-        self.decompressor = zstandard.ZstdDecompressor()
-
-
-_codecs = _Codecs()
-
-
-def pack(raw: bytes) -> bytes:
-    """Stored form of an object: a flag byte, then the bytes, compressed above the threshold
-    (not a sealed row of an encrypted store: ciphertext does not compress)."""
-    if len(raw) >= COMPRESS_THRESHOLD and raw[:len(SEALED_MAGIC)] != SEALED_MAGIC:
-        packed = _codecs.compressor.compress(raw)
-        if len(packed) < len(raw):
-            return bytes((_ZSTD,)) + packed
-    return bytes((_PLAIN,)) + raw
-
-
-def unpack_verified(oid: str, stored: bytes) -> bytes:
-    """Raw object bytes from their stored form, checked against the id.
-
-    Objects larger than ``max_object_bytes()`` are refused before they are inflated: a
-    small compressed object cannot make a reader allocate gigabytes (a decompression bomb).
-    """
-    raw = unpack(stored, f"object {oid}")
-    verify(oid, raw)
-    return raw
-
-
-def unpack(stored: bytes, what: str) -> bytes:
-    """The bytes a stored form holds (flag byte, then plain or zstd bytes), never more than
-    ``max_object_bytes()`` of them; ``what`` names it in errors. Nothing is verified here."""
-    if not stored:
-        raise CorruptObjectError(f"{what} is empty")
-    limit = max_object_bytes()
-    flag, body = stored[0], stored[1:]
-    if flag == _PLAIN:
-        if len(body) > limit:
-            raise _too_large(what, len(body), limit)
-        return body
-    if flag == _ZSTD:
-        return _inflate(what, body, limit)
-    raise CorruptObjectError(f"{what} has unknown storage flag {flag}")
-
-
-def _too_large(what: str, size: int | str, limit: int) -> LimitExceededError:
-    return LimitExceededError(
-        f"{what} is larger than the {limit}-byte object size limit ({size} bytes; "
-        f"{ENV_MAX_OBJECT_BYTES} raises it, see docs/security.md)"
-    )
-
-
-_CHUNK = 1 << 20
-
-
-def _inflate(what: str, body: bytes, limit: int) -> bytes:
-    """Decompress one zstd frame, never producing more than ``limit`` bytes."""
-    try:
-        declared = zstandard.frame_content_size(body)
-        if declared > limit:
-            raise _too_large(what, declared, limit)
-        if declared >= 0:  # zstd checks the output against the declared size
-            return _codecs.decompressor.decompress(body)
-        # No declared size: stream, and stop as soon as the output passes the limit.
-        out = bytearray()
-        with _codecs.decompressor.stream_reader(body) as reader:
-            while True:
-                chunk = reader.read(_CHUNK)
-                if not chunk:
-                    break
-                out += chunk
-                if len(out) > limit:
-                    raise _too_large(what, f"over {limit}", limit)
-        return bytes(out)
-    except zstandard.ZstdError as exc:
-        raise CorruptObjectError(f"{what} does not decompress: {exc}") from None
-
-
-#: First bytes of a sealed row written by store/encrypted.py: its id is a keyed hash, not the
-#: hash of its bytes, so it is bound to its row key by a hash keyed with that key here and
-#: authenticated (AEAD) by EncryptedStore, which holds the secret key (docs/encryption.md).
-SEALED_MAGIC = b"\xffstatevcs-sealed1"
-
-
-def verify(oid: str, raw: bytes) -> None:
-    """Raise CorruptObjectError unless ``raw`` hashes to ``oid``."""
-    if raw[: len(SEALED_MAGIC)] == SEALED_MAGIC:
-        body = raw[len(SEALED_MAGIC) + 32:]
-        if blake3.blake3(body, key=bytes.fromhex(oid)).digest() == raw[len(SEALED_MAGIC): len(SEALED_MAGIC) + 32]:
-            return
-    # The same hash the object model names objects by (plain bytes may begin like a sealed row).
-    if blake3.blake3(raw).hexdigest() == oid:
-        return
-    raise CorruptObjectError(f"object {oid} is corrupt: its content hashes to another id")
 
 
 class ObjectStore(ABC):

@@ -29,7 +29,8 @@ from ..errors import (
     ReadOnlyStoreError,
 )
 from ..limits import max_bundle_bytes, max_object_bytes
-from .base import SEALED_MAGIC, SYMBOLIC_PREFIX, RefLogEntry, Store, Transaction, verify
+from .base import SYMBOLIC_PREFIX, RefLogEntry, Store, Transaction
+from .stored import SEALED_MAGIC, verify
 
 _OBJECT_ID = re.compile(r"[0-9a-f]{64}")
 _CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f]")

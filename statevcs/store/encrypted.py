@@ -37,7 +37,8 @@ from ..errors import (
     RepositoryExistsError,
     WrongKeyError,
 )
-from .base import SEALED_MAGIC, RefLogEntry, Store, Transaction, pack, unpack_verified
+from .base import RefLogEntry, Store, Transaction
+from .stored import SEALED_MAGIC, pack, unpack_verified
 from .keys import KeySet
 from .paths import MARKER_REF
 

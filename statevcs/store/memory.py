@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator, Mapping
 
 from ..errors import ObjectNotFoundError
-from .base import REFRESH_AFTER, RefLogEntry, Store, Transaction, pack, unpack_verified
+from .base import REFRESH_AFTER, RefLogEntry, Store, Transaction
+from .stored import pack, unpack_verified
 
 
 class MemoryStore(Store):

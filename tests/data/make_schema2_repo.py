@@ -32,10 +32,10 @@ def team(n: int, step: int = 0) -> dict:
     }
 
 
-def main(target: str) -> None:
+def main(target: str, version: str = "2") -> None:
     if os.path.exists(target):
         shutil.rmtree(target)
-    repo = Repository.init(target, author="schema2 <maker@example.com>")
+    repo = Repository.init(target, author=f"schema{version} <maker@example.com>")
     state = team(600)
     first = repo.commit(state, message="first: 600 agents and 400 log lines (chunked containers)")
     for i in range(40):
@@ -59,7 +59,7 @@ def main(target: str) -> None:
     os.remove(os.path.join(target, "state.json"))
     db = os.path.join(target, ".statevcs", "statevcs.db")
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (version,)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.execute("PRAGMA journal_mode=DELETE")
     with sqlite3.connect(db) as conn:

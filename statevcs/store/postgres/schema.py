@@ -12,7 +12,7 @@ from typing import Any
 from ...errors import NotARepositoryError
 from . import partitions
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 NOTIFY_CHANNEL = "statevcs_refs"
 #: Longest repository name (``?repo=``) in UTF-8 bytes: it rides in every NOTIFY payload
 #: (8,000 bytes with the ref name and value) and in every primary key.
@@ -120,6 +120,13 @@ MIGRATIONS: dict[int, list[str]] = {
                    FROM json_array_elements(p_refs::json) AS e;
                END IF;
            END $$""",
+    ],
+    # Stored forms compressed with the built-in zstd dictionary (store/stored.py, flag 2): no
+    # table changes, but a statevcs that knows only version 5 cannot read them, and the
+    # version makes it refuse the database instead of calling its objects corrupt.
+    6: [
+        "COMMENT ON COLUMN statevcs_objects.data IS "
+        "'statevcs stored form: a flag byte (0 plain, 1 zstd, 2 zstd with dictionary v1), then the body'",
     ],
 }
 

@@ -45,7 +45,8 @@ from ...errors import (
     StateVCSError,
     StoreUnavailableError,
 )
-from ..base import RefLogEntry, Store, Transaction, unpack_verified
+from ..base import RefLogEntry, Store, Transaction
+from ..stored import unpack_verified
 from . import partitions
 from .schema import (
     CAS_FAILED,

@@ -8,7 +8,8 @@ from typing import Any, Mapping, Sequence
 
 import orjson
 
-from ..base import REFRESH_AFTER, Transaction, pack
+from ..base import REFRESH_AFTER, Transaction
+from ..stored import pack
 from .schema import GC_LOCK_CLASS
 
 try:  # an optional extra: pip install "statevcs[postgres]"

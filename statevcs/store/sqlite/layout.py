@@ -1,10 +1,15 @@
-"""The tables of the embedded store (schema 3), the units they keep, and the migration of
-schema 1 and 2 databases.
+"""The tables of the embedded store (schema 4), the units they keep, and the migration of
+schema 1, 2 and 3 databases.
+
+Schema 4 has the tables of schema 3; its packs may hold stored forms compressed with the
+built-in zstd dictionary (stored.py, flag 2), which a statevcs that knows only schema 3
+cannot read: the version number makes such a statevcs refuse the database with a clear
+message instead of calling its objects corrupt.
 
 ``packs``   one row per write transaction, in commit order (``p`` is its rowid, never reused
             while a larger one exists: gc keeps the newest row). ``toc`` lists the objects in
             ``data`` (their bytes back to back, stored as one zstd frame when that is smaller:
-            a flag byte, as base.pack writes), with each one's length (and id, where it is not
+            a flag byte, as stored.pack writes), with each one's length (and id, where it is not
             the hash of the bytes: see toc()), so a pack read whole yields every object in it;
             ``moves`` is the
             transaction's reflog as JSON ``[[ref, old, new, who, why, prev], ...]``, where
@@ -27,9 +32,9 @@ import blake3
 import orjson
 
 from ...errors import StateVCSError
-from ..base import SEALED_MAGIC, pack, unpack
+from ..stored import SEALED_MAGIC, pack, unpack
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TABLES = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
@@ -112,12 +117,21 @@ def create(conn: sqlite3.Connection) -> None:
 
 
 def migrate(conn: sqlite3.Connection, version: int, now_ms: int) -> None:
-    """Bring a schema 1 or 2 database to schema 3 inside the caller's write transaction.
+    """Bring a schema 1, 2 or 3 database to schema 4 inside the caller's write transaction.
 
-    Objects move into packs (in write-time order, PACK_BYTES each) keeping their write times;
+    Schema 3 needs only its version raised: its packs are read as they are (flag 1, zstd
+    without a dictionary), and new packs use the dictionary. From schema 1 or 2, objects
+    move into packs (in write-time order, PACK_BYTES each) keeping their write times;
     each old reflog transaction (entries sharing a time) becomes a pack of moves, in order,
     chained per ref; refs keep their values and gain their newest move. The old tables are
     dropped, so the database then has one layout. The cost is one pass over the database."""
+    if version < 3:
+        _from_tables(conn, version, now_ms)
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+
+def _from_tables(conn: sqlite3.Connection, version: int, now_ms: int) -> None:
+    """Schema 1 or 2 (an ``objects`` row per object, a ``reflog`` row per move) to packs."""
     if version < 2:
         # Existing objects count as written now: the safe side of gc's grace period.
         conn.execute(f"ALTER TABLE objects ADD COLUMN written INTEGER NOT NULL DEFAULT {now_ms}")
@@ -133,7 +147,6 @@ def migrate(conn: sqlite3.Connection, version: int, now_ms: int) -> None:
                       "ALTER TABLE refs3 RENAME TO refs"):
         conn.execute(statement)
     conn.execute("DELETE FROM sqlite_sequence WHERE name = 'reflog'")
-    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
 
 def _move_objects(conn: sqlite3.Connection) -> None:

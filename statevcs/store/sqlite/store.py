@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterable, Iterator
 
 from ...errors import CorruptObjectError, NotARepositoryError, ObjectNotFoundError, StoreLockedError
-from ..base import RefLogEntry, Store, Transaction, pack, unpack, verify
+from ..base import RefLogEntry, Store, Transaction
+from ..stored import pack, unpack, verify
 from . import layout, reflog
 from .layout import SCHEMA_VERSION, commit_pieces, read_toc, to_ms, toc
 from .writes import GC_EPOCH, Write, gc_epoch_of

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 import orjson
 
 from ...errors import CorruptObjectError
-from ..base import REFRESH_AFTER, Transaction, pack
+from ..base import REFRESH_AFTER, Transaction
+from ..stored import pack
 from .layout import PACK_BYTES, to_us, toc
 
 if TYPE_CHECKING:
