@@ -8,7 +8,9 @@ Prints:
 - the median time of a commit and of a put, in lock-step (one of each in turn, so load
   from other processes hits both alike), and the client CPU each takes;
 - commits/s of 8 writers each on its own branch of one repository (8 processes) beside
-  puts/s of 8 PostgresSaver writers on their own threads and connections.
+  puts/s of 8 PostgresSaver writers on their own threads and connections;
+- history from a fresh open: ``Repository.log`` of n commits beside ``PostgresSaver.list``
+  of n checkpoints, and the state of the commit n/2 back beside ``get_tuple`` of that one.
 Needs the postgres extra and langgraph-checkpoint-postgres (the bench extra). Nothing is
 asserted: it prints.
 """
@@ -152,6 +154,38 @@ def saver_writers(url: str, threads: int, n: int) -> float:
     return rate
 
 
+def history(url: str, repo: Repository, saver: Saver, n: int, rounds: int = 5) -> None:
+    """Read back what the lock-step run wrote (n commits, n checkpoints), medians of ``rounds``
+    fresh opens, interleaved; each side's connection is made before the clock starts."""
+    thread = {"configurable": {"thread_id": saver.cfg["configurable"]["thread_id"], "checkpoint_ns": ""}}
+    ids = [c.id for c in repo.log("main", limit=n)]
+    configs = [t.config for t in saver.saver.list(thread, limit=n)]
+    times: dict[str, list[float]] = {"log": [], "list": [], "get": [], "get_tuple": []}
+    for _ in range(rounds):
+        r = Repository.open(url)
+        r.store.read_ref("HEAD")
+        t = time.perf_counter()
+        assert len(list(r.log("main", limit=n))) == n
+        times["log"].append(time.perf_counter() - t)
+        r.objects.forget()
+        t = time.perf_counter()
+        r.get(ids[n // 2])
+        times["get"].append(time.perf_counter() - t)
+        r.close()
+        t = time.perf_counter()
+        assert len(list(saver.saver.list(thread, limit=n))) == n
+        times["list"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        saver.saver.get_tuple(configs[n // 2])
+        times["get_tuple"].append(time.perf_counter() - t)
+    m = {k: statistics.median(v) for k, v in times.items()}
+    print(f"\nhistory from a fresh open (median of {rounds})")
+    print(f"  log of {n} commits           {m['log'] * 1e3:8.1f} ms   PostgresSaver.list {m['list'] * 1e3:.1f} ms: "
+          f"statevcs takes {m['log'] / m['list']:.2f}x its time")
+    print(f"  state of the commit {n // 2} back {m['get'] * 1e6:8.0f} us   PostgresSaver.get_tuple "
+          f"{m['get_tuple'] * 1e6:.0f} us: statevcs takes {m['get'] / m['get_tuple']:.2f}x its time")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -182,6 +216,7 @@ def main() -> None:
         print(f"  statevcs commit          {t_ours * 1e6:7.0f} us  (client CPU {c_ours * 1e6:.0f} us)")
         print(f"  PostgresSaver.put        {t_theirs * 1e6:7.0f} us  (client CPU {c_theirs * 1e6:.0f} us)")
         print(f"  statevcs runs at {t_theirs / t_ours:.2f}x PostgresSaver's rate")
+        history(url, repo, saver, n)
         print(f"\n8 writers, {per_writer} each, each on its own branch / thread")
         url8 = repo_url(args.url)
         Repository.init(url8).close()

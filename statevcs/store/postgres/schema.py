@@ -121,12 +121,16 @@ MIGRATIONS: dict[int, list[str]] = {
                END IF;
            END $$""",
     ],
-    # Stored forms compressed with the built-in zstd dictionary (store/stored.py, flag 2): no
-    # table changes, but a statevcs that knows only version 5 cannot read them, and the
-    # version makes it refuse the database instead of calling its objects corrupt.
     6: [
+        # Stored forms compressed with the built-in zstd dictionary (store/stored.py, flag 2):
+        # a statevcs that knows only version 5 cannot read them, and the version makes it
+        # refuse the database instead of calling its objects corrupt.
         "COMMENT ON COLUMN statevcs_objects.data IS "
         "'statevcs stored form: a flag byte (0 plain, 1 zstd, 2 zstd with dictionary v1), then the body'",
+        # A history walk finds the move that wrote a commit, then reads the commits of the
+        # moves before it on the same ref in the same query (PostgresStore.get_with_history).
+        # The key is the id's first 16 hex digits: a quarter of the entry, as selective.
+        "CREATE INDEX IF NOT EXISTS statevcs_reflog_by_new ON statevcs_reflog (repo, left(new, 16))",
     ],
 }
 
