@@ -76,6 +76,22 @@ def cache_bytes() -> int:
     return _setting(ENV_CACHE_BYTES, DEFAULT_CACHE_BYTES, 0)
 
 
+#: Bytes of objects a LangGraph saver opened by ``from_conn_string`` caches, unless
+#: ``$STATEVCS_CACHE_BYTES`` or its ``cache_bytes`` says otherwise: a saver lives as long as
+#: the agent, and the objects of every checkpoint it wrote would otherwise stay in memory
+#: up to the 128 MiB default (a turn reads and edits only the newest checkpoint's path).
+DEFAULT_SAVER_CACHE_BYTES = 4 << 20
+
+
+def saver_cache_bytes(given: int | None = None) -> int:
+    """What a saver's repository caches: ``given``, else ``$STATEVCS_CACHE_BYTES``, else 4 MiB."""
+    if given is not None:
+        if type(given) is not int or given < 0:
+            raise InvalidLimitError(f"cache_bytes={given!r} must be a whole number of bytes, at least 0")
+        return given
+    return _setting(ENV_CACHE_BYTES, DEFAULT_SAVER_CACHE_BYTES, 0)
+
+
 def max_bundle_bytes() -> int:
     """Total object bytes a bundle may hold (``$STATEVCS_MAX_BUNDLE_SIZE``, default 2 GiB): a small,
     highly compressed hostile bundle of many distinct objects cannot exhaust memory."""

@@ -60,6 +60,13 @@ class ByteLRU:
             _, (_, evicted) = self._entries.popitem(last=False)
             self.used -= evicted
 
+    def resize(self, capacity: int) -> None:
+        """Hold at most ``capacity`` bytes from now on (the least recent entries leave)."""
+        self.capacity = capacity
+        while self.used > capacity:
+            _, (_, evicted) = self._entries.popitem(last=False)
+            self.used -= evicted
+
     def clear(self) -> None:
         self._entries.clear()
         self.used = 0
@@ -90,6 +97,7 @@ class ObjectReader:
         self._raw = ByteLRU(total // 4)
         self._nodes = ByteLRU(total // 2)
         self._commits = ByteLRU(total // 4)
+        self.cache_bytes = total
         #: A store that keeps a transaction's objects together hands them out together: the
         #: neighbours wait here, unverified, until read (a bounded number of them).
         self._with_neighbours = getattr(store, "get_with_neighbours", None)
@@ -122,6 +130,14 @@ class ObjectReader:
                         self._keep_neighbours(found)
             self._raw.put(oid, raw, len(raw))
         return raw
+
+    def resize(self, cache_bytes: int) -> None:
+        """Cache at most ``cache_bytes`` from now on, shared out as at creation (a long-lived
+        process such as a LangGraph saver keeps its memory bounded this way)."""
+        self.cache_bytes = cache_bytes
+        self._raw.resize(cache_bytes // 4)
+        self._nodes.resize(cache_bytes // 2)
+        self._commits.resize(cache_bytes // 4)
 
     def remember(self, objects: Mapping[str, bytes]) -> None:
         """Cache objects this process has just written, whose ids it computed from their

@@ -32,10 +32,11 @@ class AsyncStateVCSSaver(StateVCSSaver):
     @contextlib.asynccontextmanager
     async def from_conn_string(cls, conn_string: str, *,  # type: ignore[override]
                                serde: SerializerProtocol | None = None, keep_last: int | None = None,
-                               max_age: Age | None = None) -> AsyncIterator[AsyncStateVCSSaver]:
+                               max_age: Age | None = None,
+                               cache_bytes: int | None = None) -> AsyncIterator[AsyncStateVCSSaver]:
         """``async with AsyncStateVCSSaver.from_conn_string(path_or_url) as saver``: opened
         (or created) like ``StateVCSSaver.from_conn_string``, closed on exit."""
-        repo = await asyncio.to_thread(open_or_create, conn_string)
+        repo = await asyncio.to_thread(open_or_create, conn_string, cache_bytes)
         saver = None
         try:
             saver = cls(repo, serde=serde, keep_last=keep_last, max_age=max_age)

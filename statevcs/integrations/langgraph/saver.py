@@ -30,6 +30,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from ...errors import NotARepositoryError, RefConflictError, RepositoryExistsError
+from ...limits import saver_cache_bytes
 from ...model.canonical import validate
 from ...model.objects import Commit
 from ...model.tree import read_tree, write_tree
@@ -117,12 +118,15 @@ class StateVCSSaver(CheckpointWrites, BaseCheckpointSaver[int]):
     @classmethod
     @contextlib.contextmanager
     def from_conn_string(cls, conn_string: str, *, serde: SerializerProtocol | None = None,
-                         keep_last: int | None = None, max_age: Age | None = None) -> Iterator[StateVCSSaver]:
+                         keep_last: int | None = None, max_age: Age | None = None,
+                         cache_bytes: int | None = None) -> Iterator[StateVCSSaver]:
         """A saver on the repository at ``conn_string``, closed on exit.
 
         A directory opens (or creates) the embedded repository there; a
-        ``postgresql://...?repo=NAME`` URL the shared one; ``memory:`` a throw-away one."""
-        repo = open_or_create(conn_string)
+        ``postgresql://...?repo=NAME`` URL the shared one; ``memory:`` a throw-away one.
+        Its object cache holds ``cache_bytes`` (default ``$STATEVCS_CACHE_BYTES``, else 4 MiB:
+        docs/langgraph.md, "Memory"); InvalidLimitError for a size that cannot be used."""
+        repo = open_or_create(conn_string, cache_bytes)
         saver = None
         try:
             saver = cls(repo, serde=serde, keep_last=keep_last, max_age=max_age)
@@ -460,9 +464,16 @@ def _config(thread_id: str, ns: str, checkpoint_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}}
 
 
-def open_or_create(location: str) -> Repository:
+def open_or_create(location: str, cache_bytes: int | None = None) -> Repository:
     """The repository at a directory (created there if it has none), a store URL (created
-    if absent) or ``memory:``."""
+    if absent) or ``memory:``, its object cache sized for a saver (limits.saver_cache_bytes)."""
+    budget = saver_cache_bytes(cache_bytes)
+    repo = _open_or_create(location)
+    repo.objects.resize(budget)
+    return repo
+
+
+def _open_or_create(location: str) -> Repository:
     if location == "memory:":
         return Repository.memory()
     if is_url(location):
