@@ -237,6 +237,15 @@ def test_a_log_reads_a_branchs_commits_in_batches_between_other_branches(tmp_pat
     assert log[:100] == mine[::-1] and len(log) == 101
     assert 3 <= len(sql) <= 15, sql  # one query per commit would be over 100
     r.close()
+    # The state of one old commit: its pack (the commit and its root) and the packs of the
+    # nodes it shares, no history read ahead (the 32 commits before it would be read for nothing).
+    r = Repository.open(str(tmp_path / "r"))
+    sql.clear()
+    read = r.store._read
+    r.store._read = lambda statement, params=(): (sql.append(statement), read(statement, params))[1]
+    assert r.get(mine[49]) == {"n": 50}
+    assert len(sql) == 1 and "moves" not in sql[0], sql
+    r.close()
     with sqlite3.connect(tmp_path / "r" / ".statevcs" / "statevcs.db") as db:
         pack = db.execute("SELECT p FROM objidx WHERE id = ?", (bytes.fromhex(mine[49]),)).fetchone()[0]
         db.execute("UPDATE packs SET data = ? WHERE p = ?", (b"\x01not zstd", pack))
