@@ -2,12 +2,12 @@
 (statevcs/store/dictionaries/, docs/storage-format.md "Compression").
 
     pip install ".[langgraph]"
-    python tools/train_dictionary.py statevcs/store/dictionaries/v1.zdict
+    python tools/train_dictionary.py [OUT]      (default: dictionary.zdict here)
 
 A stored object is small (a commit, a node of a tree, a chunk of a list: tens to a few
 thousand bytes), and zstd compresses a small input badly on its own: it has seen none of
 the keys and shapes every statevcs object repeats. A dictionary holds them. Its corpus is
-the objects of repositories this script writes, deterministically:
+the objects of repositories this script writes from fixed seeds:
 
 - the three sample states in fixtures/ (a chat agent, a workflow run, a team of 1,000
   agents), each committed and then edited for 40 commits (numbers changed, list items
@@ -19,7 +19,9 @@ the objects of repositories this script writes, deterministically:
 Its text is not the benchmarks' (benchmarks/bench_langgraph.py and bench_scale.py use other
 words, other ids): a dictionary must carry the format, not one workload's content. A shipped
 dictionary never changes (objects stored with it need it to be read); a better one is added
-under a new id and number, and the old one kept.
+under a new id and flag (store/stored.py), and the old one kept: this script refuses to
+write over a shipped one. v1 was made by this script at the commit that added it (commits
+carry their times, so each run's corpus, and its dictionary, differ slightly).
 """
 
 from __future__ import annotations
@@ -163,6 +165,9 @@ def samples(paths: list[str]) -> list[bytes]:
 
 
 def main(target: str) -> None:
+    shipped = ROOT / "statevcs" / "store" / "dictionaries"
+    if pathlib.Path(target).resolve().parent == shipped.resolve() and pathlib.Path(target).exists():
+        sys.exit(f"error: {target} is a shipped dictionary: objects stored with it need its exact bytes")
     with tempfile.TemporaryDirectory() as work:
         corpus = samples(fixture_repositories(work) + langgraph_repositories(work))
     trained = zstandard.train_dictionary(SIZE, corpus, dict_id=DICT_ID, level=3, threads=1)
@@ -172,4 +177,4 @@ def main(target: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "statevcs" / "store" / "dictionaries" / "v1.zdict"))
+    main(sys.argv[1] if len(sys.argv) > 1 else "dictionary.zdict")
