@@ -334,6 +334,12 @@ def parse_canonical(body: bytes) -> JSONValue:
     orjson parses and re-encodes first where its text provably equals the canonical form
     (see fast_canonical_str); anything it does not reproduce byte for byte (a big integer
     it reads as a float, a float the guard doubts, a malformed body) takes the exact path."""
+    return parse_canonical_noting(body)[0]
+
+
+def parse_canonical_noting(body: bytes) -> tuple[JSONValue, bool]:
+    """``parse_canonical``, and whether orjson's parse of these bytes was exact (its text
+    re-encoded to them): then ``parse_known`` may parse the same bytes again unchecked."""
     if _ORJSON or (_ORJSON is None and _load_orjson()):
         try:
             fast = _orjson_loads(body)
@@ -343,7 +349,18 @@ def parse_canonical(body: bytes) -> JSONValue:
         else:
             if again_fast == body and ((b"e-" not in body and b"0.0000" not in body)
                                        or not _may_misspell_floats(body.decode())):
-                return fast
+                return fast, True
+    return _parse_exactly(body), False
+
+
+def parse_known(body: bytes) -> JSONValue:
+    """Fresh values of bytes ``parse_canonical_noting`` accepted with an exact orjson parse
+    before (the same bytes: an object's, under its checked id). No check is repeated."""
+    return _orjson_loads(body)
+
+
+def _parse_exactly(body: bytes) -> JSONValue:
+    """The exact parser, then the check that the value re-encodes to ``body``."""
     value = loads(body)
     try:
         again = canonical_str(value).encode("utf-8")

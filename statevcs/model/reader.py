@@ -14,11 +14,12 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from ..errors import CorruptObjectError, ObjectNotFoundError, RevisionNotFoundError
+from ..errors import CorruptObjectError, NonCanonicalObjectError, ObjectNotFoundError, RevisionNotFoundError
 from ..limits import cache_bytes as default_cache_bytes
 from ..store.stored import verify
+from .canonical import parse_canonical_noting, parse_known
 from .nodes import decode_node
-from .objects import COMMIT, TAG, Commit, Node, Tag, decode_commit, decode_tag, split_kind
+from .objects import COMMIT, TAG, Commit, Node, Tag, decode_commit, decode_tag, nesting_bound, split_kind
 
 
 class RawSource(Protocol):
@@ -104,6 +105,9 @@ class ObjectReader:
         #: The commits written just before a commit (its likely ancestors) come with it, verified.
         self._with_history = getattr(store, "get_with_history", None)
         self._neighbours: OrderedDict[str, bytes] = OrderedDict()
+        #: Ids whose bytes passed the canonical check with an exact orjson parse, with their
+        #: nesting bound (fresh_payload).
+        self._checked: OrderedDict[str, int] = OrderedDict()
 
     def raw(self, oid: str, neighbours: bool = True, history: bool = False) -> bytes:
         """An object's verified bytes. With ``neighbours`` (and a store that keeps a transaction's
@@ -138,6 +142,30 @@ class ObjectReader:
         self._raw.resize(cache_bytes // 4)
         self._nodes.resize(cache_bytes // 2)
         self._commits.resize(cache_bytes // 4)
+
+    #: How many ids' checks fresh_payload remembers (about 150 bytes each).
+    CHECKED = 4096
+
+    def fresh_payload(self, oid: str, body: bytes) -> tuple[Any, int]:
+        """The payload of ``oid`` (``body``: the bytes after its kind, as ``raw`` gave them) as
+        fresh values the caller may mutate, and its nesting bound. The bytes are checked
+        canonical the first time (NonCanonicalObjectError); once orjson's parse of them has
+        proved exact, a later read of the same id parses them without the check. A history
+        read parses the same chunks for every snapshot, and the check was 60% of it."""
+        bound = self._checked.get(oid)
+        if bound is not None:
+            self._checked.move_to_end(oid)
+            return parse_known(body), bound
+        try:
+            payload, exact = parse_canonical_noting(body)
+        except ValueError as exc:
+            raise NonCanonicalObjectError(f"object {oid} is not valid: {exc}") from None
+        bound = nesting_bound(body)
+        if exact:
+            self._checked[oid] = bound
+            if len(self._checked) > self.CHECKED:
+                self._checked.popitem(last=False)
+        return payload, bound
 
     def remember(self, objects: Mapping[str, bytes]) -> None:
         """Cache objects this process has just written, whose ids it computed from their
@@ -203,6 +231,7 @@ class ObjectReader:
 
     def forget(self) -> None:
         self._neighbours.clear()
+        self._checked.clear()
         self._raw.clear()
         self._nodes.clear()
         self._commits.clear()

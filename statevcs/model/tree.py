@@ -30,7 +30,7 @@ from .canonical import canonical_str, fast_canonical_str, loads, parse_canonical
 from .chunks.build import build_tokens
 from .chunks.format import ARRAY as CHUNKED_ARRAY
 from .chunks.format import OBJECT as CHUNKED_OBJECT
-from .chunks.format import ChunkNode
+from .chunks.format import ChunkNode, chunk_of
 from .chunks.read import ChunkReader, array_get, object_get
 from .chunks.views import chunk_params, chunked_view, plain_children
 from .missing import MISSING
@@ -52,6 +52,7 @@ from .objects import (
     nesting_bound,
     node_kind,
     object_id,
+    split_kind,
 )
 from .pointer import array_index, format_pointer, parse_pointer
 
@@ -229,12 +230,17 @@ def _read(source: NodeSource, oid: str, depth: int, limit: int) -> Any:
         raise _too_deep(oid, limit)
     if kind in CHUNK_KINDS:
         return _read_chunked(source, oid, depth, limit)
+    fresh = getattr(source, "fresh_payload", None)  # fresh objects every time: callers can never touch a cache
+    if fresh is not None:
+        payload, bound = fresh(oid, body)
+    else:
+        try:
+            payload = parse_canonical(body)
+        except ValueError as exc:
+            raise NonCanonicalObjectError(f"object {oid} is not valid: {exc}") from None
+        bound = nesting_bound(body)
     try:
-        payload = parse_canonical(body)  # fresh objects every time: callers can never touch a cache
-    except ValueError as exc:
-        raise NonCanonicalObjectError(f"object {oid} is not valid: {exc}") from None
-    try:
-        check_node_payload(oid, kind, payload, depth, nesting_bound(body))
+        check_node_payload(oid, kind, payload, depth, bound)
     except LimitExceededError:
         raise _too_deep(oid, limit) from None
     if kind == OBJECT_NODE:
@@ -260,9 +266,26 @@ class _RawOnly:
         self.raw = source.raw
 
 
+class _FreshChunks:
+    """A source whose chunk nodes decode afresh (values the caller may mutate) through an
+    ObjectReader's ``fresh_payload``: each id's bytes are checked canonical once."""
+
+    __slots__ = ("raw", "_fresh")
+
+    def __init__(self, source: NodeSource, fresh: Any) -> None:
+        self.raw = source.raw
+        self._fresh = fresh
+
+    def node(self, oid: str) -> ChunkNode:
+        kind, body = split_kind(self.raw(oid))
+        payload, bound = self._fresh(oid, body)
+        return chunk_of(oid, kind, payload, bound)
+
+
 def _read_chunked(source: NodeSource, oid: str, depth: int, limit: int) -> Any:
     """``read_tree`` of a chunked container: its leaves in order, child nodes one level deeper."""
-    reader = ChunkReader(_RawOnly(source), depth=depth)
+    fresh = getattr(source, "fresh_payload", None)
+    reader = ChunkReader(_RawOnly(source) if fresh is None else _FreshChunks(source, fresh), depth=depth)
     try:
         root = reader.root(oid)
         stack = [root]

@@ -260,6 +260,29 @@ def decode_chunk(oid: str, raw: bytes, depth: int = 1) -> ChunkNode:
     Malformed bytes raise CorruptObjectError (NonCanonicalObjectError for a non-canonical
     payload), unknown kinds UnsupportedObjectError, too deep LimitExceededError."""
     kind, body = split_kind(raw)
+    _decoder(oid, kind)
+    try:
+        payload = parse_canonical(body)
+    except ValueError as exc:
+        raise NonCanonicalObjectError(f"object {oid} is not valid: {exc}") from None
+    return chunk_of(oid, kind, payload, nesting_bound(body), depth)
+
+
+def chunk_of(oid: str, kind: bytes, payload: Any, bound: int, depth: int = 1) -> ChunkNode:
+    """A chunk node from its kind and parsed payload (canonical bytes, checked by the caller;
+    ``bound``: their nesting_bound), its structure and nesting checked as decode_chunk does."""
+    decoder = _decoder(oid, kind)
+    try:
+        node = decoder(payload)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
+        raise CorruptObjectError(f"chunk node {oid} is malformed: {exc}") from None
+    if node.height == 0:
+        check_nesting(oid, node.inline_values(), depth, bound)
+        object.__setattr__(node, "bound", bound)  # the node is still being made (frozen once returned)
+    return node
+
+
+def _decoder(oid: str, kind: bytes) -> Any:
     decoder = _DECODERS.get(kind)
     if decoder is None:
         if kind in KNOWN_KINDS:
@@ -267,19 +290,7 @@ def decode_chunk(oid: str, raw: bytes, depth: int = 1) -> ChunkNode:
         raise UnsupportedObjectError(
             f"object {oid} has kind {kind.decode(errors='replace')!r}, unknown to this statevcs version"
         )
-    try:
-        payload = parse_canonical(body)
-    except ValueError as exc:
-        raise NonCanonicalObjectError(f"object {oid} is not valid: {exc}") from None
-    try:
-        node = decoder(payload)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
-        raise CorruptObjectError(f"chunk node {oid} is malformed: {exc}") from None
-    if node.height == 0:
-        bound = nesting_bound(body)
-        check_nesting(oid, node.inline_values(), depth, bound)
-        object.__setattr__(node, "bound", bound)  # the node is still being made (frozen once returned)
-    return node
+    return decoder
 
 
 def chunk_links(oid: str, raw: bytes) -> list[str]:
