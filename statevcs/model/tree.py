@@ -30,7 +30,7 @@ from .canonical import canonical_str, fast_canonical_str, loads, parse_canonical
 from .chunks.build import build_tokens
 from .chunks.format import ARRAY as CHUNKED_ARRAY
 from .chunks.format import OBJECT as CHUNKED_OBJECT
-from .chunks.format import ChunkNode, chunk_of
+from .chunks.format import ChunkNode, chunk_of, decode_chunk
 from .chunks.read import ChunkReader, array_get, object_get
 from .chunks.views import chunk_params, chunked_view, plain_children
 from .missing import MISSING
@@ -277,7 +277,10 @@ class _FreshChunks:
         self._fresh = fresh
 
     def node(self, oid: str) -> ChunkNode:
-        kind, body = split_kind(self.raw(oid))
+        raw = self.raw(oid)
+        kind, body = split_kind(raw)
+        if kind not in CHUNK_KINDS:  # reported as decode_chunk reports it, before any parse
+            return decode_chunk(oid, raw)
         payload, bound = self._fresh(oid, body)
         return chunk_of(oid, kind, payload, bound)
 
