@@ -80,7 +80,6 @@ def test_a_schema_5_database_is_migrated_and_its_old_forms_read(tmp_path):
     import psycopg
     import zstandard
 
-    from statevcs.store.postgres import PostgresStore
     from statevcs.store.stored import unpack
 
     from .conftest import DATABASE_URL, require_postgres, url_in_schema

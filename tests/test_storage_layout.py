@@ -84,8 +84,9 @@ def test_schema2_repository_is_migrated_and_reads_as_before(schema2):
     assert repo.fsck().ok
 
 
-def test_schema2_repository_merges_commits_and_collects(schema2):
-    repo, _, _ = schema2
+def _commit_and_merge_a_side_branch(repo: Repository):
+    """What a user does next with an old repository: a commit on main, a branch from the
+    annotated tag with a commit of its own, merged into main."""
     state = repo.get("main")
     state["config"]["model"] = "m-3"
     repo.commit(state, message="after the migration")
@@ -93,7 +94,12 @@ def test_schema2_repository_merges_commits_and_collects(schema2):
     side = repo.get("side")
     side["agents"]["agent-0599"]["role"] = "lead"
     repo.commit(side, message="side", branch="side")
-    outcome = repo.merge("side", "main", message="merge side")
+    return repo.merge("side", "main", message="merge side")
+
+
+def test_schema2_repository_merges_commits_and_collects(schema2):
+    repo, _, _ = schema2
+    outcome = _commit_and_merge_a_side_branch(repo)
     assert outcome.commit is not None and repo.get("main", "/agents/agent-0599/role") == "lead"
     assert repo.get("main", "/config/model") == "m-3"
     repo.store._backdate(120 * 86400)
@@ -130,14 +136,7 @@ def test_schema3_repository_opens_reads_merges_and_collects(tmp_path):
         assert [strict_equal(repo.get(c.id), s) for c, s in zip(main[1:], reversed(history))] == [True] * 41
         assert len(repo.store.reflog("refs/heads/main")) >= 42
         assert repo.store.reflog("refs/heads/short-lived")[0].new is None
-        state = repo.get("main")
-        state["config"]["model"] = "m-3"
-        repo.commit(state, message="after the migration")
-        repo.create_branch("side", "v1")
-        side = repo.get("side")
-        side["agents"]["agent-0599"]["role"] = "lead"
-        repo.commit(side, message="side", branch="side")
-        assert repo.merge("side", "main", message="merge side").commit is not None
+        assert _commit_and_merge_a_side_branch(repo).commit is not None
         new_flags = _flags(db)[len(old_flags):]
         assert new_flags and set(new_flags) == {2}  # new packs: zstd with the dictionary
         repo.store._backdate(120 * 86400)

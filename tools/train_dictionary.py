@@ -54,7 +54,7 @@ WORDS = ("weather paris london forecast rain sunny flight hotel booking price ti
 
 def edit(state: Any, rng: random.Random, n: int) -> None:
     """A few deterministic edits of the kind agents make: numbers, appended items, keys."""
-    def walk(value: Any, depth: int = 0) -> None:
+    def walk(value: Any) -> None:
         if isinstance(value, dict) and value:
             key = rng.choice(sorted(value))
             child = value[key]
@@ -63,14 +63,14 @@ def edit(state: Any, rng: random.Random, n: int) -> None:
             elif isinstance(child, str) and rng.random() < 0.5:
                 value[key] = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 8)))
             elif isinstance(child, (dict, list)):
-                walk(child, depth + 1)
+                walk(child)
             elif rng.random() < 0.3:
                 value[f"note_{n}"] = {"by": rng.choice(WORDS), "at": n}
         elif isinstance(value, list) and value:
             if rng.random() < 0.4:
                 value.append(copy.deepcopy(rng.choice(value)))
             else:
-                walk(value[rng.randrange(len(value))], depth + 1)
+                walk(value[rng.randrange(len(value))])
 
     for _ in range(rng.randint(1, 4)):
         walk(state)
