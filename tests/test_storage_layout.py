@@ -1,4 +1,4 @@
-"""The embedded store's layout (SQLite schema 4): schema 2 and schema 3 repositories made by
+"""The embedded store's layout (SQLite schema 5): schema 2, 3 and 4 repositories made by
 earlier code open, read, merge, gc and fsck; a commit appends one pack; reflog chains survive
 deletes, re-creation and expiry; deleted objects leave no bytes in live rows."""
 
@@ -23,6 +23,7 @@ from .data.make_schema2_repo import team as schema2_team
 
 SCHEMA2 = ROOT / "tests" / "data" / "schema2-repo"
 SCHEMA3 = ROOT / "tests" / "data" / "schema3-repo"
+SCHEMA4 = ROOT / "tests" / "data" / "schema4-repo"
 
 
 def _tables(db) -> set[str]:
@@ -117,19 +118,28 @@ def _flags(db) -> list[int]:
         return [d[0] for (d,) in conn.execute("SELECT data FROM packs WHERE data IS NOT NULL ORDER BY p")]
 
 
-def test_schema3_repository_opens_reads_merges_and_collects(tmp_path):
+def _moves_forms(db) -> list[str]:
+    """The SQLite type of each pack's moves, in pack order (text before schema 5, blob since)."""
+    with sqlite3.connect(db) as conn:
+        return [t for (t,) in conn.execute("SELECT typeof(moves) FROM packs WHERE moves IS NOT NULL ORDER BY p")]
+
+
+@pytest.mark.parametrize("made_by, version, flag", [(SCHEMA3, "3", 1), (SCHEMA4, "4", 2)], ids=["schema3", "schema4"])
+def test_older_pack_repository_opens_reads_merges_and_collects(tmp_path, made_by, version, flag):
     target = tmp_path / "old"
-    shutil.copytree(SCHEMA3, target)
+    shutil.copytree(made_by, target)
     db = target / ".statevcs" / "statevcs.db"
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (version,)
         ids = conn.execute("SELECT count(*) FROM objidx").fetchone()[0]
         refs = dict(conn.execute("SELECT name, value FROM refs WHERE value IS NOT NULL").fetchall())
-    old_flags = _flags(db)
-    assert set(old_flags) <= {0, 1} and 1 in old_flags  # zstd without the dictionary
+    old_flags, old_moves = _flags(db), _moves_forms(db)
+    assert set(old_flags) <= {0, flag} and flag in old_flags  # zstd without (3) or with (4) the dictionary
+    assert set(old_moves) == {"text"}
     with Repository.open(str(target)) as repo:
         with sqlite3.connect(db) as conn:
-            assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
+            assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+                str(SCHEMA_VERSION),)
         assert len(list(repo.store.iter_ids())) == ids and repo.store.list_refs() == refs
         history = _main_history()
         main = list(repo.log("main", first_parent=True))
@@ -137,14 +147,39 @@ def test_schema3_repository_opens_reads_merges_and_collects(tmp_path):
         assert len(repo.store.reflog("refs/heads/main")) >= 42
         assert repo.store.reflog("refs/heads/short-lived")[0].new is None
         assert _commit_and_merge_a_side_branch(repo).commit is not None
-        new_flags = _flags(db)[len(old_flags):]
+        new_flags, new_moves = _flags(db)[len(old_flags):], _moves_forms(db)[len(old_moves):]
         assert new_flags and set(new_flags) == {2}  # new packs: zstd with the dictionary
+        assert new_moves and set(new_moves) == {"blob"}  # and moves in the schema 5 form
+        entries = repo.store.reflog("refs/heads/main")
+        assert entries[0].why.startswith("merge") and entries[-1].old is None  # both forms, one chain
         repo.store._backdate(120 * 86400)
         assert repo.gc(prune="now", expire_unreachable="now").removed > 0
         assert repo.fsck().ok
         for commit in repo.log("main"):
             repo.get(commit.id)
         assert repo.get("main", "/agents/agent-0599/role") == "lead"
+
+
+def test_a_log_batches_across_packs_written_before_and_after_schema_5(tmp_path):
+    """Main's old commits (moves as text) and new ones (BLOB form) are read ahead alike: a log
+    of both takes a few queries, not one per commit."""
+    target = tmp_path / "old"
+    shutil.copytree(SCHEMA4, target)
+    with Repository.open(str(target)) as repo:
+        for i in range(40):
+            repo.commit({"n": i}, message=f"new {i}", branch="main")
+        expected = [c.id for c in repo.log("main", first_parent=True)]
+    repo = Repository.open(str(target))
+    sql: list[str] = []
+    read = repo.store._read
+    repo.store._read = lambda statement, params=(): (sql.append(statement), read(statement, params))[1]
+    assert [c.id for c in repo.log("main", first_parent=True)] == expected and len(expected) >= 82
+    assert len(sql) <= 12, len(sql)  # 82 commits: one query each would be 82
+    # The first new commit's read brings the old commits before it, from packs of the text form.
+    first_new = expected[39]
+    _, ahead = repo.store.get_with_history(first_new)
+    assert set(expected[40:72]) <= set(ahead), len(set(expected[40:72]) & set(ahead))
+    repo.close()
 
 
 def _packs(db) -> int:

@@ -1,10 +1,11 @@
-"""The tables of the embedded store (schema 4), the units they keep, and the migration of
-schema 1, 2 and 3 databases.
+"""The tables of the embedded store (schema 5), the units they keep, and the migration of
+schema 1 to 4 databases.
 
 Schema 4 has the tables of schema 3; its packs may hold stored forms compressed with the
 built-in zstd dictionary (stored.py, flag 2), which a statevcs that knows only schema 3
-cannot read: the version number makes such a statevcs refuse the database with a clear
-message instead of calling its objects corrupt.
+cannot read. Schema 5 writes each pack's moves in a compact BLOB form (moves.py), which a
+statevcs that knows only schema 4 cannot read. The version number makes an older statevcs
+refuse a newer database with a clear message instead of calling its contents corrupt.
 
 ``packs``   one row per write transaction, in commit order (``p`` is its rowid, never reused
             while a larger one exists: gc keeps the newest row). ``toc`` lists the objects in
@@ -12,9 +13,9 @@ message instead of calling its objects corrupt.
             a flag byte, as stored.pack writes), with each one's length (and id, where it is not
             the hash of the bytes: see toc()), so a pack read whole yields every object in it;
             ``moves`` is the
-            transaction's reflog as JSON ``[[ref, old, new, who, why, prev], ...]``, where
-            ``prev`` is the pack of the ref's previous move; ``time`` is the transaction's
-            time in microseconds.
+            transaction's reflog, ``[[ref, old, new, who, why, prev], ...]`` where ``prev``
+            is the pack of the ref's previous move, in the form moves.py writes (JSON text
+            before schema 5); ``time`` is the transaction's time in microseconds.
 ``objidx``  id -> (pack, offset and length in the pack's bytes) and ``written``, the object's write time in
             milliseconds (refreshed when it is put again, for gc's grace period).
 ``refs``    name -> value and ``last``, the pack of its newest move. A deleted ref whose
@@ -34,7 +35,7 @@ import orjson
 from ...errors import StateVCSError
 from ..stored import SEALED_MAGIC, pack, unpack
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 TABLES = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
@@ -117,10 +118,11 @@ def create(conn: sqlite3.Connection) -> None:
 
 
 def migrate(conn: sqlite3.Connection, version: int, now_ms: int) -> None:
-    """Bring a schema 1, 2 or 3 database to schema 4 inside the caller's write transaction.
+    """Bring a schema 1 to 4 database to schema 5 inside the caller's write transaction.
 
-    Schema 3 needs only its version raised: its packs are read as they are (flag 1, zstd
-    without a dictionary), and new packs use the dictionary. From schema 1 or 2, objects
+    Schema 3 and 4 need only their version raised: their packs are read as they are (flag 1,
+    zstd without a dictionary; moves as JSON text), and new packs use the dictionary and
+    the BLOB form of moves. From schema 1 or 2, objects
     move into packs (in write-time order, PACK_BYTES each) keeping their write times;
     each old reflog transaction (entries sharing a time) becomes a pack of moves, in order,
     chained per ref; refs keep their values and gain their newest move. The old tables are

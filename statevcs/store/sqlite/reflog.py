@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 from ...errors import CorruptObjectError
 from ..base import RefLogEntry
 from .layout import from_us, to_us
-from .writes import SAME_PACK, dump_moves, load_moves
+from .moves import SAME_PACK, dump_moves, load_moves
 
 _PAGE = 1000
 

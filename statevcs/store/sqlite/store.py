@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -16,6 +15,7 @@ from ..base import RefLogEntry, Store, Transaction
 from ..stored import pack, unpack, verify
 from . import layout, reflog
 from .layout import SCHEMA_VERSION, commit_pieces, read_toc, to_ms, toc
+from .moves import first_ref, lead_of, load_moves, text_lead
 from .writes import GC_EPOCH, Write, gc_epoch_of
 
 _BATCH = 500
@@ -46,10 +46,6 @@ def key_of(oid: str) -> bytes:
         return bytes.fromhex(oid)
     except ValueError:
         raise ObjectNotFoundError(f"{oid!r} is not an object id") from None
-
-
-#: The start of a pack's moves up to the name of the first ref it moved (JSON string syntax).
-_FIRST_MOVE = re.compile(r'\[\["(?:[^"\\]|\\.)*",')
 
 
 def object_of(oid: str, p: int, off: int, n: int, data: bytes | None) -> bytes:
@@ -228,15 +224,21 @@ class SQLiteStore(Store):
             return pending, {}
         p, off, n, data, moves = self._located(oid, "o.p, o.off, o.len, k.data, k.moves")
         raw = object_of(oid, p, off, n, data)
-        lead = _FIRST_MOVE.match(moves) if moves else None  # '[["refs/heads/main",': the ref it moved first
+        lead = first_ref(moves) if moves else None  # the ref it moved first, as its column starts
         if lead is None:
+            return raw, {}
+        # Packs written since schema 5 start with the BLOB form's lead; older ones with the text's.
+        try:
+            leads = (lead, text_lead(lead)) if isinstance(lead, bytes) else (lead_of(load_moves(moves)[0][0]), lead)
+        except (CorruptObjectError, UnicodeError):  # reported by the reflog's reads
             return raw, {}
         older: dict[str, bytes] = {}
         for q, contents, stored in self._read(
-                "SELECT p, toc, data FROM packs WHERE p < ? AND p >= ? AND substr(moves, 1, ?) = ? "
+                "SELECT p, toc, data FROM packs WHERE p < ? AND p >= ? "
+                "AND (substr(moves, 1, ?) = ? OR substr(moves, 1, ?) = ?) "
                 "AND toc IS NOT NULL AND length(data) <= ? ORDER BY p DESC LIMIT ?",
-                (p, p - self.HISTORY_SCAN, len(lead.group(0)), lead.group(0), self.HISTORY_PACK_BYTES,
-                 self.HISTORY_PACKS)):
+                (p, p - self.HISTORY_SCAN, len(leads[0]), leads[0], len(leads[1]), leads[1],
+                 self.HISTORY_PACK_BYTES, self.HISTORY_PACKS)):
             try:
                 older.update(commit_pieces(contents, unpack(stored, f"pack {q}")) if stored else {})
             except CorruptObjectError:  # reported by the read that needs one of its objects, if any does

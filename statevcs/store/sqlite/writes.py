@@ -15,12 +15,10 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Mapping, Sequence
 
-import orjson
-
-from ...errors import CorruptObjectError
 from ..base import REFRESH_AFTER, Transaction
 from ..stored import pack
 from .layout import PACK_BYTES, to_us, toc
+from .moves import SAME_PACK, dump_moves
 
 if TYPE_CHECKING:
     from .store import SQLiteStore
@@ -37,38 +35,6 @@ GC_EPOCH = "SELECT value FROM meta WHERE key = 'gc_epoch'"
 
 def gc_epoch_of(rows: list) -> int:
     return int(rows[0][0]) if rows else 0
-
-
-#: ``prev`` of a ref's second and later moves within one pack: the walk takes them all at once.
-SAME_PACK = -1
-
-
-def dump_moves(moves: list[list]) -> str:
-    """A pack's moves as JSON; a move that repeats the one before it (HEAD following its
-    branch: same old, new, who and why) is written as just ``[ref, prev]``."""
-    out: list[list] = []
-    for i, m in enumerate(moves):
-        out.append([m[0], m[5]] if i and m[1:5] == moves[i - 1][1:5] else m)
-    return orjson.dumps(out).decode()
-
-
-def load_moves(text: str) -> list[list]:
-    """The moves dump_moves wrote, each whole again: [ref, old, new, who, why, prev].
-
-    Bytes that are not UTF-8 (written behind statevcs's back) reach here escaped by the
-    connection's text factory (``\\xff``), which is not a JSON escape: such text is read
-    with the backslash kept, so the entry shows the bytes escaped, as other columns do."""
-    try:
-        entries = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        try:
-            entries = orjson.loads(text.replace("\\x", "\\\\x"))
-        except orjson.JSONDecodeError:
-            raise CorruptObjectError(f"a reflog entry of the store is damaged: {text[:80]!r}") from None
-    moves: list[list] = []
-    for m in entries:
-        moves.append([m[0], *moves[-1][1:5], m[1]] if len(m) == 2 else m)
-    return moves
 
 
 class Write:
@@ -180,7 +146,7 @@ class SQLiteTransaction(Transaction):
         if not (self.new or self._moves or self._written):
             return
         now_us = to_us(datetime.now(timezone.utc))
-        moves = self._moves_json() if self._moves else None
+        moves = self._stored_moves() if self._moves else None
         groups = self._groups() or [[]]  # no new object: one pack for the moves alone
         moves_p = None
         for i, group in enumerate(groups):
@@ -219,7 +185,7 @@ class SQLiteTransaction(Transaction):
             size += n
         return groups
 
-    def _moves_json(self) -> str:
+    def _stored_moves(self) -> bytes | str:
         """The moves, each with ``prev``: its ref's previous move's pack (read from ``refs``)."""
         last = self._last
         names = [n for n in dict.fromkeys(m[0] for m in self._moves) if n not in last]
