@@ -25,6 +25,7 @@ from ..errors import (
     ObjectNotFoundError,
     PathNotFoundError,
 )
+from ..gcpause import gc_paused
 from ..limits import ENV_MAX_DEPTH, ENV_MAX_OBJECT_BYTES, max_depth, max_object_bytes
 from .canonical import canonical_str, fast_canonical_str, loads, parse_canonical, surrogate_error
 from .chunks.build import build_tokens
@@ -219,8 +220,11 @@ def read_tree(source: NodeSource, oid: str) -> Any:
     """The full JSON value of a node, as fresh Python objects the caller may mutate.
 
     Every node is checked as it is read (canonical bytes, structure), and a tree nesting
-    deeper than the depth limit raises LimitExceededError instead of exhausting the stack."""
-    return _read(source, oid, 1, max_depth())
+    deeper than the depth limit raises LimitExceededError instead of exhausting the stack.
+    The cyclic collector is paused meanwhile (gcpause.py: none of the containers made can
+    be garbage, and walking them again and again cost more than the read itself)."""
+    with gc_paused():
+        return _read(source, oid, 1, max_depth())
 
 
 def _read(source: NodeSource, oid: str, depth: int, limit: int) -> Any:

@@ -30,6 +30,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from ...errors import NotARepositoryError, RefConflictError, RepositoryExistsError
+from ...gcpause import gc_paused
 from ...limits import saver_cache_bytes
 from ...model.canonical import validate
 from ...model.objects import Commit
@@ -245,9 +246,11 @@ class StateVCSSaver(CheckpointWrites, BaseCheckpointSaver[int]):
     def _tuple(self, commit: Commit, record: dict[str, Any], thread_id: str, ns: str,
                writes_head: str | None, state: Any = None) -> CheckpointTuple:
         checkpoint = decode_value(record["checkpoint"], self.serde)
-        if state is None:
-            state = read_tree(self.repo.objects, commit.root)
-        checkpoint["channel_values"] = channel_values(state, self.serde)
+        with gc_paused():  # the state's JSON and the values made from it: gcpause.py
+            if state is None:
+                state = read_tree(self.repo.objects, commit.root)
+            checkpoint["channel_values"] = channel_values(state, self.serde)
+            del state  # its containers go before the collector runs again
         parent = record.get("parent")
         return CheckpointTuple(
             config=_config(thread_id, ns, checkpoint["id"]),
