@@ -94,3 +94,32 @@ def test_nested_and_concurrent_pauses_end_with_the_collector_on():
     release.set()
     t.join(5)
     assert gc.isenabled()
+
+
+def test_a_langgraph_history_is_read_with_the_collector_paused(tmp_path, collections):
+    pytest.importorskip("langgraph.checkpoint.conformance")
+    from langchain_core.messages import HumanMessage
+
+    from statevcs.integrations.langgraph import StateVCSSaver
+
+    from .langgraph_graphs import tool_graph
+
+    with StateVCSSaver.from_conn_string(str(tmp_path / "lg")) as saver:
+        graph = tool_graph(saver)
+        config = {"configurable": {"thread_id": "t"}}
+        for i in range(12):
+            graph.invoke({"messages": [HumanMessage(f"weather in city{i}?", id=f"u{i}")]}, config)
+        saver.repo.objects.forget()
+        before = len(collections)
+        history = list(saver.list(config))
+        assert len(collections) - before <= 1  # the one after the read, if any
+        assert gc.isenabled() and len(history) == 12 * 5
+        counts = [len(h.checkpoint["channel_values"].get("messages", [])) for h in history]
+        assert counts[0] == 48 and counts == sorted(counts, reverse=True)
+        gc.disable()
+        try:
+            again = list(saver.list(config))
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+        assert [h.checkpoint["channel_values"] for h in again] == [h.checkpoint["channel_values"] for h in history]

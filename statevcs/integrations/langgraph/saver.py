@@ -184,7 +184,9 @@ class StateVCSSaver(CheckpointWrites, BaseCheckpointSaver[int]):
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
         """Checkpoints newest first: of one thread (one namespace if the config names it), or all."""
-        with self._lock:
+        # Every checkpoint read is kept until the caller is done: the collector paused while
+        # they are made walks them once afterwards, not at every snapshot (gcpause.py).
+        with self._lock, gc_paused():
             found = self._list(config, filter, before, limit)
         yield from found
 
