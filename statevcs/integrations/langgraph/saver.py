@@ -13,7 +13,6 @@ import functools
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -57,6 +56,7 @@ from .threads import (
     thread_refs,
     writes_records,
 )
+from .worker import StoreThread
 
 #: How many threads' last checkpoints a saver remembers (see incremental.py).
 MEMO_THREADS = 64
@@ -75,7 +75,7 @@ def _on_store_thread(method: Any) -> Any:
             return method(self, *args, **kwargs)
         if self._pid != os.getpid():  # a forked child has no copy of the parent's thread
             self._start_worker()
-        return self._worker.submit(method, self, *args, **kwargs).result()
+        return self._worker.call(method, self, *args, **kwargs)
 
     return run
 
@@ -106,14 +106,14 @@ class StateVCSSaver(CheckpointWrites, BaseCheckpointSaver[int]):
     def _start_worker(self) -> None:
         self._local = threading.local()
         self._pid = os.getpid()
-        self._worker = ThreadPoolExecutor(1, "statevcs-saver", initializer=self._mark_store_thread)
+        self._worker = StoreThread("statevcs-saver", self._mark_store_thread)
 
     def _mark_store_thread(self) -> None:
         self._local.store_thread = True
 
     def close(self) -> None:
         """Stop the saver's thread (the repository stays open: it is the caller's)."""
-        self._worker.shutdown(wait=True)
+        self._worker.shutdown()
 
     # ------------------------------------------------------------------ opening
     @classmethod
