@@ -81,8 +81,11 @@ def cold(repo, fn, runs: int = 5):
 
 def store_bytes(db: str) -> int:
     """Bytes the objects take as stored (compressed packs)."""
-    with sqlite3.connect(db) as conn:
+    conn = sqlite3.connect(db)  # closed here: a connection left to the collector keeps the WAL files
+    try:
         return conn.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM packs").fetchone()[0]
+    finally:
+        conn.close()
 
 
 def disk_bytes(db: str) -> int:
