@@ -20,7 +20,7 @@ PACKAGE = ROOT / "statevcs"
 #: The layers, lowest first: a module may import its own layer's modules and lower ones.
 #: A module belongs to the entry that is the longest prefix of its dotted name.
 LAYERS: list[tuple[str, ...]] = [
-    ("statevcs.errors", "statevcs.limits", "statevcs.version"),
+    ("statevcs.errors", "statevcs.gcpause", "statevcs.limits", "statevcs.version"),
     ("statevcs.store",),
     ("statevcs.model",),
     ("statevcs.algo",),

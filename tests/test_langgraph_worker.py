@@ -72,3 +72,36 @@ def test_a_closed_saver_refuses_calls(tmp_path):
         assert saver.get_tuple(config) is None
     with pytest.raises(StoreUnavailableError, match="saver is closed"):
         saver.get_tuple(config)
+
+
+def test_a_thread_whose_start_failed_answers_every_call_with_that_failure():
+    def init() -> None:
+        raise OSError("no connection")
+
+    worker = StoreThread("t", init)
+    for _ in range(2):
+        with pytest.raises(OSError, match="no connection"):
+            worker.call(lambda: 1)
+    worker.shutdown()
+
+
+def test_calls_racing_a_shutdown_are_answered_or_refused_never_left_waiting():
+    for _ in range(20):
+        worker = StoreThread("t", lambda: None)
+        answers: list[object] = []
+
+        def caller() -> None:
+            for i in range(50):
+                try:
+                    answers.append(worker.call(lambda i=i: i))
+                except StoreUnavailableError:
+                    answers.append("refused")
+
+        callers = [threading.Thread(target=caller) for _ in range(3)]
+        for c in callers:
+            c.start()
+        worker.shutdown()
+        for c in callers:
+            c.join(10)
+        assert not any(c.is_alive() for c in callers)  # none waits for ever
+        assert len(answers) == 150

@@ -24,15 +24,22 @@ class StoreThread:
     def __init__(self, name: str, init: Callable[[], None]) -> None:
         self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
+        self._closing = threading.Lock()  # a call is queued before the end, or refused
         self._thread = threading.Thread(target=self._run, args=(init,), name=name, daemon=True)
         self._thread.start()
 
     def _run(self, init: Callable[[], None]) -> None:
-        init()
+        failed: BaseException | None = None
+        try:
+            init()
+        except BaseException as exc:  # noqa: BLE001 - every call is answered with it
+            failed = exc
         get = self._calls.get
         while (item := get()) is not None:
             fn, args, kwargs, outcome, done = item
             try:
+                if failed is not None:
+                    raise failed
                 outcome.append(fn(*args, **kwargs))
             except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
                 outcome.extend((exc, _RAISED))
@@ -40,12 +47,13 @@ class StoreThread:
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``fn(*args, **kwargs)`` run on the thread; its result, or its exception raised here."""
-        if self._closed:
-            raise StoreUnavailableError("the saver is closed: open a new one (from_conn_string)")
         done = threading.Lock()
         done.acquire()
         outcome: list[Any] = []
-        self._calls.put((fn, args, kwargs, outcome, done))
+        with self._closing:
+            if self._closed:
+                raise StoreUnavailableError("the saver is closed: open a new one (from_conn_string)")
+            self._calls.put((fn, args, kwargs, outcome, done))
         done.acquire()
         if len(outcome) == 2 and outcome[1] is _RAISED:
             raise outcome[0]
@@ -53,11 +61,13 @@ class StoreThread:
 
     def shutdown(self) -> None:
         """Run the calls already given, then end the thread (later calls are refused)."""
-        if not self._closed:
+        with self._closing:
+            if self._closed:
+                return
             self._closed = True
             self._calls.put(None)
-            if threading.current_thread() is not self._thread:
-                self._thread.join()
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
 
 
 _RAISED = object()
