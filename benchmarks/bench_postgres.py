@@ -195,8 +195,24 @@ def main() -> None:
     per_writer = 100 if args.quick else 400
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"PostgreSQL at {args.url.split('@')[-1]} (same machine); load average {os.getloadavg()[0]:.2f}")
+    import psycopg
+
+    # PostgresSaver's tables go in a schema of their own, dropped at the end: nothing is left
+    # in the database's public schema.
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(args.url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    saver_url = args.url + ("&" if "?" in args.url else "?") + f"options=-csearch_path%3D{schema}"
     try:
-        saver = Saver(args.url)
+        _run(args, saver_url, n, per_writer)
+    finally:
+        with psycopg.connect(args.url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _run(args: argparse.Namespace, saver_url: str, n: int, per_writer: int) -> None:
+    try:
+        saver = Saver(saver_url)
     except ImportError:
         print("langgraph-checkpoint-postgres is not installed (pip install '.[bench]'): nothing to compare")
         return
@@ -221,7 +237,7 @@ def main() -> None:
         url8 = repo_url(args.url)
         Repository.init(url8).close()
         ours8 = statevcs_writers(url8, 8, per_writer)
-        theirs8 = saver_writers(args.url, 8, per_writer)
+        theirs8 = saver_writers(saver_url, 8, per_writer)
         print(f"  statevcs (8 processes)   {ours8:7.0f} commits/s")
         print(f"  PostgresSaver (8 threads){theirs8:7.0f} puts/s")
         print(f"  statevcs runs at {ours8 / theirs8:.2f}x; load average {os.getloadavg()[0]:.2f}")
