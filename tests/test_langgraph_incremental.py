@@ -10,7 +10,9 @@ import pytest
 
 pytest.importorskip("langgraph.checkpoint.conformance")
 
-from langchain_core.messages import AIMessage, HumanMessage
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.base.id import uuid6
 
@@ -168,6 +170,12 @@ def test_grown_accepts_only_the_same_objects_with_the_same_fields():
     a.content = "changed"
     assert grown(memo, [a, "text", 3, b]) is None
     assert list_memo([{"a": 1}]) is None  # a mutable dict cannot be vouched for
+    c = AIMessage("c", id="c")
+    c.planner = "p"  # an extra field, then none: the mark is longer than the fields now
+    memo = list_memo(["x", c])
+    assert grown(memo, ["x", c]) == []
+    c.__pydantic_extra__.clear()
+    assert grown(memo, ["x", c]) is None
 
 
 
@@ -215,3 +223,60 @@ def test_writes_stored_before_their_checkpoint_lands_survive_its_put_and_a_prune
         assert len(repo.store.list_refs("refs/langgraph/writes/")) == 1
     finally:
         saver.close()
+
+
+def _grown_one_by_one(memo, value):
+    """``grown`` as it was written first, item by item: the reference the fast one must match."""
+    import operator
+
+    from statevcs.integrations.langgraph.incremental import IMMUTABLE, mark
+
+    old = memo.items
+    if type(value) is not list or len(value) < len(old):
+        return None
+    for new, before, old_mark in zip(value, old, memo.marks):
+        if new is not before:
+            return None
+        if old_mark is IMMUTABLE:
+            continue
+        now = mark(new)
+        if now is None or len(now) != len(old_mark) or not all(map(operator.is_, now, old_mark)):
+            return None
+    return value[len(old):]
+
+
+@given(st.data())
+@settings(max_examples=150, deadline=None)
+def test_grown_decides_as_the_item_by_item_check(data):
+    """Any list of messages and scalars, remembered, then changed the ways a graph can change
+    it (appended to, an item replaced by an equal copy, a field re-assigned to an equal or
+    other value, an extra field added or removed, shortened): the same answer as checking
+    item by item."""
+    makers = [lambda i: HumanMessage(f"h{i}", id=f"h{i}"), lambda i: AIMessage(f"a{i}", id=f"a{i}"),
+              lambda i: ToolMessage(f"t{i}", tool_call_id=f"c{i}", id=f"t{i}"), lambda i: f"text {i}",
+              lambda i: i]
+    kinds = data.draw(st.lists(st.integers(0, len(makers) - 1), max_size=12))
+    items = [makers[k](i) for i, k in enumerate(kinds)]
+    for i, item in enumerate(items):  # some carry extra fields when remembered
+        if isinstance(item, AIMessage) and data.draw(st.booleans()):
+            item.planner = f"p{i}"
+    memo = list_memo(items)
+    value = list(items) + [makers[k](100 + i) for i, k in enumerate(data.draw(st.lists(st.integers(0, 4), max_size=3)))]
+    messages = [i for i, item in enumerate(items) if not isinstance(item, (str, int))]
+    change = data.draw(st.sampled_from(["none", "copy", "content", "same-content", "extra", "drop-extra", "shorten"]))
+    if messages and change != "none":
+        i = data.draw(st.sampled_from(messages))
+        m = value[i]
+        if change == "copy":
+            value[i] = m.model_copy()
+        elif change == "content":
+            m.content = m.content + "!"
+        elif change == "same-content":
+            m.content = "".join(list(m.content))  # equal text, another object
+        elif change == "extra":
+            m.reviewer = "r"
+        elif change == "drop-extra" and getattr(m, "__pydantic_extra__", None):
+            m.__pydantic_extra__.clear()
+        elif change == "shorten":
+            value = value[: len(items) - 1]
+    assert grown(memo, value) == _grown_one_by_one(memo, value)
