@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import operator
 from collections import OrderedDict
-from itertools import chain, compress, repeat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain, compress, repeat
 from typing import Any, Generic, TypeVar
 
 from langchain_core.messages import BaseMessage
@@ -92,7 +92,7 @@ def grown(memo: ListMemo, value: Any) -> list[Any] | None:
 
     A put runs this over the whole message list, five times a turn, so it works in C-level
     passes (``map`` over operator functions) rather than a Python loop per item: 1,200
-    messages took 670 us checked one by one, 430 us so."""
+    messages took 670 us checked one by one, about 450 us so."""
     old = memo.items
     if type(value) is not list or len(value) < len(old):
         return None
