@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from ...errors import CorruptObjectError, StateVCSError
+from ...errors import CorruptObjectError
 from ..stored import pack, unpack
 
 #: ``prev`` of a ref's second and later moves within one pack: the walk takes them all at once.
@@ -66,6 +66,14 @@ def text_lead(lead: bytes) -> str:
     return orjson.dumps([[lead[:-1].decode("utf-8", "surrogatepass")]]).decode()[:-2] + ","
 
 
+def both_leads(lead: bytes | str) -> tuple[bytes, str]:
+    """The BLOB form's and the text form's starts for the ref a ``first_ref`` lead names
+    (a migrated database holds packs of both forms); ValueError if it names none."""
+    if isinstance(lead, bytes):
+        return lead, text_lead(lead)
+    return lead_of(orjson.loads(lead[2:-1])), lead
+
+
 def load_moves(stored: bytes | str) -> list[list[Any]]:
     """The moves dump_moves wrote (either form), each whole again: [ref, old, new, who, why, prev].
 
@@ -74,10 +82,9 @@ def load_moves(stored: bytes | str) -> list[list[Any]]:
     escaped, which is not a JSON escape, so such text is read with the backslash kept."""
     if isinstance(stored, bytes):
         end = stored.find(b"\0")
-        try:
-            body = unpack(stored[end + 1 :], "a reflog entry of the store") if end > 0 else b""
-        except StateVCSError as exc:
-            raise CorruptObjectError(f"a reflog entry of the store is damaged: {exc}") from None
+        if end <= 0:  # no ref name before the stored form
+            _bad(stored)
+        body = unpack(stored[end + 1 :], "a reflog entry of the store")  # CorruptObjectError naming it
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:

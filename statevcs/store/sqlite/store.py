@@ -15,7 +15,7 @@ from ..base import RefLogEntry, Store, Transaction
 from ..stored import pack, unpack, verify
 from . import layout, reflog
 from .layout import SCHEMA_VERSION, commit_pieces, read_toc, to_ms, toc
-from .moves import first_ref, lead_of, load_moves, text_lead
+from .moves import both_leads, first_ref
 from .writes import GC_EPOCH, Write, gc_epoch_of
 
 _BATCH = 500
@@ -227,10 +227,9 @@ class SQLiteStore(Store):
         lead = first_ref(moves) if moves else None  # the ref it moved first, as its column starts
         if lead is None:
             return raw, {}
-        # Packs written since schema 5 start with the BLOB form's lead; older ones with the text's.
-        try:
-            leads = (lead, text_lead(lead)) if isinstance(lead, bytes) else (lead_of(load_moves(moves)[0][0]), lead)
-        except (CorruptObjectError, UnicodeError):  # reported by the reflog's reads
+        try:  # packs written since schema 5 start with the BLOB form's lead, older ones with the text's
+            leads = both_leads(lead)
+        except ValueError:  # a damaged name: the reflog's reads report it
             return raw, {}
         older: dict[str, bytes] = {}
         for q, contents, stored in self._read(
